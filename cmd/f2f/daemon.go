@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fluttershy/face2face/node"
+)
+
+func newDaemonCmd(g *globals) *cobra.Command {
+	var (
+		listen      []string
+		bootstrap   []string
+		noBootstrap bool
+		mdnsOn      bool
+		apiAddr     string
+		logLevel    string
+	)
+	cmd := &cobra.Command{
+		Use:   "daemon [--listen MA]... [--api HOST:PORT] [--bootstrap MA]... [--no-bootstrap] [--mdns=false]",
+		Short: "Run the node: libp2p host, DHT, GossipSub, blockstore and bitswap, local API",
+		Long: `Run the face2face node until SIGINT or SIGTERM.
+
+Flags override the repo's config.json for this run only. The daemon writes the
+address of its local API to the repo's api file (a free port when the
+configured one is busy) and prints "` + node.ReadyLine + `" once it serves.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if noBootstrap && len(bootstrap) > 0 {
+				return errors.New("--bootstrap and --no-bootstrap conflict")
+			}
+			level, err := parseLevel(logLevel)
+			if err != nil {
+				return err
+			}
+			p, err := g.repoPath()
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(g.err, &slog.HandlerOptions{Level: level}))
+			opts := []node.Option{node.WithLogger(logger)}
+			if len(listen) > 0 {
+				opts = append(opts, node.WithListenAddrs(listen...))
+			}
+			if noBootstrap {
+				opts = append(opts, node.WithBootstrap())
+			} else if len(bootstrap) > 0 {
+				opts = append(opts, node.WithBootstrap(bootstrap...))
+			}
+			if cmd.Flags().Changed("mdns") {
+				opts = append(opts, node.WithMDNS(mdnsOn))
+			}
+			if apiAddr != "" {
+				opts = append(opts, node.WithAPIAddr(apiAddr))
+			}
+			return runDaemon(cmd.Context(), g, p, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&listen, "listen", nil, "swarm listen multiaddr (repeatable; replaces the config's)")
+	f.StringArrayVar(&bootstrap, "bootstrap", nil, "bootstrap peer multiaddr with /p2p/ (repeatable; replaces the config's)")
+	f.BoolVar(&noBootstrap, "no-bootstrap", false, "do not bootstrap to any peer")
+	f.BoolVar(&mdnsOn, "mdns", true, "mDNS discovery on the local network (default from config)")
+	f.StringVar(&apiAddr, "api", "", "local API HOST:PORT on loopback (default from config: "+node.DefaultAPIAddr+")")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("bad --log-level %q (want debug, info, warn or error)", s)
+	}
+	return l, nil
+}
+
+func runDaemon(ctx context.Context, g *globals, repo string, opts []node.Option) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	n, err := node.New(repo, opts...)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		n.Close()
+		return err
+	}
+	info := n.Info()
+	if g.json {
+		_ = g.printJSON(map[string]any{"id": info.ID, "addresses": info.Addresses,
+			"api": "http://" + n.APIAddr(), "repo": repo, "status": "ready"})
+	} else {
+		fmt.Fprintf(g.out, "face2face %s\npeer ID: %s\nrepo: %s\nswarm listening on:\n  %s\nAPI: http://%s\n%s\n",
+			node.Version, info.ID, repo, strings.Join(info.Addresses, "\n  "), n.APIAddr(), node.ReadyLine)
+	}
+
+	select {
+	case s := <-sigs:
+		fmt.Fprintf(g.err, "received %s, shutting down (again to force)\n", s)
+	case <-ctx.Done():
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		fmt.Fprintln(g.err, "daemon stopped")
+		return nil
+	case <-sigs:
+		return fmt.Errorf("forced exit: %w", errInterrupted)
+	case <-time.After(20 * time.Second):
+		return errors.New("shutdown took longer than 20s; exiting anyway")
+	}
+}

@@ -1,0 +1,245 @@
+package node
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// API paths. Every request needs "Authorization: Bearer <api.token>".
+const (
+	APIPrefix        = "/api/v1"
+	PathVersion      = APIPrefix + "/version"
+	PathID           = APIPrefix + "/id"
+	PathPeers        = APIPrefix + "/peers"
+	PathConnect      = APIPrefix + "/connect"
+	PathRoutingTable = APIPrefix + "/dht/routing-table"
+	PathEvents       = APIPrefix + "/events"
+	maxRequestBody   = 1 << 20
+)
+
+// VersionInfo is returned by GET /api/v1/version.
+type VersionInfo struct {
+	Version string `json:"version"`
+}
+
+// ConnectRequest is the body of POST /api/v1/connect.
+type ConnectRequest struct {
+	Addr string `json:"addr"`
+}
+
+// ConnectResponse answers POST /api/v1/connect.
+type ConnectResponse struct {
+	ID string `json:"id"`
+}
+
+// APIError is the JSON body of every failed API request.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+type apiServer struct {
+	n     *Node
+	token string
+	addr  string
+	srv   *http.Server
+	file  string
+	done  chan struct{}
+	log   *slog.Logger
+}
+
+// newAPIServer listens on addr (falling back to a free port on the same host
+// when addr is busy and not strict), writes the repo's api file and serves.
+func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
+	tok, err := ReadToken(n.repo.Path)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && !strict && errors.Is(err, syscall.EADDRINUSE) {
+		host, _, _ := net.SplitHostPort(addr)
+		n.log.Info("API port busy, taking a free one", "addr", addr)
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("API listen on %s: %w", addr, unwrapListenErr(err))
+	}
+	s := &apiServer{n: n, token: tok, addr: ln.Addr().String(), file: filepath.Join(n.repo.Path, APIFile),
+		done: make(chan struct{}), log: n.log.With("subsystem", "api")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathVersion, s.handleVersion)
+	mux.HandleFunc("GET "+PathID, s.handleID)
+	mux.HandleFunc("GET "+PathPeers, s.handlePeers)
+	mux.HandleFunc("POST "+PathConnect, s.handleConnect)
+	mux.HandleFunc("GET "+PathRoutingTable, s.handleRoutingTable)
+	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
+	s.srv = &http.Server{
+		Handler:           s.guard(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return n.ctx },
+	}
+	if err := writeFileAtomic(s.file, []byte(s.addr+"\n"), 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("write api file: %w", err)
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("API server", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server and removes the api file.
+func (s *apiServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = s.srv.Close()
+	}
+	<-s.done
+	if rerr := os.Remove(s.file); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// guard enforces the local API's rules before any handler runs: the Host
+// header must name a loopback host (against DNS rebinding), an Origin
+// header must be the API's own origin (no cross-origin browser requests),
+// and the bearer token must match.
+func (s *apiServer) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			writeError(w, http.StatusForbidden, "host %q is not a loopback address", r.Host)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || u.Scheme != "http" || u.Host != r.Host {
+				writeError(w, http.StatusForbidden, "cross-origin request from %q rejected", o)
+				return
+			}
+		}
+		auth := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="f2f"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong API token (see the repo's %s)", TokenFile)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, APIError{Error: fmt.Sprintf(format, args...)})
+}
+
+func (s *apiServer) handleVersion(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, VersionInfo{Version: Version})
+}
+
+func (s *apiServer) handleID(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.n.Info())
+}
+
+func (s *apiServer) handlePeers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.n.Peers())
+}
+
+func (s *apiServer) handleRoutingTable(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.n.RoutingTable())
+}
+
+func (s *apiServer) handleConnect(w http.ResponseWriter, r *http.Request) {
+	var req ConnectRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad request body: %v", err)
+		return
+	}
+	id, err := s.n.Connect(r.Context(), req.Addr)
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, ErrBadMultiaddr) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ConnectResponse{ID: id.String()})
+}
+
+// handleEvents streams the node's events as server-sent events, one JSON
+// Event per "data:" line, until the client goes or the node closes.
+func (s *apiServer) handleEvents(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	ch, cancel := s.n.events.Subscribe(64)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": f2f events\n\n")
+	fl.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			fl.Flush()
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
+			fl.Flush()
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Profile names accepted by InitRepo.
+const (
+	// ProfileDefault is for real use: all interfaces, the public IPFS
+	// bootstrap peers and the public Amino DHT, mDNS and NAT port mapping.
+	ProfileDefault = "default"
+	// ProfileLocal listens on loopback only and has no bootstrap peers, no
+	// mDNS and no NAT port mapping, so a node never sends a packet off the
+	// machine. Tests, the demo and the local quickstart use it.
+	ProfileLocal = "local"
+)
+
+// DefaultAPIAddr is where the local API listens unless configured otherwise;
+// when the port is busy the daemon takes a free one and writes it to the
+// repo's api file.
+const DefaultAPIAddr = "127.0.0.1:5180"
+
+// DHT protocol prefixes (see DESIGN.md, "Wire names").
+const (
+	// PrivateDHTPrefix is the protocol prefix of face2face's own DHT, used
+	// by private and test networks.
+	PrivateDHTPrefix = "/f2f"
+	// AminoDHTPrefix is the public IPFS (Amino) DHT's prefix.
+	AminoDHTPrefix = "/ipfs"
+)
+
+// DefaultBootstrapPeers are the public IPFS bootstrap peers (as in Kubo).
+var defaultBootstrapPeers = []string{
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+	"/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+	"/ip4/104.131.131.82/udp/4001/quic-v1/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+}
+
+// DefaultBootstrapPeers returns a copy of the public IPFS bootstrap list that
+// the default profile uses.
+func DefaultBootstrapPeers() []string {
+	return append([]string(nil), defaultBootstrapPeers...)
+}
+
+// Config is the content of a repo's config.json.
+type Config struct {
+	// Profile the repo was initialised with (informational).
+	Profile string `json:"profile"`
+	// PeerID is the identity's peer ID (informational; the key file rules).
+	PeerID string `json:"peer_id"`
+	// Addresses the daemon listens on.
+	Addresses AddressesConfig `json:"addresses"`
+	// Bootstrap peers (full multiaddrs with /p2p/).
+	Bootstrap []string `json:"bootstrap"`
+	// Discovery mechanisms besides the DHT.
+	Discovery DiscoveryConfig `json:"discovery"`
+	// NAT traversal features.
+	NAT NATConfig `json:"nat"`
+	// DHT settings.
+	DHT DHTConfig `json:"dht"`
+	// Resources bounds what the network may make the node use.
+	Resources ResourcesConfig `json:"resources"`
+}
+
+// AddressesConfig lists the swarm (libp2p) and local API addresses.
+type AddressesConfig struct {
+	Swarm []string `json:"swarm"`
+	API   string   `json:"api"`
+}
+
+// DiscoveryConfig switches local-network discovery.
+type DiscoveryConfig struct {
+	MDNS bool `json:"mdns"`
+}
+
+// NATConfig switches NAT traversal features.
+type NATConfig struct {
+	PortMapping    bool `json:"port_mapping"`
+	HolePunching   bool `json:"hole_punching"`
+	RelayClient    bool `json:"relay_client"`
+	AutoNATService bool `json:"autonat_service"`
+}
+
+// DHTConfig configures kad-dht.
+type DHTConfig struct {
+	// ProtocolPrefix is "/f2f" for a private network or "/ipfs" for Amino.
+	ProtocolPrefix string `json:"protocol_prefix"`
+	// Mode is "auto", "server" or "client".
+	Mode string `json:"mode"`
+}
+
+// ResourcesConfig holds the explicit limits of the libp2p resource manager
+// and the connection manager's water marks.
+type ResourcesConfig struct {
+	MaxMemoryMB        int `json:"max_memory_mb"`
+	MaxFileDescriptors int `json:"max_file_descriptors"`
+	MaxConnections     int `json:"max_connections"`
+	MaxStreams         int `json:"max_streams"`
+	ConnsLowWater      int `json:"conns_low_water"`
+	ConnsHighWater     int `json:"conns_high_water"`
+}
+
+// DefaultConfig returns the config of a profile ("default" or "local").
+func DefaultConfig(profile string) (*Config, error) {
+	res := ResourcesConfig{
+		MaxMemoryMB:        256,
+		MaxFileDescriptors: 512,
+		MaxConnections:     256,
+		MaxStreams:         2048,
+		ConnsLowWater:      64,
+		ConnsHighWater:     192,
+	}
+	switch profile {
+	case "", ProfileDefault:
+		return &Config{
+			Profile: ProfileDefault,
+			Addresses: AddressesConfig{
+				Swarm: []string{
+					"/ip4/0.0.0.0/tcp/4001",
+					"/ip6/::/tcp/4001",
+					"/ip4/0.0.0.0/udp/4001/quic-v1",
+					"/ip6/::/udp/4001/quic-v1",
+				},
+				API: DefaultAPIAddr,
+			},
+			Bootstrap: DefaultBootstrapPeers(),
+			Discovery: DiscoveryConfig{MDNS: true},
+			NAT:       NATConfig{PortMapping: true, HolePunching: true, RelayClient: true, AutoNATService: true},
+			DHT:       DHTConfig{ProtocolPrefix: AminoDHTPrefix, Mode: "auto"},
+			Resources: res,
+		}, nil
+	case ProfileLocal:
+		return &Config{
+			Profile: ProfileLocal,
+			Addresses: AddressesConfig{
+				Swarm: []string{
+					"/ip4/127.0.0.1/tcp/0",
+					"/ip4/127.0.0.1/udp/0/quic-v1",
+				},
+				API: DefaultAPIAddr,
+			},
+			Bootstrap: []string{},
+			Discovery: DiscoveryConfig{MDNS: false},
+			NAT:       NATConfig{PortMapping: false, HolePunching: true, RelayClient: true, AutoNATService: true},
+			DHT:       DHTConfig{ProtocolPrefix: PrivateDHTPrefix, Mode: "server"},
+			Resources: res,
+		}, nil
+	default:
+		return nil, fmt.Errorf("%w %q (want %q or %q)", ErrUnknownProfile, profile, ProfileDefault, ProfileLocal)
+	}
+}
+
+// Validate checks every field and returns the first problem found.
+func (c *Config) Validate() error {
+	if len(c.Addresses.Swarm) == 0 {
+		return errors.New("addresses.swarm: no listen address")
+	}
+	for _, s := range c.Addresses.Swarm {
+		if _, err := ma.NewMultiaddr(s); err != nil {
+			return fmt.Errorf("addresses.swarm: bad multiaddr %q: %v", s, err)
+		}
+	}
+	if err := ValidateAPIAddr(c.Addresses.API); err != nil {
+		return fmt.Errorf("addresses.api: %w", err)
+	}
+	if _, err := ParseBootstrap(c.Bootstrap); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	switch c.DHT.ProtocolPrefix {
+	case PrivateDHTPrefix, AminoDHTPrefix:
+	default:
+		if !strings.HasPrefix(c.DHT.ProtocolPrefix, "/") {
+			return fmt.Errorf("dht.protocol_prefix: %q must start with /", c.DHT.ProtocolPrefix)
+		}
+	}
+	switch c.DHT.Mode {
+	case "auto", "server", "client":
+	default:
+		return fmt.Errorf("dht.mode: %q (want auto, server or client)", c.DHT.Mode)
+	}
+	r := c.Resources
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"max_memory_mb", r.MaxMemoryMB}, {"max_file_descriptors", r.MaxFileDescriptors},
+		{"max_connections", r.MaxConnections}, {"max_streams", r.MaxStreams},
+		{"conns_low_water", r.ConnsLowWater}, {"conns_high_water", r.ConnsHighWater},
+	} {
+		if f.v <= 0 {
+			return fmt.Errorf("resources.%s: must be > 0, got %d", f.name, f.v)
+		}
+	}
+	if r.ConnsLowWater > r.ConnsHighWater {
+		return fmt.Errorf("resources: conns_low_water (%d) > conns_high_water (%d)", r.ConnsLowWater, r.ConnsHighWater)
+	}
+	return nil
+}
+
+// ValidateAPIAddr checks that addr is HOST:PORT on a loopback IP or localhost.
+// The API must never be reachable from another machine.
+func ValidateAPIAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("bad API address %q: %v", addr, err)
+	}
+	if port == "" {
+		return fmt.Errorf("bad API address %q: no port", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("API address %q is not on loopback (the local API only binds to 127.0.0.0/8 or ::1)", addr)
+	}
+	return nil
+}
+
+// loadConfig reads and validates path.
+func loadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+	}
+	return &c, nil
+}
+
+// writeFileAtomic writes data to path through a synced temp file and a rename,
+// so a crash leaves either the old or the new content, never a torn file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

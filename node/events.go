@@ -1,0 +1,83 @@
+package node
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event types pushed to the events stream. Later issues add room, chat and
+// file events.
+const (
+	EventPeerConnected    = "peer.connected"
+	EventPeerDisconnected = "peer.disconnected"
+	EventBootstrapped     = "dht.bootstrapped"
+)
+
+// Event is one item of the node's events stream (GET /api/v1/events).
+type Event struct {
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+	Data any       `json:"data,omitempty"`
+}
+
+// eventHub fans events out to subscribers without blocking the publisher:
+// a subscriber whose buffer is full misses the event, and the miss is
+// counted. Concurrency: a mutex guards the subscriber set.
+type eventHub struct {
+	mu      sync.Mutex
+	subs    map[chan Event]struct{}
+	closed  bool
+	dropped atomic.Uint64
+}
+
+func newEventHub() *eventHub { return &eventHub{subs: map[chan Event]struct{}{}} }
+
+// Publish delivers ev to every subscriber that has room for it.
+func (h *eventHub) Publish(typ string, data any) {
+	ev := Event{Type: typ, Time: time.Now().UTC(), Data: data}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- ev:
+		default:
+			h.dropped.Add(1)
+		}
+	}
+}
+
+// Subscribe returns a channel of events and a func that ends the
+// subscription. The channel is closed when the subscription or the hub ends.
+func (h *eventHub) Subscribe(buf int) (<-chan Event, func()) {
+	ch := make(chan Event, buf)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	h.subs[ch] = struct{}{}
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if _, ok := h.subs[ch]; ok {
+				delete(h.subs, ch)
+				close(ch)
+			}
+		})
+	}
+}
+
+// Close ends every subscription.
+func (h *eventHub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for ch := range h.subs {
+		delete(h.subs, ch)
+		close(ch)
+	}
+}

@@ -1,0 +1,560 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/boxo/bitswap"
+	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/boxo/blockstore"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/fluttershy/face2face/dht"
+)
+
+// MDNSServiceName is the mDNS service face2face nodes announce.
+const MDNSServiceName = "face2face"
+
+// HostConstructor builds the libp2p host from the options node computed. Tests
+// pass one to run nodes on a simulated network; the default is libp2p.New.
+type HostConstructor func(opts ...libp2p.Option) (host.Host, error)
+
+type config struct {
+	listen       []string
+	bootstrap    []string
+	setBootstrap bool
+	mdns         *bool
+	apiAddr      string
+	apiStrict    bool
+	logger       *slog.Logger
+	newHost      HostConstructor
+}
+
+// Option configures New. Options override the repo's config.json for this
+// run only; the file is never rewritten.
+type Option func(*config) error
+
+// WithListenAddrs replaces the configured swarm listen addresses.
+func WithListenAddrs(addrs ...string) Option {
+	return func(c *config) error {
+		for _, a := range addrs {
+			if _, err := ma.NewMultiaddr(a); err != nil {
+				return fmt.Errorf("%w %q: %v", ErrBadMultiaddr, a, err)
+			}
+		}
+		c.listen = append([]string(nil), addrs...)
+		return nil
+	}
+}
+
+// WithBootstrap replaces the configured bootstrap list (empty: no bootstrap).
+func WithBootstrap(addrs ...string) Option {
+	return func(c *config) error {
+		if _, err := ParseBootstrap(addrs); err != nil {
+			return err
+		}
+		c.bootstrap = append([]string{}, addrs...)
+		c.setBootstrap = true
+		return nil
+	}
+}
+
+// WithMDNS switches mDNS discovery on or off.
+func WithMDNS(on bool) Option {
+	return func(c *config) error { c.mdns = &on; return nil }
+}
+
+// WithAPIAddr makes the local API listen on addr (HOST:PORT on loopback; port
+// 0 picks a free port). Unlike the configured address, an address given
+// here is not replaced by a free port when it is busy.
+func WithAPIAddr(addr string) Option {
+	return func(c *config) error {
+		if err := ValidateAPIAddr(addr); err != nil {
+			return err
+		}
+		c.apiAddr, c.apiStrict = addr, true
+		return nil
+	}
+}
+
+// WithLogger sets the node's logger (subsystems log through children of it).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithHostConstructor replaces libp2p.New, e.g. with a simulated network.
+func WithHostConstructor(f HostConstructor) Option {
+	return func(c *config) error {
+		if f == nil {
+			return errors.New("nil host constructor")
+		}
+		c.newHost = f
+		return nil
+	}
+}
+
+// Node is one face2face node: the repo, datastore, libp2p host, DHT,
+// GossipSub, blockstore and bitswap, and the local API.
+//
+// Concurrency: fields set in New are read-only afterwards; mu guards the
+// lifecycle state (started, closed). Every goroutine the node starts runs
+// under ctx and is tracked by wg; Close cancels ctx and waits.
+type Node struct {
+	repo   *Repo
+	cfg    *Config
+	log    *slog.Logger
+	ds     *pebbleds.Datastore
+	host   host.Host
+	dht    *dht.Service
+	ps     *pubsub.PubSub
+	bstore blockstore.Blockstore
+	bswap  *bitswap.Bitswap
+	mdns   mdns.Service
+	events *eventHub
+	api    *apiServer
+
+	mdnsOn    bool
+	apiAddr   string
+	apiStrict bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	closers []func() error // in construction order; Close runs them reversed
+}
+
+// New opens (and locks) the repo at repoPath and builds the node: datastore,
+// libp2p host listening on the configured addresses, DHT, GossipSub,
+// blockstore and bitswap. Call Start to serve the API and bootstrap, and
+// Close to tear down. On error everything already built is closed again.
+func New(repoPath string, opts ...Option) (_ *Node, err error) {
+	c := config{logger: slog.Default(), newHost: libp2p.New}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	repo, err := OpenRepo(repoPath)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{repo: repo, cfg: repo.Config, log: c.logger, events: newEventHub()}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.closers = append(n.closers, repo.Close) // released last
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+
+	listen := n.cfg.Addresses.Swarm
+	if c.listen != nil {
+		listen = c.listen
+	}
+	bootstrap := n.cfg.Bootstrap
+	if c.setBootstrap {
+		bootstrap = c.bootstrap
+	}
+	bootPeers, err := ParseBootstrap(bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	n.mdnsOn = n.cfg.Discovery.MDNS
+	if c.mdns != nil {
+		n.mdnsOn = *c.mdns
+	}
+	n.apiAddr, n.apiStrict = n.cfg.Addresses.API, false
+	if c.apiAddr != "" {
+		n.apiAddr, n.apiStrict = c.apiAddr, c.apiStrict
+	}
+
+	// Datastore: pebble on disk, every write synced so that nothing that
+	// was acknowledged is lost in a crash.
+	n.ds, err = pebbleds.NewDatastore(filepath.Join(repoPath, DatastoreDir),
+		pebbleds.WithCacheSize(8<<20),
+		pebbleds.WithPebbleOpts(&pebble.Options{MemTableSize: 4 << 20}),
+		pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	if err != nil {
+		return nil, fmt.Errorf("open datastore: %w", err)
+	}
+	n.closers = append(n.closers, n.ds.Close)
+
+	// libp2p host.
+	hostOpts, err := n.hostOptions()
+	if err != nil {
+		return nil, err
+	}
+	n.host, err = c.newHost(hostOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p host: %w", err)
+	}
+	n.closers = append(n.closers, n.host.Close)
+	for _, s := range listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)
+		}
+		if err := n.host.Network().Listen(a); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
+		}
+	}
+
+	// DHT.
+	n.dht, err = dht.New(n.host,
+		dht.WithParams(dht.Params{ProtocolPrefix: n.cfg.DHT.ProtocolPrefix, Mode: dht.Mode(n.cfg.DHT.Mode), DialTimeout: 10 * time.Second}),
+		dht.WithBootstrapPeers(bootPeers...),
+		dht.WithLogger(n.log.With("subsystem", "dht")))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.dht.Close)
+
+	// GossipSub: stops when n.ctx is cancelled.
+	n.ps, err = pubsub.NewGossipSub(n.ctx, n.host,
+		pubsub.WithMaxMessageSize(1<<20),
+		pubsub.WithMessageSigning(true),
+		pubsub.WithStrictSignatureVerification(true))
+	if err != nil {
+		return nil, fmt.Errorf("gossipsub: %w", err)
+	}
+
+	// Blocks: blockstore over the datastore, bitswap over the host with the
+	// DHT as provider finder.
+	n.bstore = blockstore.NewBlockstore(n.ds)
+	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore)
+	n.closers = append(n.closers, n.bswap.Close)
+	return n, nil
+}
+
+func (n *Node) hostOptions() ([]libp2p.Option, error) {
+	rm, err := newResourceManager(n.cfg.Resources)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := connmgr.NewConnManager(n.cfg.Resources.ConnsLowWater, n.cfg.Resources.ConnsHighWater,
+		connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(n.repo.Key),
+		libp2p.NoListenAddrs, // New listens address by address, for clear errors
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(tls.ID, tls.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.Ping(true),
+		libp2p.UserAgent("face2face/" + Version),
+		libp2p.DisableMetrics(),
+	}
+	nat := n.cfg.NAT
+	if nat.PortMapping {
+		opts = append(opts, libp2p.NATPortMap())
+	}
+	if nat.HolePunching {
+		opts = append(opts, libp2p.EnableHolePunching())
+	}
+	if nat.RelayClient {
+		opts = append(opts, libp2p.EnableRelay())
+	} else {
+		opts = append(opts, libp2p.DisableRelay())
+	}
+	if nat.AutoNATService {
+		opts = append(opts, libp2p.EnableNATService())
+	}
+	return opts, nil
+}
+
+// unwrapListenErr keeps the part of a swarm listen error a user can act on.
+func unwrapListenErr(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// Start serves the local API, writes the repo's api file, starts mDNS if on
+// and bootstraps the DHT in the background. It returns once the API
+// listens.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.started {
+		return errors.New("node already started")
+	}
+	n.started = true
+
+	if err := n.watchPeers(); err != nil {
+		return err
+	}
+	api, err := newAPIServer(n, n.apiAddr, n.apiStrict)
+	if err != nil {
+		return err
+	}
+	n.api = api
+	n.closers = append(n.closers, api.Close)
+
+	if n.mdnsOn {
+		n.mdns = mdns.NewMdnsService(n.host, MDNSServiceName, &mdnsNotifee{n: n})
+		if err := n.mdns.Start(); err != nil {
+			return fmt.Errorf("mdns: %w", err)
+		}
+		n.closers = append(n.closers, n.mdns.Close)
+	}
+
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+		defer cancel()
+		reached, err := n.dht.Bootstrap(ctx)
+		if err != nil && n.ctx.Err() == nil {
+			n.log.Warn("DHT bootstrap", "err", err)
+		}
+		n.events.Publish(EventBootstrapped, map[string]int{"bootstrap_peers_reached": reached})
+	}()
+	return nil
+}
+
+// watchPeers turns libp2p connectedness events into node events.
+func (n *Node) watchPeers() error {
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+	if err != nil {
+		return fmt.Errorf("subscribe to peer events: %w", err)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer sub.Close()
+		for {
+			select {
+			case <-n.ctx.Done():
+				return
+			case e, ok := <-sub.Out():
+				if !ok {
+					return
+				}
+				ev := e.(event.EvtPeerConnectednessChanged)
+				switch ev.Connectedness {
+				case network.Connected:
+					n.events.Publish(EventPeerConnected, map[string]string{"peer": ev.Peer.String()})
+				case network.NotConnected:
+					n.events.Publish(EventPeerDisconnected, map[string]string{"peer": ev.Peer.String()})
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+type mdnsNotifee struct{ n *Node }
+
+// HandlePeerFound connects to a peer mDNS found. It runs on mDNS's own
+// goroutine and is bounded in time; Close cancels it through n.ctx.
+func (m *mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
+	if ai.ID == m.n.host.ID() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.n.ctx, 10*time.Second)
+	defer cancel()
+	if err := m.n.host.Connect(ctx, ai); err != nil {
+		m.n.log.Debug("mdns peer unreachable", "peer", ai.ID, "err", err)
+	}
+}
+
+// Close tears the node down in reverse order of construction and waits
+// for its goroutines. It is safe to call more than once.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	return n.closeAll()
+}
+
+// closeAll stops the node's goroutines (cancelling ctx also ends the event
+// streams of API clients), then runs the closers in reverse order of
+// construction: API, mDNS, bitswap, DHT, host, datastore, and last the repo
+// lock.
+func (n *Node) closeAll() error {
+	n.events.Close()
+	n.cancel()
+	n.wg.Wait()
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		if err := n.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ID returns the node's peer ID.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Host returns the libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// DHT returns the DHT service.
+func (n *Node) DHT() *dht.Service { return n.dht }
+
+// PubSub returns the GossipSub router.
+func (n *Node) PubSub() *pubsub.PubSub { return n.ps }
+
+// Blockstore returns the node's persistent blockstore.
+func (n *Node) Blockstore() blockstore.Blockstore { return n.bstore }
+
+// Bitswap returns the node's bitswap exchange.
+func (n *Node) Bitswap() *bitswap.Bitswap { return n.bswap }
+
+// RepoPath returns the repo dir.
+func (n *Node) RepoPath() string { return n.repo.Path }
+
+// APIAddr returns HOST:PORT of the local API once started, else "".
+func (n *Node) APIAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.api == nil {
+		return ""
+	}
+	return n.api.addr
+}
+
+// Subscribe returns the node's events and a func to stop receiving them.
+func (n *Node) Subscribe(buf int) (<-chan Event, func()) { return n.events.Subscribe(buf) }
+
+// Addrs returns the node's full listen multiaddrs, each ending in /p2p/<id>.
+func (n *Node) Addrs() []string {
+	ai := peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}
+	full, err := peer.AddrInfoToP2pAddrs(&ai)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(full))
+	for _, a := range full {
+		out = append(out, a.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IDInfo describes the node (GET /api/v1/id, `f2f id`).
+type IDInfo struct {
+	ID           string   `json:"id"`
+	Addresses    []string `json:"addresses"`
+	AgentVersion string   `json:"agent_version"`
+	Protocols    []string `json:"protocols"`
+}
+
+// Info returns the node's IDInfo.
+func (n *Node) Info() IDInfo {
+	protos := []string{}
+	for _, p := range n.host.Mux().Protocols() {
+		protos = append(protos, string(p))
+	}
+	sort.Strings(protos)
+	return IDInfo{ID: n.host.ID().String(), Addresses: n.Addrs(), AgentVersion: "face2face/" + Version, Protocols: protos}
+}
+
+// PeerInfo describes one connected peer (GET /api/v1/peers, `f2f peers`).
+type PeerInfo struct {
+	ID             string  `json:"id"`
+	Addr           string  `json:"addr"`
+	Direction      string  `json:"direction"`
+	LatencyMS      float64 `json:"latency_ms"`
+	InRoutingTable bool    `json:"in_routing_table"`
+}
+
+// Peers lists the connected peers, sorted by peer ID.
+func (n *Node) Peers() []PeerInfo {
+	inRT := map[peer.ID]bool{}
+	for _, p := range n.dht.RoutingTable() {
+		inRT[p] = true
+	}
+	out := []PeerInfo{}
+	for _, p := range n.host.Network().Peers() {
+		conns := n.host.Network().ConnsToPeer(p)
+		if len(conns) == 0 {
+			continue
+		}
+		c := conns[0]
+		out = append(out, PeerInfo{
+			ID:             p.String(),
+			Addr:           c.RemoteMultiaddr().String(),
+			Direction:      c.Stat().Direction.String(),
+			LatencyMS:      float64(n.host.Peerstore().LatencyEWMA(p).Microseconds()) / 1000,
+			InRoutingTable: inRT[p],
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Connect dials a peer by its full multiaddr (ending in /p2p/<id>).
+func (n *Node) Connect(ctx context.Context, addr string) (peer.ID, error) {
+	ai, err := ParsePeerAddr(addr)
+	if err != nil {
+		return "", err
+	}
+	if ai.ID == n.host.ID() {
+		return "", errors.New("cannot connect to self")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.host.Connect(ctx, *ai); err != nil {
+		return "", fmt.Errorf("connect %s: %w", ai.ID, err)
+	}
+	return ai.ID, nil
+}
+
+// RoutingTable lists the peer IDs in the DHT routing table, sorted.
+func (n *Node) RoutingTable() []string {
+	out := []string{}
+	for _, p := range n.dht.RoutingTable() {
+		out = append(out, p.String())
+	}
+	sort.Strings(out)
+	return out
+}
