@@ -16,8 +16,9 @@ import (
 	"github.com/fluttershy/face2face/node"
 )
 
-// BuildBinary builds the f2f command into dir and returns its path. It finds
-// the module from the working directory (any package dir of this module).
+// BuildBinary builds the f2f command into dir and returns its path, as
+// `make build` does (static, no cgo). It finds the module from the working
+// directory (any package dir of this module).
 func BuildBinary(ctx context.Context, dir string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
@@ -30,6 +31,7 @@ func BuildBinary(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "f2f")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/f2f")
 	cmd.Dir = filepath.Dir(mod)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build`
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, b)
 	}

@@ -1,0 +1,152 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func newNet(t *testing.T, n int, opts ...Option) *Net {
+	t.Helper()
+	net, err := New(t.TempDir(), n, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := net.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return net
+}
+
+func TestShapesFillRoutingTables(t *testing.T) {
+	for _, shape := range []Shape{Star, Chain, Random} {
+		t.Run(shape.String(), func(t *testing.T) {
+			net := newNet(t, 5, WithShape(shape), WithSeed(7))
+			// Each node was told about one other node only.
+			for i, to := range net.BootTo {
+				if i == 0 && to != -1 || i > 0 && (to < 0 || to >= i) {
+					t.Fatalf("node %d bootstrapped to %d", i, to)
+				}
+				if shape == Chain && i > 0 && to != i-1 || shape == Star && i > 0 && to != 0 {
+					t.Fatalf("%s: node %d bootstrapped to %d", shape, i, to)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := net.WaitFullRoutingTables(ctx); err != nil {
+				for i, nd := range net.Nodes {
+					t.Logf("node%d rt=%v", i, nd.RoutingTable())
+				}
+				t.Fatal(err)
+			}
+			if err := WaitFor(ctx, func() (bool, error) { return net.FullyConnected(), nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestParseShape(t *testing.T) {
+	for _, s := range []Shape{Star, Chain, Random} {
+		got, err := ParseShape(s.String())
+		if err != nil || got != s {
+			t.Errorf("ParseShape(%q) = %v, %v", s.String(), got, err)
+		}
+	}
+	if _, err := ParseShape("ring"); err == nil {
+		t.Error("ParseShape(ring) succeeded")
+	}
+}
+
+func TestNewRejectsNoNodes(t *testing.T) {
+	if _, err := New(t.TempDir(), 0); err == nil {
+		t.Fatal("New with 0 nodes succeeded")
+	}
+}
+
+func TestWaitForHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := WaitFor(ctx, func() (bool, error) { return false, nil })
+	if err == nil || !strings.Contains(err.Error(), "condition not met") {
+		t.Fatalf("WaitFor = %v, want condition not met", err)
+	}
+	want := fmt.Errorf("boom")
+	if err := WaitFor(context.Background(), func() (bool, error) { return false, want }); err != want {
+		t.Fatalf("WaitFor = %v, want %v", err, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	var formed *Net
+	var rtSizes []int
+	err := Demo(ctx, &out, DemoParams{Nodes: 5, Dir: t.TempDir(), CLI: "f2f", Ready: func(n *Net) {
+		formed = n
+		for _, nd := range n.Nodes {
+			rtSizes = append(rtSizes, len(nd.RoutingTable()))
+		}
+		cancel()
+	}})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if formed == nil {
+		t.Fatalf("demo ended before the network formed:\n%s", out.String())
+	}
+	for i, n := range rtSizes {
+		if n < 4 {
+			t.Errorf("node%d routing table holds %d peers, want 4", i, n)
+		}
+	}
+	text := out.String()
+	for _, want := range []string{
+		"started node4",
+		"every DHT routing table holds the other 4 nodes",
+		"node0 routing table:",
+		"f2f --repo",
+		"all nodes stopped",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestDemoRejectsTooFewNodes(t *testing.T) {
+	if err := Demo(context.Background(), &bytes.Buffer{}, DemoParams{Nodes: 1}); err == nil {
+		t.Fatal("demo with 1 node succeeded")
+	}
+}
