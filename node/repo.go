@@ -189,7 +189,7 @@ func (r *Repo) Close() error {
 	return err
 }
 
-// ReadToken returns the repo's API token, creating it if missing.
+// ReadToken returns the repo's API token.
 func ReadToken(path string) (string, error) {
 	p := filepath.Join(path, TokenFile)
 	b, err := os.ReadFile(p)
