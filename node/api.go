@@ -197,7 +197,7 @@ func (s *apiServer) handleConnect(w http.ResponseWriter, r *http.Request) {
 	id, err := s.n.Connect(r.Context(), req.Addr)
 	if err != nil {
 		status := http.StatusBadGateway
-		if errors.Is(err, ErrBadMultiaddr) {
+		if errors.Is(err, ErrBadMultiaddr) || errors.Is(err, ErrSelfDial) {
 			status = http.StatusBadRequest
 		}
 		writeError(w, status, "%v", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -240,6 +241,9 @@ func loadConfig(path string) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %s: trailing data after the JSON object", ErrBadConfig, path)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
 	}
@@ -249,6 +253,17 @@ func loadConfig(path string) (*Config, error) {
 // writeFileAtomic writes data to path through a synced temp file and a rename,
 // so a crash leaves either the old or the new content, never a torn file.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileVia(path, data, perm, os.Rename)
+}
+
+// writeFileExclusive is writeFileAtomic that fails with fs.ErrExist when
+// path exists: the synced temp file is hard-linked into place, which, unlike
+// a rename, never replaces an existing file.
+func writeFileExclusive(path string, data []byte, perm os.FileMode) error {
+	return writeFileVia(path, data, perm, os.Link)
+}
+
+func writeFileVia(path string, data []byte, perm os.FileMode, place func(oldpath, newpath string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -271,7 +286,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := place(tmp, path); err != nil {
 		return err
 	}
 	if d, err := os.Open(dir); err == nil {

@@ -23,6 +23,8 @@ var (
 	ErrUnauthorized = errors.New("API token rejected")
 	// ErrBadMultiaddr wraps a multiaddr that does not parse or lacks /p2p/.
 	ErrBadMultiaddr = errors.New("bad multiaddr")
+	// ErrSelfDial is returned when asked to connect a node to itself.
+	ErrSelfDial = errors.New("cannot connect to self")
 	// ErrClosed is returned by a Node used after Close.
 	ErrClosed = errors.New("node closed")
 )

@@ -539,7 +539,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (peer.ID, error) {
 		return "", err
 	}
 	if ai.ID == n.host.ID() {
-		return "", errors.New("cannot connect to self")
+		return "", ErrSelfDial
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -106,7 +106,14 @@ func InitRepo(path, profile string) (*Config, error) {
 		{ConfigFile, append(cfgBytes, '\n'), 0o600},
 	} {
 		p := filepath.Join(path, w.name)
-		if err := writeFileAtomic(p, w.data, w.perm); err != nil {
+		write := writeFileAtomic
+		if w.name == KeyFile {
+			write = writeFileExclusive // the identity decides a race of two inits
+		}
+		if err := write(p, w.data, w.perm); err != nil {
+			if errors.Is(err, fs.ErrExist) { // another init won the race
+				return fail(fmt.Errorf("%w: %s", ErrRepoExists, path))
+			}
 			return fail(fmt.Errorf("write %s: %w", w.name, err))
 		}
 		written = append(written, p)
