@@ -118,3 +118,40 @@ func TestNewRejectsBadParams(t *testing.T) {
 		t.Error("nil logger accepted")
 	}
 }
+
+func TestRendezvous(t *testing.T) {
+	a, b, c := newHost(t), newHost(t), newHost(t)
+	aInfo := peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()}
+	newService(t, a)
+	sb := newService(t, b, WithBootstrapPeers(aInfo))
+	sc := newService(t, c, WithBootstrapPeers(aInfo))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range []*Service{sb, sc} {
+		if _, err := s.Bootstrap(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return len(s.RoutingTable()) > 0 })
+	}
+	if ttl, err := sb.Advertise(ctx, "f2f-rendezvous/test"); err != nil || ttl <= 0 {
+		t.Fatalf("Advertise = %v, %v", ttl, err)
+	}
+	found, err := sc.FindPeers(ctx, "f2f-rendezvous/test", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]peer.ID, 0, len(found))
+	for _, ai := range found {
+		ids = append(ids, ai.ID)
+	}
+	if !contains(ids, b.ID()) {
+		t.Fatalf("FindPeers = %v, want b %s", ids, b.ID())
+	}
+	// The advertiser does not find itself, and another namespace is empty.
+	if self, err := sb.FindPeers(ctx, "f2f-rendezvous/test", 10); err != nil || len(self) != 0 {
+		t.Fatalf("advertiser finds %v, %v", self, err)
+	}
+	if other, err := sc.FindPeers(ctx, "f2f-rendezvous/other", 10); err != nil || len(other) != 0 {
+		t.Fatalf("other namespace: %v, %v", other, err)
+	}
+}
