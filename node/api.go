@@ -84,6 +84,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	mux.HandleFunc("POST "+PathConnect, s.handleConnect)
 	mux.HandleFunc("GET "+PathRoutingTable, s.handleRoutingTable)
 	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
+	s.routeRooms(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -219,7 +220,7 @@ func (s *apiServer) handleEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": f2f events\n\n")
+	fmt.Fprintf(w, "event: %s\ndata: {\"type\":%q}\n\n", EventStreamReady, EventStreamReady)
 	fl.Flush()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()

@@ -12,6 +12,9 @@ const (
 	EventPeerConnected    = "peer.connected"
 	EventPeerDisconnected = "peer.disconnected"
 	EventBootstrapped     = "dht.bootstrapped"
+	// EventStreamReady is the first event of every events stream: from
+	// then on the client misses nothing.
+	EventStreamReady = "stream.ready"
 )
 
 // Event is one item of the node's events stream (GET /api/v1/events).

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -32,6 +34,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/dht"
+	"github.com/fluttershy/face2face/overlay"
 )
 
 // MDNSServiceName is the mDNS service face2face nodes announce.
@@ -137,6 +140,8 @@ type Node struct {
 	ps     *pubsub.PubSub
 	bstore blockstore.Blockstore
 	bswap  *bitswap.Bitswap
+	db     *sql.DB
+	rooms  *overlay.Service
 	mdns   mdns.Service
 	events *eventHub
 	api    *apiServer
@@ -241,8 +246,16 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.dht.Close)
 
-	// GossipSub: stops when n.ctx is cancelled.
+	// GossipSub: stops when n.ctx is cancelled. The peer filter asks the
+	// room service (built below) who may see a password room's topics.
+	var rooms atomic.Pointer[overlay.Service]
 	n.ps, err = pubsub.NewGossipSub(n.ctx, n.host,
+		pubsub.WithPeerFilter(func(p peer.ID, topic string) bool {
+			if s := rooms.Load(); s != nil {
+				return s.AllowPeer(p, topic)
+			}
+			return true
+		}),
 		pubsub.WithMaxMessageSize(1<<20),
 		pubsub.WithMessageSigning(true),
 		pubsub.WithStrictSignatureVerification(true))
@@ -255,6 +268,26 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.bstore = blockstore.NewBlockstore(n.ds)
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore)
 	n.closers = append(n.closers, n.bswap.Close)
+
+	// Rooms and chat: SQLite (f2f.db) and the room service.
+	n.db, err = overlay.OpenDB(filepath.Join(repoPath, DBFile))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", DBFile, err)
+	}
+	n.closers = append(n.closers, n.db.Close)
+	store, err := overlay.NewStore(n.db)
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, store.Close)
+	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key,
+		overlay.WithLogger(n.log.With("subsystem", "overlay")),
+		overlay.WithEvents(n.events.Publish))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.rooms.Close)
+	rooms.Store(n.rooms)
 	return n, nil
 }
 
@@ -325,6 +358,9 @@ func (n *Node) Start() error {
 
 	if err := n.watchPeers(); err != nil {
 		return err
+	}
+	if err := n.rooms.Restore(n.ctx); err != nil {
+		n.log.Warn("rejoining rooms", "err", err)
 	}
 	api, err := newAPIServer(n, n.apiAddr, n.apiStrict)
 	if err != nil {
@@ -442,6 +478,9 @@ func (n *Node) DHT() *dht.Service { return n.dht }
 
 // PubSub returns the GossipSub router.
 func (n *Node) PubSub() *pubsub.PubSub { return n.ps }
+
+// Rooms returns the room and chat service.
+func (n *Node) Rooms() *overlay.Service { return n.rooms }
 
 // Blockstore returns the node's persistent blockstore.
 func (n *Node) Blockstore() blockstore.Blockstore { return n.bstore }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,7 +78,7 @@ Or watch a whole local network:  f2f demo`,
 	})
 	root.AddCommand(
 		newInitCmd(g), newDaemonCmd(g), newIDCmd(g), newPeersCmd(g), newConnectCmd(g),
-		newVersionCmd(g), newDemoCmd(g), newBenchCmd(g),
+		newVersionCmd(g), newRoomCmd(g), newChatCmd(g), newDemoCmd(g), newBenchCmd(g),
 	)
 	return root
 }
@@ -122,3 +124,18 @@ func noArgs(cmd *cobra.Command, args []string) error {
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// signalContext ends ctx on SIGINT or SIGTERM.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+}
+
+// decodeEventData re-decodes an event's generic JSON data into T.
+func decodeEventData[T any](data any) (T, error) {
+	var v T
+	b, err := json.Marshal(data)
+	if err != nil {
+		return v, err
+	}
+	return v, json.Unmarshal(b, &v)
+}

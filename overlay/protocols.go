@@ -1,0 +1,257 @@
+package overlay
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-msgio"
+)
+
+// Stream protocols (DESIGN.md, "Wire names").
+const (
+	// AuthProtocol is the password-room challenge-response: each side
+	// proves it holds the room key without revealing it.
+	AuthProtocol protocol.ID = "/f2f/room-auth/1"
+	// HistoryProtocol serves a room's signed envelopes a member lacks.
+	HistoryProtocol protocol.ID = "/f2f/history/1"
+)
+
+const (
+	maxAuthFrame       = 256
+	maxHistoryRequest  = 256 << 10
+	authNonceSize      = 32
+	authResponseLabel  = "f2f-room-auth/1 responder"
+	authInitiatorLabel = "f2f-room-auth/1 initiator"
+)
+
+// authenticate runs AuthProtocol as initiator with p. On success both sides
+// count the other as a proven member of r.
+//
+//	initiator -> responder: room hash (32) || nonceI (32)
+//	responder -> initiator: nonceR (32) || MAC(responder label, hash, nonceI, nonceR, I, R)
+//	initiator -> responder: MAC(initiator label, hash, nonceI, nonceR, I, R)
+//	responder -> initiator: "ok"
+func (s *Service) authenticate(ctx context.Context, r *room, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, s.params.StreamTimeout)
+	defer cancel()
+	st, err := s.h.NewStream(ctx, p, AuthProtocol)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	rd := msgio.NewVarintReaderSize(st, maxAuthFrame)
+	wr := msgio.NewVarintWriter(st)
+	nonceI := make([]byte, authNonceSize)
+	if _, err := rand.Read(nonceI); err != nil {
+		return err
+	}
+	if err := wr.WriteMsg(append([]byte(r.hash), nonceI...)); err != nil {
+		return err
+	}
+	resp, err := rd.ReadMsg()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotMember, err)
+	}
+	if len(resp) != authNonceSize*2 {
+		st.Reset()
+		return fmt.Errorf("%w: bad auth answer", ErrNotMember)
+	}
+	nonceR, macR := resp[:authNonceSize], resp[authNonceSize:]
+	self := []byte(s.h.ID())
+	want := r.sec.AuthMAC([]byte(authResponseLabel), []byte(r.hash), nonceI, nonceR, self, []byte(p))
+	if !hmac.Equal(want, macR) {
+		st.Reset()
+		return fmt.Errorf("%w: peer %s does not hold the room key", ErrNotMember, p)
+	}
+	r.setProven(p)
+	macI := r.sec.AuthMAC([]byte(authInitiatorLabel), []byte(r.hash), nonceI, nonceR, self, []byte(p))
+	if err := wr.WriteMsg(macI); err != nil {
+		return err
+	}
+	ok, err := rd.ReadMsg()
+	if err != nil || !bytes.Equal(ok, []byte("ok")) {
+		return fmt.Errorf("%w: no confirmation", ErrNotMember)
+	}
+	return nil
+}
+
+// handleAuth is the responder side of AuthProtocol.
+func (s *Service) handleAuth(st network.Stream) {
+	defer st.Close()
+	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	rd := msgio.NewVarintReaderSize(st, maxAuthFrame)
+	wr := msgio.NewVarintWriter(st)
+	req, err := rd.ReadMsg()
+	if err != nil || len(req) != 32+authNonceSize {
+		st.Reset()
+		return
+	}
+	r := s.roomByHash(string(req[:32]))
+	if r == nil || !r.sec.Encrypted() {
+		st.Reset()
+		return
+	}
+	nonceI := req[32:]
+	nonceR := make([]byte, authNonceSize)
+	if _, err := rand.Read(nonceR); err != nil {
+		st.Reset()
+		return
+	}
+	p := st.Conn().RemotePeer()
+	self := []byte(s.h.ID())
+	macR := r.sec.AuthMAC([]byte(authResponseLabel), []byte(r.hash), nonceI, nonceR, []byte(p), self)
+	if err := wr.WriteMsg(append(append([]byte{}, nonceR...), macR...)); err != nil {
+		st.Reset()
+		return
+	}
+	macI, err := rd.ReadMsg()
+	if err != nil {
+		st.Reset()
+		return
+	}
+	want := r.sec.AuthMAC([]byte(authInitiatorLabel), []byte(r.hash), nonceI, nonceR, []byte(p), self)
+	if !hmac.Equal(want, macI) {
+		s.log.Debug("room auth failed", "room", r.hash, "peer", p)
+		st.Reset()
+		return
+	}
+	r.setProven(p)
+	_ = wr.WriteMsg([]byte("ok"))
+	// The newly proven member may have missed messages: pull from it too.
+	r.goroutine(func() {
+		if err := s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
+			s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
+		}
+	})
+}
+
+// historyRequest asks a member for the envelopes the requester lacks.
+type historyRequest struct {
+	Room string            `json:"room"`
+	Have map[string]uint64 `json:"have"` // author -> contiguous high-water seq
+}
+
+// syncFrom pulls the envelopes of r that p has and the node lacks, checking
+// every one (signature, room, decryption, text rules) before storing it:
+// p may relay but cannot forge or alter. One sync per peer at a time.
+func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
+	r.mu.Lock()
+	if r.syncing[p] {
+		r.mu.Unlock()
+		return nil
+	}
+	r.syncing[p] = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.syncing, p)
+		r.mu.Unlock()
+	}()
+	if r.sec.Encrypted() && !r.isProven(p) {
+		return ErrNotMember
+	}
+	hw, err := s.store.HighWater(ctx, r.hash)
+	if err != nil {
+		return err
+	}
+	req := historyRequest{Room: r.hash, Have: make(map[string]uint64, len(hw))}
+	for a, n := range hw {
+		req.Have[a.String()] = n
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxHistoryRequest {
+		return errors.New("history request too large")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.params.StreamTimeout)
+	defer cancel()
+	st, err := s.h.NewStream(ctx, p, HistoryProtocol)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	if err := msgio.NewVarintWriter(st).WriteMsg(b); err != nil {
+		return err
+	}
+	_ = st.CloseWrite()
+	rd := msgio.NewVarintReaderSize(st, MaxEnvelopeSize)
+	for n := 0; n < s.params.MaxSyncMessages; n++ {
+		raw, err := rd.ReadMsg()
+		if err != nil {
+			return err
+		}
+		if len(raw) == 0 {
+			return nil // end of answer
+		}
+		env, body, err := r.checkEnvelope(raw)
+		if err != nil || env.Kind == KindPresence {
+			continue // counted by checkEnvelope
+		}
+		ok, err := r.accept(ctx, env, raw, body)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.stats.synced.Add(1)
+		}
+	}
+	st.Reset()
+	return nil
+}
+
+// handleHistory answers a HistoryProtocol request from a member.
+func (s *Service) handleHistory(st network.Stream) {
+	defer st.Close()
+	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	b, err := msgio.NewVarintReaderSize(st, maxHistoryRequest).ReadMsg()
+	if err != nil {
+		st.Reset()
+		return
+	}
+	var req historyRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		st.Reset()
+		return
+	}
+	r := s.roomByHash(req.Room)
+	p := st.Conn().RemotePeer()
+	if r == nil || (r.sec.Encrypted() && !r.isProven(p)) {
+		st.Reset()
+		return
+	}
+	have := make(map[peer.ID]uint64, len(req.Have))
+	for a, n := range req.Have {
+		id, err := peer.Decode(a)
+		if err != nil {
+			st.Reset()
+			return
+		}
+		have[id] = n
+	}
+	raws, err := s.store.Missing(r.ctx, r.hash, have, s.params.MaxSyncMessages, s.params.MaxSyncBytes)
+	if err != nil {
+		st.Reset()
+		return
+	}
+	wr := msgio.NewVarintWriter(st)
+	for _, raw := range raws {
+		if err := wr.WriteMsg(raw); err != nil {
+			st.Reset()
+			return
+		}
+	}
+	_ = wr.WriteMsg(nil)
+}

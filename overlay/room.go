@@ -1,0 +1,623 @@
+package overlay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
+)
+
+// Topic names (DESIGN.md, "Wire names").
+func chatTopic(hash string) string    { return "f2f/" + hash + "/chat" }
+func controlTopic(hash string) string { return "f2f/" + hash + "/control" }
+
+// topicRoom returns the room hash of a face2face topic name.
+func topicRoom(topic string) (string, bool) {
+	parts := strings.Split(topic, "/")
+	if len(parts) != 3 || parts[0] != "f2f" || len(parts[1]) != 32 {
+		return "", false
+	}
+	return parts[1], true
+}
+
+type member struct {
+	nick     string
+	lastSeen time.Time
+	gone     bool
+	left     bool
+}
+
+// room is one joined room. Concurrency: mu guards the mutable fields; the
+// goroutines run under ctx, tracked by the service's WaitGroup and by wg,
+// which stop waits for.
+type room struct {
+	s    *Service
+	key  RoomKey
+	sec  *RoomSecrets
+	hash string
+
+	chat, control       *pubsub.Topic
+	chatSub, controlSub *pubsub.Subscription
+	chatEvents          *pubsub.TopicEventHandler
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	nick     string
+	seq      uint64
+	lamport  uint64
+	presence uint64
+	members  map[peer.ID]*member
+	proven   map[peer.ID]bool
+	limits   map[peer.ID]*rate.Limiter
+	syncing  map[peer.ID]bool
+}
+
+func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
+	seq, err := s.store.MaxSeq(ctx, rec.Hash, s.h.ID())
+	if err != nil {
+		return nil, err
+	}
+	lamport, err := s.store.MaxLamport(ctx, rec.Hash)
+	if err != nil {
+		return nil, err
+	}
+	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
+		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
+		syncing: map[peer.ID]bool{}}
+	r.ctx, r.cancel = context.WithCancel(s.ctx)
+	defer func() {
+		if err != nil {
+			r.stop()
+		}
+	}()
+	if err := s.ps.RegisterTopicValidator(chatTopic(r.hash), r.validateChat); err != nil {
+		return nil, fmt.Errorf("chat validator: %w", err)
+	}
+	if err := s.ps.RegisterTopicValidator(controlTopic(r.hash), r.validateControl); err != nil {
+		return nil, fmt.Errorf("control validator: %w", err)
+	}
+	if r.chat, err = s.ps.Join(chatTopic(r.hash)); err != nil {
+		return nil, fmt.Errorf("join chat topic: %w", err)
+	}
+	if r.control, err = s.ps.Join(controlTopic(r.hash)); err != nil {
+		return nil, fmt.Errorf("join control topic: %w", err)
+	}
+	if r.chatEvents, err = r.chat.EventHandler(); err != nil {
+		return nil, err
+	}
+	if r.chatSub, err = r.chat.Subscribe(); err != nil {
+		return nil, err
+	}
+	if r.controlSub, err = r.control.Subscribe(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// run starts the room's loops and announces the join.
+func (r *room) run() {
+	r.goroutine(r.chatLoop)
+	r.goroutine(r.controlLoop)
+	r.goroutine(r.peerEventLoop)
+	r.goroutine(r.advertiseLoop)
+	r.goroutine(r.discoverLoop)
+	r.goroutine(r.presenceLoop)
+	r.goroutine(func() {
+		if _, err := r.publishChat(r.ctx, KindJoin, []byte(r.nickname())); err != nil && r.ctx.Err() == nil {
+			r.s.log.Warn("join announcement", "room", r.hash, "err", err)
+		}
+	})
+}
+
+func (r *room) goroutine(f func()) {
+	r.wg.Add(1)
+	r.s.wg.Add(1)
+	go func() {
+		defer r.s.wg.Done()
+		defer r.wg.Done()
+		f()
+	}()
+}
+
+// stop ends the room's loops and leaves its topics.
+func (r *room) stop() {
+	r.cancel()
+	if r.chatEvents != nil {
+		r.chatEvents.Cancel()
+	}
+	if r.chatSub != nil {
+		r.chatSub.Cancel()
+	}
+	if r.controlSub != nil {
+		r.controlSub.Cancel()
+	}
+	r.wg.Wait()
+	for _, t := range []*pubsub.Topic{r.chat, r.control} {
+		if t != nil {
+			_ = t.Close()
+		}
+	}
+	_ = r.s.ps.UnregisterTopicValidator(chatTopic(r.hash))
+	_ = r.s.ps.UnregisterTopicValidator(controlTopic(r.hash))
+}
+
+func (r *room) nickname() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nick
+}
+
+func (r *room) setNick(n string) {
+	r.mu.Lock()
+	r.nick = n
+	r.mu.Unlock()
+}
+
+func (r *room) isProven(p peer.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proven[p]
+}
+
+func (r *room) setProven(p peer.ID) {
+	r.mu.Lock()
+	r.proven[p] = true
+	r.mu.Unlock()
+}
+
+// publishChat signs, stores and publishes one chat-topic envelope.
+func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMessage, error) {
+	body, err := r.sec.Seal(text, []byte(r.hash))
+	if err != nil {
+		return ChatMessage{}, err
+	}
+	r.mu.Lock()
+	r.seq++
+	r.lamport++
+	env := &Envelope{Room: r.hash, Seq: r.seq, Lamport: r.lamport, Time: time.Now().UnixMilli(), Kind: kind, Body: body}
+	r.mu.Unlock()
+	if err := env.Sign(r.s.sk); err != nil {
+		return ChatMessage{}, err
+	}
+	raw, err := env.Marshal()
+	if err != nil {
+		return ChatMessage{}, err
+	}
+	if _, err := r.s.store.Put(ctx, env, raw); err != nil {
+		return ChatMessage{}, fmt.Errorf("store message: %w", err)
+	}
+	cm := ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickname(), Seq: env.Seq,
+		Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: kind.String(), Text: string(text)}
+	r.s.events(EventChatMessage, cm)
+	if err := r.chat.Publish(ctx, raw); err != nil {
+		// Stored and so acknowledged: history sync delivers it later.
+		r.s.log.Debug("publish", "room", r.hash, "err", err)
+	}
+	return cm, nil
+}
+
+// checkEnvelope validates a received envelope of this room and counts why
+// it is dropped. It returns the decrypted body.
+func (r *room) checkEnvelope(data []byte) (*Envelope, []byte, error) {
+	c := &r.s.stats
+	if len(data) > MaxEnvelopeSize {
+		c.oversize.Add(1)
+		return nil, nil, ErrTooLarge
+	}
+	env, err := UnmarshalEnvelope(data)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			c.oversize.Add(1)
+		} else {
+			c.malformed.Add(1)
+		}
+		return nil, nil, err
+	}
+	if env.Room != r.hash {
+		c.foreign.Add(1)
+		return nil, nil, fmt.Errorf("envelope of another room")
+	}
+	if err := env.Verify(); err != nil {
+		c.badSig.Add(1)
+		return nil, nil, err
+	}
+	body, err := r.sec.Open(env.Body, []byte(r.hash))
+	if err != nil {
+		c.foreign.Add(1)
+		return nil, nil, err
+	}
+	if err := ValidText(env.Kind, body); err != nil {
+		c.malformed.Add(1)
+		return nil, nil, err
+	}
+	return env, body, nil
+}
+
+// validateChat is the chat topic's validator: size, encoding, room,
+// signature, decryption, text rules, the publisher is the author, a rate
+// limit per author, and no replay of a stored (author, seq).
+func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if msg.ReceivedFrom == r.s.h.ID() {
+		return pubsub.ValidationAccept // our own, built by publishChat
+	}
+	env, body, err := r.checkEnvelope(msg.Data)
+	if err != nil {
+		return pubsub.ValidationReject
+	}
+	if env.Kind == KindPresence || msg.GetFrom() != env.Author {
+		r.s.stats.badSig.Add(1)
+		return pubsub.ValidationReject
+	}
+	if !r.allow(env.Author) {
+		r.s.stats.rateLimit.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	has, err := r.s.store.Has(ctx, r.hash, env.Author, env.Seq)
+	if err != nil {
+		return pubsub.ValidationIgnore
+	}
+	if has {
+		r.s.stats.replayed.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	msg.ValidatorData = validated{env: env, body: body}
+	return pubsub.ValidationAccept
+}
+
+// validateControl is the control topic's validator (presence).
+func (r *room) validateControl(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if msg.ReceivedFrom == r.s.h.ID() {
+		return pubsub.ValidationAccept
+	}
+	env, body, err := r.checkEnvelope(msg.Data)
+	if err != nil {
+		return pubsub.ValidationReject
+	}
+	if env.Kind != KindPresence || msg.GetFrom() != env.Author {
+		r.s.stats.badSig.Add(1)
+		return pubsub.ValidationReject
+	}
+	if !r.allow(env.Author) {
+		r.s.stats.rateLimit.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	msg.ValidatorData = validated{env: env, body: body}
+	return pubsub.ValidationAccept
+}
+
+type validated struct {
+	env  *Envelope
+	body []byte
+}
+
+func (r *room) allow(p peer.ID) bool {
+	r.mu.Lock()
+	l, ok := r.limits[p]
+	if !ok {
+		l = newLimiter(r.s.params)
+		r.limits[p] = l
+	}
+	r.mu.Unlock()
+	return l.Allow()
+}
+
+// accept stores a validated envelope (from gossip or history) and updates
+// the room's state. It reports whether the envelope was new.
+func (r *room) accept(ctx context.Context, env *Envelope, raw, body []byte) (bool, error) {
+	inserted, err := r.s.store.Put(ctx, env, raw)
+	if err != nil || !inserted {
+		return false, err
+	}
+	r.s.stats.accepted.Add(1)
+	r.mu.Lock()
+	if env.Lamport > r.lamport {
+		r.lamport = env.Lamport
+	}
+	r.mu.Unlock()
+	r.seen(env, body)
+	r.s.events(EventChatMessage, ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickOf(env.Author),
+		Seq: env.Seq, Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: env.Kind.String(), Text: string(body)})
+	return true, nil
+}
+
+func (r *room) nickOf(p peer.ID) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.members[p]; ok && m.nick != "" {
+		return m.nick
+	}
+	return defaultNick(p)
+}
+
+// seen records that p is alive (and its nickname) from one of its envelopes.
+func (r *room) seen(env *Envelope, body []byte) {
+	if env.Author == r.s.h.ID() {
+		return
+	}
+	r.mu.Lock()
+	m, ok := r.members[env.Author]
+	if !ok {
+		m = &member{}
+		r.members[env.Author] = m
+	}
+	wasAway := !ok || m.gone || m.left
+	switch env.Kind {
+	case KindJoin, KindPresence, KindNick:
+		if len(body) > 0 {
+			m.nick = string(body)
+		}
+	}
+	t := time.UnixMilli(env.Time)
+	if t.After(time.Now()) {
+		t = time.Now()
+	}
+	fresh := time.Since(t) < r.s.params.GoneAfter
+	if t.After(m.lastSeen) {
+		m.lastSeen = t
+	}
+	leaving := env.Kind == KindLeave
+	if leaving && fresh {
+		m.left = true
+	} else if fresh {
+		m.gone, m.left = false, false
+	}
+	nick := m.nick
+	r.mu.Unlock()
+	switch {
+	case leaving && fresh:
+		r.s.events(EventMemberLeft, map[string]string{"room": r.hash, "peer": env.Author.String(), "nick": nick})
+	case wasAway && fresh && !leaving:
+		r.s.events(EventMemberJoined, map[string]string{"room": r.hash, "peer": env.Author.String(), "nick": nick})
+	}
+}
+
+func (r *room) chatLoop() {
+	for {
+		msg, err := r.chatSub.Next(r.ctx)
+		if err != nil {
+			return
+		}
+		v, ok := msg.ValidatorData.(validated)
+		if !ok { // our own message: stored by publishChat
+			continue
+		}
+		if _, err := r.accept(r.ctx, v.env, msg.Data, v.body); err != nil && r.ctx.Err() == nil {
+			r.s.log.Warn("store message", "room", r.hash, "err", err)
+		}
+	}
+}
+
+func (r *room) controlLoop() {
+	for {
+		msg, err := r.controlSub.Next(r.ctx)
+		if err != nil {
+			return
+		}
+		if v, ok := msg.ValidatorData.(validated); ok {
+			r.seen(v.env, v.body)
+		}
+	}
+}
+
+// peerEventLoop reacts to peers joining the chat topic: password rooms
+// authenticate them, then history is pulled from them.
+func (r *room) peerEventLoop() {
+	for {
+		ev, err := r.chatEvents.NextPeerEvent(r.ctx)
+		if err != nil {
+			return
+		}
+		if ev.Type != pubsub.PeerJoin {
+			continue
+		}
+		p := ev.Peer
+		r.goroutine(func() { r.meet(p) })
+	}
+}
+
+// meet authenticates p in a password room (when not done yet) and pulls
+// the history p has and the node lacks.
+func (r *room) meet(p peer.ID) {
+	if r.sec.Encrypted() && !r.isProven(p) {
+		if err := r.s.authenticate(r.ctx, r, p); err != nil {
+			r.s.log.Debug("room auth", "room", r.hash, "peer", p, "err", err)
+			return
+		}
+	}
+	if err := r.s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
+		r.s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
+	}
+}
+
+// advertiseLoop keeps a provider record for the room's rendezvous in the
+// DHT, retrying quickly until the first one is stored.
+func (r *room) advertiseLoop() {
+	retry := r.s.params.FastDiscover
+	for {
+		ttl, err := r.s.rv.Advertise(r.ctx, r.sec.Rendezvous())
+		wait := ttl * 3 / 4
+		if err != nil || ttl <= 0 {
+			wait = retry
+			retry = min(retry*2, r.s.params.DiscoverInterval)
+		} else {
+			retry = r.s.params.FastDiscover
+		}
+		if !sleepCtx(r.ctx, wait) {
+			return
+		}
+	}
+}
+
+// discoverLoop looks members up in the DHT and connects to them: quickly
+// while none is connected, then every DiscoverInterval.
+func (r *room) discoverLoop() {
+	for {
+		r.discoverOnce()
+		wait := r.s.params.DiscoverInterval
+		if len(r.chat.ListPeers()) == 0 {
+			wait = r.s.params.FastDiscover
+		}
+		if !sleepCtx(r.ctx, wait) {
+			return
+		}
+	}
+}
+
+func (r *room) discoverOnce() {
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer cancel()
+	found, err := r.s.rv.FindPeers(ctx, r.sec.Rendezvous(), 50)
+	if err != nil {
+		return
+	}
+	dials := 0
+	for _, ai := range found {
+		if ai.ID == r.s.h.ID() || r.s.connected(ai.ID) || dials >= r.s.params.MaxConnectsPerRound {
+			continue
+		}
+		dials++
+		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+		err := r.s.h.Connect(dctx, ai)
+		dcancel()
+		if err != nil {
+			r.s.log.Debug("dial room member", "peer", ai.ID, "err", err)
+		}
+	}
+}
+
+// presenceLoop announces the node on the control topic, pulls history from
+// a random member now and then, and marks silent members gone.
+func (r *room) presenceLoop() {
+	t := time.NewTicker(r.s.params.PresenceInterval)
+	defer t.Stop()
+	lastSync := time.Now()
+	for {
+		r.publishPresence()
+		r.markGone()
+		if time.Since(lastSync) >= r.s.params.SyncInterval {
+			lastSync = time.Now()
+			if peers := r.chat.ListPeers(); len(peers) > 0 {
+				p := peers[rand.IntN(len(peers))]
+				r.goroutine(func() { r.meet(p) })
+			}
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *room) publishPresence() {
+	body, err := r.sec.Seal([]byte(r.nickname()), []byte(r.hash))
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	now := uint64(time.Now().UnixMilli())
+	if now <= r.presence {
+		now = r.presence + 1
+	}
+	r.presence = now
+	env := &Envelope{Room: r.hash, Seq: now, Lamport: max(r.lamport, 1), Time: time.Now().UnixMilli(), Kind: KindPresence, Body: body}
+	r.mu.Unlock()
+	if err := env.Sign(r.s.sk); err != nil {
+		return
+	}
+	raw, err := env.Marshal()
+	if err != nil {
+		return
+	}
+	_ = r.control.Publish(r.ctx, raw)
+}
+
+func (r *room) markGone() {
+	var gone []peer.ID
+	r.mu.Lock()
+	for id, m := range r.members {
+		if !m.gone && !m.left && time.Since(m.lastSeen) > r.s.params.GoneAfter {
+			m.gone = true
+			gone = append(gone, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, id := range gone {
+		r.s.events(EventMemberGone, map[string]string{"room": r.hash, "peer": id.String(), "nick": r.nickOf(id)})
+	}
+}
+
+func (r *room) memberList() []MemberInfo {
+	connected := map[peer.ID]bool{}
+	for _, p := range r.chat.ListPeers() {
+		connected[p] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p := range connected {
+		if _, ok := r.members[p]; !ok {
+			r.members[p] = &member{lastSeen: time.Now()}
+		}
+	}
+	out := []MemberInfo{}
+	for _, id := range sortedMembers(r.members) {
+		m := r.members[id]
+		nick := m.nick
+		if nick == "" {
+			nick = defaultNick(id)
+		}
+		out = append(out, MemberInfo{ID: id.String(), Nick: nick, Connected: connected[id] && r.s.connected(id),
+			RTTMS: float64(r.s.h.Peerstore().LatencyEWMA(id).Microseconds()) / 1000, LastSeen: m.lastSeen.UTC(),
+			Gone: m.gone || m.left, Proven: !r.sec.Encrypted() || r.proven[id]})
+	}
+	return out
+}
+
+func (r *room) whoText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "in %s: %s (you)", r.key.Name, r.nickname())
+	for _, m := range r.memberList() {
+		state := "here"
+		if m.Gone {
+			state = "gone"
+		} else if !m.Connected {
+			state = "not connected"
+		}
+		fmt.Fprintf(&b, ", %s (%s)", m.Nick, state)
+	}
+	return b.String()
+}
+
+func (r *room) info(ctx context.Context) RoomInfo {
+	n, _ := r.s.store.Count(ctx, r.hash)
+	members := 0
+	for _, m := range r.memberList() {
+		if !m.Gone {
+			members++
+		}
+	}
+	return RoomInfo{Key: r.key.String(), Name: r.key.Name, Hash: r.hash, Password: r.sec.Encrypted(),
+		Joined: true, Nick: r.nickname(), Members: members, Messages: n}
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

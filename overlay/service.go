@@ -1,0 +1,617 @@
+package overlay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
+)
+
+// Rendezvous is what the room service needs from the DHT: announcing the
+// node under a namespace and finding the peers that did. node wires the dht
+// package's Service in.
+type Rendezvous interface {
+	Advertise(ctx context.Context, ns string) (time.Duration, error)
+	FindPeers(ctx context.Context, ns string, limit int) ([]peer.AddrInfo, error)
+}
+
+// EventSink receives the service's events (room.*, chat.message); node
+// forwards them to its events stream. It must not block.
+type EventSink func(typ string, data any)
+
+// Event types the service emits.
+const (
+	EventChatMessage  = "chat.message"
+	EventRoomJoined   = "room.joined"
+	EventRoomLeft     = "room.left"
+	EventMemberJoined = "room.member_joined"
+	EventMemberLeft   = "room.member_left"
+	EventMemberGone   = "room.member_gone"
+)
+
+// Params are the service's tunables.
+type Params struct {
+	// DiscoverInterval is how often a joined room looks for members in the
+	// DHT again (so split groups find each other).
+	DiscoverInterval time.Duration
+	// FastDiscover is the interval while a room has no connected member.
+	FastDiscover time.Duration
+	// PresenceInterval is how often a member announces itself.
+	PresenceInterval time.Duration
+	// GoneAfter marks a member gone when nothing was heard from it for so long.
+	GoneAfter time.Duration
+	// SyncInterval is how often history is pulled from a random member
+	// besides on every new member.
+	SyncInterval time.Duration
+	// StreamTimeout bounds one auth or history exchange.
+	StreamTimeout time.Duration
+	// MaxSyncMessages and MaxSyncBytes bound one history response.
+	MaxSyncMessages int
+	MaxSyncBytes    int
+	// MaxConnectsPerRound bounds dials after one DHT lookup.
+	MaxConnectsPerRound int
+	// AuthorRate and AuthorBurst bound the messages per second one author
+	// may have relayed through the node.
+	AuthorRate  float64
+	AuthorBurst int
+}
+
+// DefaultParams returns the default tunables.
+func DefaultParams() Params {
+	return Params{
+		DiscoverInterval:    30 * time.Second,
+		FastDiscover:        time.Second,
+		PresenceInterval:    5 * time.Second,
+		GoneAfter:           20 * time.Second,
+		SyncInterval:        30 * time.Second,
+		StreamTimeout:       10 * time.Second,
+		MaxSyncMessages:     20000,
+		MaxSyncBytes:        32 << 20,
+		MaxConnectsPerRound: 20,
+		AuthorRate:          100,
+		AuthorBurst:         200,
+	}
+}
+
+func (p Params) validate() error {
+	for name, d := range map[string]time.Duration{
+		"DiscoverInterval": p.DiscoverInterval, "FastDiscover": p.FastDiscover,
+		"PresenceInterval": p.PresenceInterval, "GoneAfter": p.GoneAfter,
+		"SyncInterval": p.SyncInterval, "StreamTimeout": p.StreamTimeout,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("overlay: %s must be > 0", name)
+		}
+	}
+	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 {
+		return errors.New("overlay: limits must be > 0")
+	}
+	return nil
+}
+
+type config struct {
+	params Params
+	log    *slog.Logger
+	events EventSink
+}
+
+// Option configures New.
+type Option func(*config) error
+
+// WithParams replaces the default tunables.
+func WithParams(p Params) Option { return func(c *config) error { c.params = p; return nil } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("overlay: nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithEvents sets where events go.
+func WithEvents(f EventSink) Option { return func(c *config) error { c.events = f; return nil } }
+
+// Stats counts what the validators and the history sync dropped, by reason.
+type Stats struct {
+	Accepted  uint64 `json:"accepted"`
+	Malformed uint64 `json:"malformed"`
+	Oversize  uint64 `json:"oversize"`
+	BadSig    uint64 `json:"bad_signature"`
+	Foreign   uint64 `json:"foreign"`
+	Replayed  uint64 `json:"replayed"`
+	RateLimit uint64 `json:"rate_limited"`
+	Synced    uint64 `json:"synced"`
+}
+
+type counters struct {
+	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced atomic.Uint64
+}
+
+// Service runs the node's rooms: rendezvous through the DHT, GossipSub
+// topics with validators, chat, presence, password-room authentication and
+// history sync.
+//
+// Concurrency: mu guards rooms; each room guards its own state with its
+// own mutex. Every goroutine runs under the service's or a room's context
+// and is tracked by wg; Close cancels and waits.
+type Service struct {
+	h      host.Host
+	ps     *pubsub.PubSub
+	rv     Rendezvous
+	store  *Store
+	sk     crypto.PrivKey
+	params Params
+	log    *slog.Logger
+	events EventSink
+	stats  counters
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	rooms  map[string]*room // by hash
+	closed bool
+}
+
+// New starts the room service and its stream handlers on h. ps must have
+// been built with a peer filter that calls AllowPeer.
+func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.PrivKey, opts ...Option) (*Service, error) {
+	c := config{params: DefaultParams(), log: slog.Default(), events: func(string, any) {}}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.params.validate(); err != nil {
+		return nil, err
+	}
+	if h == nil || ps == nil || rv == nil || store == nil || sk == nil {
+		return nil, errors.New("overlay: nil dependency")
+	}
+	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
+		events: c.events, rooms: map[string]*room{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	h.SetStreamHandler(AuthProtocol, s.handleAuth)
+	h.SetStreamHandler(HistoryProtocol, s.handleHistory)
+	return s, nil
+}
+
+// Restore rejoins the rooms that were joined when the node last stopped.
+func (s *Service) Restore(ctx context.Context) error {
+	recs, err := s.store.Rooms(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range recs {
+		if !r.Joined {
+			continue
+		}
+		if _, err := s.Join(ctx, r.Key, r.Password); err != nil {
+			errs = append(errs, fmt.Errorf("rejoin %s: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close leaves no goroutine behind; rooms stay joined in the store so that
+// Restore rejoins them.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.rooms = map[string]*room{}
+	s.mu.Unlock()
+	s.h.RemoveStreamHandler(AuthProtocol)
+	s.h.RemoveStreamHandler(HistoryProtocol)
+	s.cancel()
+	for _, r := range rooms {
+		r.stop()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Stats returns the drop counters.
+func (s *Service) Stats() Stats {
+	c := &s.stats
+	return Stats{Accepted: c.accepted.Load(), Malformed: c.malformed.Load(), Oversize: c.oversize.Load(),
+		BadSig: c.badSig.Load(), Foreign: c.foreign.Load(), Replayed: c.replayed.Load(),
+		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load()}
+}
+
+// RoomInfo describes a room (`f2f room ls`).
+type RoomInfo struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Hash     string `json:"hash"`
+	Password bool   `json:"password"`
+	Joined   bool   `json:"joined"`
+	Nick     string `json:"nick"`
+	Members  int    `json:"members"`
+	Messages int    `json:"messages"`
+}
+
+// Create makes a new room (a password room when password is not empty),
+// joins it and returns it; its Key is what others need to join.
+func (s *Service) Create(ctx context.Context, name, password string) (RoomInfo, error) {
+	key, _, err := NewRoomKey(name, password)
+	if err != nil {
+		return RoomInfo{}, err
+	}
+	return s.Join(ctx, key.String(), password)
+}
+
+// Join joins the room of key: it checks the password, stores the room,
+// subscribes to its topics and starts finding members through the DHT. A
+// wrong password fails at once with ErrWrongPassword. Joining a joined room
+// returns it unchanged.
+func (s *Service) Join(ctx context.Context, keyStr, password string) (RoomInfo, error) {
+	key, err := ParseRoomKey(strings.TrimSpace(keyStr))
+	if err != nil {
+		return RoomInfo{}, err
+	}
+	sec, err := key.Secrets(password)
+	if err != nil {
+		return RoomInfo{}, err
+	}
+	hash := sec.Hash()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return RoomInfo{}, ErrServiceClosed
+	}
+	if r, ok := s.rooms[hash]; ok {
+		s.mu.Unlock()
+		return r.info(ctx), nil
+	}
+	s.mu.Unlock()
+
+	rec, err := s.store.Room(ctx, hash)
+	switch {
+	case errors.Is(err, ErrNoRoom):
+		rec = RoomRecord{Hash: hash, Key: key.String(), Name: key.Name, Password: password,
+			Nick: defaultNick(s.h.ID()), CreatedAt: time.Now().UTC()}
+	case err != nil:
+		return RoomInfo{}, err
+	}
+	rec.Joined = true
+	rec.Password = password
+	if err := s.store.SaveRoom(ctx, rec); err != nil {
+		return RoomInfo{}, err
+	}
+	r, err := s.startRoom(ctx, key, sec, rec)
+	if err != nil {
+		_ = s.store.SetJoined(ctx, hash, false)
+		return RoomInfo{}, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		r.stop()
+		return RoomInfo{}, ErrServiceClosed
+	}
+	if other, ok := s.rooms[hash]; ok { // a concurrent Join won
+		s.mu.Unlock()
+		r.stop()
+		return other.info(ctx), nil
+	}
+	s.rooms[hash] = r
+	s.mu.Unlock()
+	r.run()
+	s.events(EventRoomJoined, map[string]string{"room": hash, "name": key.Name})
+	return r.info(ctx), nil
+}
+
+// Leave announces the leave, stops the room and marks it not joined. Its
+// log stays.
+func (s *Service) Leave(ctx context.Context, ref string) error {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.rooms, r.hash)
+	s.mu.Unlock()
+	if _, err := r.publishChat(ctx, KindLeave, []byte(r.nickname())); err != nil {
+		s.log.Debug("leave announcement", "room", r.hash, "err", err)
+	}
+	r.stop()
+	if err := s.store.SetJoined(ctx, r.hash, false); err != nil {
+		return err
+	}
+	s.events(EventRoomLeft, map[string]string{"room": r.hash, "name": r.key.Name})
+	return nil
+}
+
+// Rooms lists the known rooms, joined or not.
+func (s *Service) Rooms(ctx context.Context) ([]RoomInfo, error) {
+	recs, err := s.store.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RoomInfo, 0, len(recs))
+	for _, rec := range recs {
+		s.mu.Lock()
+		r := s.rooms[rec.Hash]
+		s.mu.Unlock()
+		if r != nil {
+			out = append(out, r.info(ctx))
+			continue
+		}
+		n, _ := s.store.Count(ctx, rec.Hash)
+		out = append(out, RoomInfo{Key: rec.Key, Name: rec.Name, Hash: rec.Hash, Password: rec.Password != "",
+			Joined: false, Nick: rec.Nick, Messages: n})
+	}
+	return out, nil
+}
+
+// resolve finds a stored room by key, hash or unique name.
+func (s *Service) resolve(ctx context.Context, ref string) (RoomRecord, error) {
+	ref = strings.TrimSpace(ref)
+	recs, err := s.store.Rooms(ctx)
+	if err != nil {
+		return RoomRecord{}, err
+	}
+	var byName []RoomRecord
+	for _, r := range recs {
+		if r.Key == ref || r.Hash == ref {
+			return r, nil
+		}
+		if r.Name == ref {
+			byName = append(byName, r)
+		}
+	}
+	switch len(byName) {
+	case 0:
+		return RoomRecord{}, fmt.Errorf("%w %q (give its key, or the name of a room you joined)", ErrUnknownRoom, ref)
+	case 1:
+		return byName[0], nil
+	}
+	return RoomRecord{}, fmt.Errorf("%w %q: %d rooms have it; give the room key", ErrAmbiguousRoom, ref, len(byName))
+}
+
+func (s *Service) joined(ctx context.Context, ref string) (*room, error) {
+	rec, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServiceClosed
+	}
+	r, ok := s.rooms[rec.Hash]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (join it again with its key)", ErrNotJoined, rec.Name)
+	}
+	return r, nil
+}
+
+func (s *Service) roomByHash(hash string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[hash]
+}
+
+// AllowPeer is the GossipSub peer filter: a password room's topics flow only
+// to and from members that proved the room key over AuthProtocol; other
+// topics are not filtered here.
+func (s *Service) AllowPeer(p peer.ID, topic string) bool {
+	hash, ok := topicRoom(topic)
+	if !ok {
+		return true
+	}
+	r := s.roomByHash(hash)
+	if r == nil {
+		return true // not ours: nothing of it flows through us anyway
+	}
+	return !r.sec.Encrypted() || r.isProven(p)
+}
+
+// MemberInfo describes one member of a room (`f2f room peers`).
+type MemberInfo struct {
+	ID        string    `json:"id"`
+	Nick      string    `json:"nick"`
+	Connected bool      `json:"connected"`
+	RTTMS     float64   `json:"rtt_ms"`
+	LastSeen  time.Time `json:"last_seen"`
+	Gone      bool      `json:"gone"`
+	Proven    bool      `json:"proven"`
+}
+
+// Peers lists the members the node knows of in a room, itself excluded.
+func (s *Service) Peers(ctx context.Context, ref string) ([]MemberInfo, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return r.memberList(), nil
+}
+
+// ChatMessage is one entry of a room's log as users see it.
+type ChatMessage struct {
+	Room    string    `json:"room"`
+	Author  string    `json:"author"`
+	Nick    string    `json:"nick"`
+	Seq     uint64    `json:"seq"`
+	Lamport uint64    `json:"lamport"`
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Text    string    `json:"text"`
+}
+
+// Log returns a room's log in its deterministic order (Lamport time, author,
+// seq), from since on (zero: all) and at most the last limit entries (0: all).
+func (s *Service) Log(ctx context.Context, ref string, since time.Time, limit int) ([]ChatMessage, error) {
+	rec, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ParseRoomKey(rec.Key)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := key.Secrets(rec.Password)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.store.Log(ctx, rec.Hash, time.Time{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	nicks := map[peer.ID]string{}
+	out := make([]ChatMessage, 0, len(msgs))
+	for _, m := range msgs {
+		cm, ok := decodeChat(sec, m.Env, nicks)
+		if !ok {
+			continue
+		}
+		if !since.IsZero() && cm.Time.Before(since) {
+			continue
+		}
+		out = append(out, cm)
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil
+}
+
+// decodeChat turns a stored envelope into a ChatMessage, tracking nicknames
+// in nicks as the log goes.
+func decodeChat(sec *RoomSecrets, e *Envelope, nicks map[peer.ID]string) (ChatMessage, bool) {
+	body, err := sec.Open(e.Body, []byte(e.Room))
+	if err != nil {
+		return ChatMessage{}, false
+	}
+	nick := nicks[e.Author]
+	if nick == "" {
+		nick = defaultNick(e.Author)
+	}
+	cm := ChatMessage{Room: e.Room, Author: e.Author.String(), Nick: nick, Seq: e.Seq, Lamport: e.Lamport,
+		Time: time.UnixMilli(e.Time).UTC(), Kind: e.Kind.String(), Text: string(body)}
+	switch e.Kind {
+	case KindNick:
+		nicks[e.Author] = string(body)
+	case KindJoin:
+		if len(body) > 0 {
+			nicks[e.Author] = string(body)
+			cm.Nick = string(body)
+		}
+	}
+	return cm, true
+}
+
+func defaultNick(id peer.ID) string {
+	s := id.String()
+	if len(s) > 6 {
+		s = s[len(s)-6:]
+	}
+	return "peer-" + s
+}
+
+// SendResult answers Send.
+type SendResult struct {
+	// Sent is set when a message went out; Message is then what was sent.
+	Sent    bool         `json:"sent"`
+	Message *ChatMessage `json:"message,omitempty"`
+	// Output is what a chat command prints (for /who, /help, /nick).
+	Output string `json:"output,omitempty"`
+}
+
+// ChatHelp lists the chat commands.
+const ChatHelp = `chat commands:
+  /nick NAME    change your nickname in this room
+  /me ACTION    say what you do ("* nick ACTION")
+  /who          list the room's members
+  /help         this help
+  //TEXT        send TEXT starting with a single /`
+
+// Send sends text to a room. Text starting with / is a chat command; an
+// unknown command is not sent and returns ErrUnknownCommand with the help
+// as Output. The message is stored (acknowledged) before it is published.
+func (s *Service) Send(ctx context.Context, ref, text string) (SendResult, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return SendResult{}, err
+	}
+	kind, body := KindChat, text
+	if strings.HasPrefix(text, "//") {
+		body = text[1:]
+	} else if strings.HasPrefix(text, "/") {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(text), " ")
+		arg = strings.TrimSpace(arg)
+		switch cmd {
+		case "/help":
+			return SendResult{Output: ChatHelp}, nil
+		case "/who":
+			return SendResult{Output: r.whoText()}, nil
+		case "/me":
+			kind, body = KindMe, arg
+		case "/nick":
+			kind, body = KindNick, arg
+		default:
+			return SendResult{Output: ChatHelp}, fmt.Errorf("%w %s", ErrUnknownCommand, cmd)
+		}
+	}
+	if err := ValidText(kind, []byte(body)); err != nil {
+		return SendResult{}, err
+	}
+	cm, err := r.publishChat(ctx, kind, []byte(body))
+	if err != nil {
+		return SendResult{}, err
+	}
+	res := SendResult{Sent: true, Message: &cm}
+	if kind == KindNick {
+		if err := s.store.SetNick(ctx, r.hash, body); err != nil {
+			return res, err
+		}
+		r.setNick(body)
+		res.Output = "you are now known as " + body
+	}
+	return res, nil
+}
+
+// connectedness reports whether p is connected.
+func (s *Service) connected(p peer.ID) bool {
+	return s.h.Network().Connectedness(p) == network.Connected
+}
+
+// limiter returns the per-author rate limiter of a room.
+func newLimiter(p Params) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(p.AuthorRate), p.AuthorBurst)
+}
+
+func sortedMembers(m map[peer.ID]*member) []peer.ID {
+	ids := make([]peer.ID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

@@ -1,0 +1,656 @@
+package overlay
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// storeSchemaName is this store's row in the shared schema_version table;
+// other packages keeping tables in the same database use their own row.
+const storeSchemaName = "overlay"
+
+// storeSchemaVersion is the schema version NewStore creates and understands.
+const storeSchemaVersion = 1
+
+// storeSchemaV1 creates version 1 of the overlay tables.
+//
+// The UNIQUE (room, author, seq) constraint is the (room, author, seq) index
+// used by Put, MaxSeq, HighWater and Missing; messages_order serves the
+// deterministic (lamport, author, seq) order of Log, Missing and MaxLamport.
+var storeSchemaV1 = []string{
+	`CREATE TABLE IF NOT EXISTS rooms (
+		hash       TEXT PRIMARY KEY NOT NULL,
+		room_key   TEXT NOT NULL,
+		name       TEXT NOT NULL,
+		password   TEXT NOT NULL,
+		nick       TEXT NOT NULL,
+		joined     INTEGER NOT NULL,
+		created_at INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS messages (
+		id       INTEGER PRIMARY KEY,
+		room     TEXT NOT NULL,
+		author   TEXT NOT NULL,
+		seq      INTEGER NOT NULL CHECK (seq > 0),
+		lamport  INTEGER NOT NULL CHECK (lamport >= 0),
+		time     INTEGER NOT NULL,
+		kind     INTEGER NOT NULL,
+		body     BLOB NOT NULL,
+		sig      BLOB NOT NULL,
+		raw      BLOB NOT NULL,
+		received INTEGER NOT NULL,
+		UNIQUE (room, author, seq)
+	)`,
+	`CREATE INDEX IF NOT EXISTS messages_order ON messages (room, lamport, author, seq)`,
+}
+
+// OpenDB opens the SQLite database at path, creating it when missing, with
+// modernc.org/sqlite in WAL mode, synchronous=FULL (a committed write is on
+// disk before the call returns), foreign_keys on and busy_timeout 5000 ms;
+// every pooled connection gets these settings. Write transactions begin
+// IMMEDIATE so concurrent writers queue on the busy timeout instead of
+// failing to upgrade a read lock.
+//
+// The database file (and its -wal and -shm files, when present) is made
+// mode 0600: it holds room passwords. The caller owns the returned *sql.DB
+// and closes it; one node opens one.
+func OpenDB(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("overlay: open db: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: open db %q: %w", path, err)
+	}
+	// Create the file ourselves so that it never exists with wider
+	// permissions; SQLite gives its -wal and -shm files the database file's
+	// mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: open db: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("overlay: open db: %w", err)
+	}
+	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("overlay: open db: %w", err)
+		}
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	// A file: URI (path escaped) so that '?' or '#' in the path cannot be
+	// mistaken for the start of the parameters.
+	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
+
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: open db %s: %w", abs, err)
+	}
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("overlay: open db %s: %w", abs, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		_ = db.Close()
+		return nil, fmt.Errorf("overlay: open db %s: journal_mode is %q, want wal", abs, mode)
+	}
+	return db, nil
+}
+
+// RoomRecord is a room this node knows, as kept in the store.
+type RoomRecord struct {
+	// Hash identifies the room (32 hex characters); the primary key.
+	Hash string
+	// Key is the room key string users share.
+	Key string
+	// Name is the room's local name.
+	Name string
+	// Password is kept so a joined password room can be rejoined after a
+	// restart; the database file is mode 0600 inside the 0700 repo dir.
+	Password string
+	// Nick is this node's nickname in the room.
+	Nick string
+	// Joined reports whether the node should be in the room.
+	Joined bool
+	// CreatedAt is when the room was first saved (set by SaveRoom when
+	// zero and kept by later upserts).
+	CreatedAt time.Time
+}
+
+// StoredMessage is an envelope as kept in the chat log.
+type StoredMessage struct {
+	// Env holds the envelope's fields, rebuilt from the stored columns.
+	Env *Envelope
+	// Raw is the envelope's wire encoding as it was stored.
+	Raw []byte
+	// Received is when this node stored the envelope.
+	Received time.Time
+}
+
+// Store keeps rooms and chat logs in SQLite.
+//
+// Concurrency: a Store is safe for concurrent use. It keeps no state of its
+// own besides prepared statements; database/sql pools connections and each
+// write is a single statement or transaction, so SQLite serialises writers.
+type Store struct {
+	db *sql.DB
+
+	closeOnce sync.Once
+	closeErr  error
+
+	stmtSaveRoom   *sql.Stmt
+	stmtRoom       *sql.Stmt
+	stmtRooms      *sql.Stmt
+	stmtSetJoined  *sql.Stmt
+	stmtSetNick    *sql.Stmt
+	stmtPut        *sql.Stmt
+	stmtLogAll     *sql.Stmt
+	stmtLogLast    *sql.Stmt
+	stmtCount      *sql.Stmt
+	stmtMaxLamport *sql.Stmt
+	stmtMaxSeq     *sql.Stmt
+	stmtAuthorRuns *sql.Stmt
+	stmtRunEnd     *sql.Stmt
+	stmtMissing    *sql.Stmt
+}
+
+const roomColumns = `hash, room_key, name, password, nick, joined, created_at`
+
+const messageColumns = `author, seq, lamport, time, kind, body, sig, raw, received`
+
+// NewStore creates or migrates the store's tables in db and prepares its
+// statements. It is idempotent: calling it again on the same database (in
+// this process or after a restart) finds the schema current and changes
+// nothing. The schema version is recorded in the schema_version table under
+// the name "overlay". db stays the caller's: Store.Close does not close it.
+func NewStore(db *sql.DB) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("overlay: new store: nil db")
+	}
+	ctx := context.Background()
+	if err := migrateStore(ctx, db); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db}
+	stmts := []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.stmtSaveRoom, `INSERT INTO rooms (` + roomColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (hash) DO UPDATE SET room_key = excluded.room_key, name = excluded.name,
+			password = excluded.password, nick = excluded.nick, joined = excluded.joined`},
+		{&s.stmtRoom, `SELECT ` + roomColumns + ` FROM rooms WHERE hash = ?`},
+		{&s.stmtRooms, `SELECT ` + roomColumns + ` FROM rooms ORDER BY created_at, name, hash`},
+		{&s.stmtSetJoined, `UPDATE rooms SET joined = ? WHERE hash = ?`},
+		{&s.stmtSetNick, `UPDATE rooms SET nick = ? WHERE hash = ?`},
+		{&s.stmtPut, `INSERT INTO messages (room, ` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (room, author, seq) DO NOTHING`},
+		{&s.stmtLogAll, `SELECT ` + messageColumns + ` FROM messages
+			WHERE room = ? AND time >= ? ORDER BY lamport, author, seq`},
+		{&s.stmtLogLast, `SELECT ` + messageColumns + ` FROM messages
+			WHERE room = ? AND time >= ? ORDER BY lamport DESC, author DESC, seq DESC LIMIT ?`},
+		{&s.stmtCount, `SELECT COUNT(*) FROM messages WHERE room = ?`},
+		{&s.stmtMaxLamport, `SELECT COALESCE(MAX(lamport), 0) FROM messages WHERE room = ?`},
+		{&s.stmtMaxSeq, `SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ? AND author = ?`},
+		{&s.stmtAuthorRuns, `SELECT author, COUNT(*), MIN(seq), MAX(seq) FROM messages
+			WHERE room = ? GROUP BY author`},
+		// With seq 1 present, the contiguous run 1..h ends at the smallest
+		// seq whose successor is missing.
+		{&s.stmtRunEnd, `SELECT COALESCE(MIN(m.seq), 0) FROM messages m
+			WHERE m.room = ?1 AND m.author = ?2 AND NOT EXISTS (
+				SELECT 1 FROM messages n WHERE n.room = ?1 AND n.author = ?2 AND n.seq = m.seq + 1)`},
+		// MATERIALIZED lets SQLite index the high-water marks (an automatic
+		// index on author) instead of scanning them for every message.
+		{&s.stmtMissing, `WITH have(author, hw) AS MATERIALIZED (SELECT key, value FROM json_each(?2))
+			SELECT m.raw FROM messages m LEFT JOIN have h ON h.author = m.author
+			WHERE m.room = ?1 AND m.seq > COALESCE(h.hw, 0)
+			ORDER BY m.lamport, m.author, m.seq LIMIT ?3`},
+	}
+	for _, st := range stmts {
+		stmt, err := db.PrepareContext(ctx, st.query)
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("overlay: new store: prepare: %w", err)
+		}
+		*st.dst = stmt
+	}
+	return s, nil
+}
+
+// migrateStore brings the overlay tables to storeSchemaVersion in one
+// transaction.
+func migrateStore(ctx context.Context, db *sql.DB) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("overlay: migrate store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		name    TEXT PRIMARY KEY NOT NULL,
+		version INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("overlay: migrate store: schema_version: %w", err)
+	}
+	var version int64
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = ?`, storeSchemaName).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		version = 0
+	case err != nil:
+		return fmt.Errorf("overlay: migrate store: read version: %w", err)
+	}
+	switch {
+	case version == storeSchemaVersion:
+		return tx.Commit()
+	case version > storeSchemaVersion:
+		return fmt.Errorf("overlay: migrate store: schema version %d is newer than supported %d", version, storeSchemaVersion)
+	}
+	// version 0: create everything.
+	for _, q := range storeSchemaV1 {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("overlay: migrate store to v1: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (name, version) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET version = excluded.version`, storeSchemaName, storeSchemaVersion); err != nil {
+		return fmt.Errorf("overlay: migrate store: write version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("overlay: migrate store: commit: %w", err)
+	}
+	return nil
+}
+
+// Close closes the store's prepared statements. It does not close the
+// *sql.DB, which belongs to the caller. Calling Close again returns the
+// first result; other methods fail after Close.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, st := range []*sql.Stmt{
+			s.stmtSaveRoom, s.stmtRoom, s.stmtRooms, s.stmtSetJoined, s.stmtSetNick,
+			s.stmtPut, s.stmtLogAll, s.stmtLogLast, s.stmtCount, s.stmtMaxLamport,
+			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtRunEnd, s.stmtMissing,
+		} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("overlay: close store: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// SaveRoom inserts r, or updates the room with r.Hash: its key, name,
+// password, nick and joined flag. A zero CreatedAt is set to now on insert;
+// an update keeps the stored CreatedAt.
+func (s *Store) SaveRoom(ctx context.Context, r RoomRecord) error {
+	if r.Hash == "" {
+		return errors.New("overlay: save room: empty hash")
+	}
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	if _, err := s.stmtSaveRoom.ExecContext(ctx, r.Hash, r.Key, r.Name, r.Password, r.Nick, r.Joined, created.UnixNano()); err != nil {
+		return fmt.Errorf("overlay: save room %s: %w", r.Hash, err)
+	}
+	return nil
+}
+
+// Room returns the room with the given hash, or an error wrapping ErrNoRoom.
+func (s *Store) Room(ctx context.Context, hash string) (RoomRecord, error) {
+	r, err := scanRoom(s.stmtRoom.QueryRowContext(ctx, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return RoomRecord{}, fmt.Errorf("overlay: room %s: %w", hash, ErrNoRoom)
+	}
+	if err != nil {
+		return RoomRecord{}, fmt.Errorf("overlay: room %s: %w", hash, err)
+	}
+	return r, nil
+}
+
+// Rooms returns every stored room ordered by CreatedAt, then Name (then
+// Hash).
+func (s *Store) Rooms(ctx context.Context) ([]RoomRecord, error) {
+	rows, err := s.stmtRooms.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: rooms: %w", err)
+	}
+	defer rows.Close()
+	var out []RoomRecord
+	for rows.Next() {
+		r, err := scanRoom(rows)
+		if err != nil {
+			return nil, fmt.Errorf("overlay: rooms: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("overlay: rooms: %w", err)
+	}
+	return out, nil
+}
+
+// SetJoined sets the joined flag of the room with the given hash; an error
+// wrapping ErrNoRoom when there is none.
+func (s *Store) SetJoined(ctx context.Context, hash string, joined bool) error {
+	res, err := s.stmtSetJoined.ExecContext(ctx, joined, hash)
+	if err := updatedOne(res, err); err != nil {
+		return fmt.Errorf("overlay: set joined %s: %w", hash, err)
+	}
+	return nil
+}
+
+// SetNick sets this node's nick in the room with the given hash; an error
+// wrapping ErrNoRoom when there is none.
+func (s *Store) SetNick(ctx context.Context, hash, nick string) error {
+	res, err := s.stmtSetNick.ExecContext(ctx, nick, hash)
+	if err := updatedOne(res, err); err != nil {
+		return fmt.Errorf("overlay: set nick %s: %w", hash, err)
+	}
+	return nil
+}
+
+// updatedOne turns an UPDATE's result into ErrNoRoom when no row matched.
+func updatedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNoRoom
+	}
+	return nil
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+func scanRoom(row rowScanner) (RoomRecord, error) {
+	var (
+		r       RoomRecord
+		created int64
+	)
+	if err := row.Scan(&r.Hash, &r.Key, &r.Name, &r.Password, &r.Nick, &r.Joined, &created); err != nil {
+		return RoomRecord{}, err
+	}
+	r.CreatedAt = time.Unix(0, created)
+	return r, nil
+}
+
+// Put stores env with its wire encoding raw in env.Room's log and reports
+// whether it was new. The write is committed (synchronous=FULL: on disk)
+// before Put returns. An envelope whose (room, author, seq) is already
+// stored is not written again and Put returns (false, nil), whether raw is
+// the same (a duplicate) or differs (the caller counts that as a replay).
+// An envelope the store cannot hold is an error wrapping ErrUnstorable.
+func (s *Store) Put(ctx context.Context, env *Envelope, raw []byte) (inserted bool, err error) {
+	if err := storable(env, raw); err != nil {
+		return false, fmt.Errorf("overlay: put: %w", err)
+	}
+	body, sig := env.Body, env.Sig
+	if body == nil {
+		body = []byte{}
+	}
+	if sig == nil {
+		sig = []byte{}
+	}
+	res, err := s.stmtPut.ExecContext(ctx, env.Room, env.Author.String(), int64(env.Seq), int64(env.Lamport),
+		env.Time, int64(env.Kind), body, sig, raw, time.Now().UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("overlay: put %s/%s/%d: %w", env.Room, env.Author, env.Seq, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("overlay: put %s/%s/%d: %w", env.Room, env.Author, env.Seq, err)
+	}
+	return n == 1, nil
+}
+
+// storable checks what the schema needs of an envelope.
+func storable(env *Envelope, raw []byte) error {
+	switch {
+	case env == nil:
+		return fmt.Errorf("%w: nil envelope", ErrUnstorable)
+	case env.Room == "":
+		return fmt.Errorf("%w: empty room", ErrUnstorable)
+	case env.Author == "":
+		return fmt.Errorf("%w: empty author", ErrUnstorable)
+	case env.Seq == 0:
+		return fmt.Errorf("%w: seq 0", ErrUnstorable)
+	case env.Seq > math.MaxInt64:
+		return fmt.Errorf("%w: seq %d out of range", ErrUnstorable, env.Seq)
+	case env.Lamport > math.MaxInt64:
+		return fmt.Errorf("%w: lamport %d out of range", ErrUnstorable, env.Lamport)
+	case len(raw) == 0:
+		return fmt.Errorf("%w: empty raw encoding", ErrUnstorable)
+	}
+	return nil
+}
+
+// Log returns room's messages whose Time is at or after since (a zero since
+// means all), in the deterministic order (lamport, author, seq). With
+// limit > 0 it returns the last limit messages of that order; limit <= 0
+// means no limit.
+func (s *Store) Log(ctx context.Context, room string, since time.Time, limit int) ([]StoredMessage, error) {
+	from := int64(math.MinInt64)
+	if !since.IsZero() {
+		from = since.UnixMilli()
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if limit > 0 {
+		rows, err = s.stmtLogLast.QueryContext(ctx, room, from, limit)
+	} else {
+		rows, err = s.stmtLogAll.QueryContext(ctx, room, from)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+	}
+	defer rows.Close()
+	authors := make(map[string]peer.ID)
+	var out []StoredMessage
+	for rows.Next() {
+		var (
+			author                        string
+			seq, lamport, ts, kind, recvd int64
+			body, sig, raw                []byte
+		)
+		if err := rows.Scan(&author, &seq, &lamport, &ts, &kind, &body, &sig, &raw, &recvd); err != nil {
+			return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+		}
+		id, ok := authors[author]
+		if !ok {
+			if id, err = peer.Decode(author); err != nil {
+				return nil, fmt.Errorf("overlay: log %s: stored author %q: %w", room, author, err)
+			}
+			authors[author] = id
+		}
+		if seq <= 0 || lamport < 0 || kind < 0 || kind > math.MaxUint8 {
+			return nil, fmt.Errorf("overlay: log %s: stored message %s/%d out of range", room, author, seq)
+		}
+		out = append(out, StoredMessage{
+			Env: &Envelope{
+				Author:  id,
+				Room:    room,
+				Seq:     uint64(seq),
+				Lamport: uint64(lamport),
+				Time:    ts,
+				Kind:    Kind(kind),
+				Body:    body,
+				Sig:     sig,
+			},
+			Raw:      raw,
+			Received: time.Unix(0, recvd),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+	}
+	if limit > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// Count returns the number of messages stored for room.
+func (s *Store) Count(ctx context.Context, room string) (int, error) {
+	var n int
+	if err := s.stmtCount.QueryRowContext(ctx, room).Scan(&n); err != nil {
+		return 0, fmt.Errorf("overlay: count %s: %w", room, err)
+	}
+	return n, nil
+}
+
+// MaxLamport returns the largest lamport stored for room, 0 when none.
+func (s *Store) MaxLamport(ctx context.Context, room string) (uint64, error) {
+	var n int64
+	if err := s.stmtMaxLamport.QueryRowContext(ctx, room).Scan(&n); err != nil {
+		return 0, fmt.Errorf("overlay: max lamport %s: %w", room, err)
+	}
+	return uint64(max(n, 0)), nil
+}
+
+// MaxSeq returns the largest seq stored for author in room, 0 when none.
+func (s *Store) MaxSeq(ctx context.Context, room string, author peer.ID) (uint64, error) {
+	var n int64
+	if err := s.stmtMaxSeq.QueryRowContext(ctx, room, author.String()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("overlay: max seq %s/%s: %w", room, author, err)
+	}
+	return uint64(max(n, 0)), nil
+}
+
+// HighWater returns, for every author with messages in room, the largest h
+// such that seqs 1..h are all stored (0 when seq 1 is missing). One grouped
+// query answers every author whose seqs have no gap (count == max); only
+// authors with a gap need a second, indexed query.
+func (s *Store) HighWater(ctx context.Context, room string) (map[peer.ID]uint64, error) {
+	rows, err := s.stmtAuthorRuns.QueryContext(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
+	}
+	defer rows.Close()
+	out := make(map[peer.ID]uint64)
+	var gapped []string
+	for rows.Next() {
+		var (
+			author        string
+			count, lo, hi int64
+		)
+		if err := rows.Scan(&author, &count, &lo, &hi); err != nil {
+			return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
+		}
+		id, err := peer.Decode(author)
+		if err != nil {
+			return nil, fmt.Errorf("overlay: high water %s: stored author %q: %w", room, author, err)
+		}
+		switch {
+		case lo != 1:
+			out[id] = 0
+		case count == hi: // distinct seqs >= 1, as many as the largest: exactly 1..hi
+			out[id] = uint64(hi)
+		default:
+			gapped = append(gapped, author)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
+	}
+	rows.Close()
+	for _, author := range gapped {
+		var h int64
+		if err := s.stmtRunEnd.QueryRowContext(ctx, room, author).Scan(&h); err != nil {
+			return nil, fmt.Errorf("overlay: high water %s/%s: %w", room, author, err)
+		}
+		id, err := peer.Decode(author)
+		if err != nil {
+			return nil, fmt.Errorf("overlay: high water %s: stored author %q: %w", room, author, err)
+		}
+		out[id] = uint64(max(h, 0))
+	}
+	return out, nil
+}
+
+// Missing returns the raw envelopes of room that a peer with the high-water
+// marks have lacks: every message whose seq is above have[author] (all of an
+// author's messages when the author is not in have), in the order
+// (lamport, author, seq). The result is a prefix of that order: it stops
+// before the message that would make it longer than maxMsgs messages or
+// larger than maxBytes bytes of raw encodings in total, so a single message
+// larger than maxBytes ends it. maxMsgs <= 0 or maxBytes <= 0 means no limit
+// of that kind.
+func (s *Store) Missing(ctx context.Context, room string, have map[peer.ID]uint64, maxMsgs int, maxBytes int) ([][]byte, error) {
+	marks := make(map[string]int64, len(have))
+	for id, h := range have {
+		marks[id.String()] = int64(min(h, math.MaxInt64))
+	}
+	js, err := json.Marshal(marks)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+	}
+	limit := int64(-1) // SQLite: no limit
+	if maxMsgs > 0 {
+		limit = int64(maxMsgs)
+	}
+	rows, err := s.stmtMissing.QueryContext(ctx, room, string(js), limit)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+	}
+	defer rows.Close()
+	var (
+		out   [][]byte
+		total int
+	)
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+		}
+		if maxBytes > 0 && len(raw) > maxBytes-total {
+			break
+		}
+		total += len(raw)
+		out = append(out, raw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+	}
+	return out, nil
+}
