@@ -7,6 +7,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
 )
 
 // DemoParams configure Demo.
@@ -98,6 +101,12 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		}
 		say("  node%d -> %s", i, nameList(names, ids))
 	}
+	if err := demoChat(ctx, say, net); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if p.Ready != nil {
 		p.Ready(net)
 	}
@@ -105,6 +114,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("The nodes are real daemons with local APIs. In another terminal, try:")
 	say("  %s --repo %s/node%d peers", p.CLI, dir, p.Nodes-1)
 	say("  %s --repo %s/node0 id", p.CLI, dir)
+	say("  %s --repo %s/node2 chat send demo-room hello from the terminal", p.CLI, dir)
+	say("  %s --repo %s/node%d chat log demo-room --follow", p.CLI, dir, p.Nodes-1)
 	say("Running until Ctrl-C.")
 
 	ch, unsub := net.Nodes[0].Subscribe(64)
@@ -118,7 +129,11 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 			if !ok {
 				return nil
 			}
-			if m, ok := ev.Data.(map[string]string); ok && m["peer"] != "" {
+			if m, ok := ev.Data.(overlay.ChatMessage); ok && m.Author != net.Nodes[0].ID().String() {
+				say("node0 got chat from %s: <%s> %s", names[m.Author], m.Nick, m.Text)
+				continue
+			}
+			if m, ok := ev.Data.(map[string]string); ok && m["peer"] != "" && ev.Type != overlay.EventMemberJoined {
 				name := names[m["peer"]]
 				if name == "" {
 					name = m["peer"]
@@ -142,4 +157,112 @@ func nameList(names map[string]string, ids []string) string {
 		return "(none)"
 	}
 	return strings.Join(out, " ")
+}
+
+var demoNicks = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"}
+
+var demoLines = []string{
+	"hi all, can everyone hear me?",
+	"loud and clear",
+	"no server anywhere, right?",
+	"right: we found this room through the DHT",
+	"and every line here is signed by its author",
+}
+
+// demoChat has node0 create a room, the others join it by its key, and
+// each say something; it prints the log as the last node sees it.
+func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
+	say("")
+	say("node0 creates room \"demo-room\"; the others join it by its key (found through the DHT only):")
+	info, err := net.Nodes[0].Rooms().Create(ctx, "demo-room", "")
+	if err != nil {
+		return err
+	}
+	say("  room key: %s", info.Key)
+	for _, nd := range net.Nodes[1:] {
+		if _, err := nd.Rooms().Join(ctx, info.Key, ""); err != nil {
+			return err
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	want := len(net.Nodes) - 1
+	start := time.Now()
+	if err := WaitFor(wctx, func() (bool, error) {
+		for _, nd := range net.Nodes {
+			peers, err := nd.Rooms().Peers(wctx, "demo-room")
+			if err != nil {
+				return false, err
+			}
+			n := 0
+			for _, p := range peers {
+				if p.Connected {
+					n++
+				}
+			}
+			if n < want {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("room members did not meet: %w", err)
+	}
+	say("  all %d nodes are in the room after %s", len(net.Nodes), time.Since(start).Round(time.Millisecond))
+	countChat := func(nd *node.Node) (int, error) {
+		log, err := nd.Rooms().Log(wctx, "demo-room", time.Time{}, 0)
+		n := 0
+		for _, m := range log {
+			if m.Kind == "chat" {
+				n++
+			}
+		}
+		return n, err
+	}
+	sent := 0
+	for i, nd := range net.Nodes {
+		// Each speaker waits to hear the previous one: a conversation.
+		if err := WaitFor(wctx, func() (bool, error) {
+			n, err := countChat(nd)
+			return n >= sent, err
+		}); err != nil {
+			return fmt.Errorf("node%d did not hear the others: %w", i, err)
+		}
+		if _, err := nd.Rooms().Send(ctx, "demo-room", "/nick "+demoNicks[i%len(demoNicks)]); err != nil {
+			return err
+		}
+		if _, err := nd.Rooms().Send(ctx, "demo-room", demoLines[i%len(demoLines)]); err != nil {
+			return err
+		}
+		sent++
+	}
+	last := net.Nodes[len(net.Nodes)-1]
+	var log []overlay.ChatMessage
+	if err := WaitFor(wctx, func() (bool, error) {
+		log, err = last.Rooms().Log(wctx, "demo-room", time.Time{}, 0)
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for _, m := range log {
+			if m.Kind == "chat" {
+				n++
+			}
+		}
+		return n >= sent, nil
+	}); err != nil {
+		return fmt.Errorf("conversation did not arrive: %w", err)
+	}
+	say("the conversation as node%d sees it (same order on every node):", len(net.Nodes)-1)
+	for _, m := range log {
+		switch m.Kind {
+		case "chat":
+			say("  <%s> %s", m.Nick, m.Text)
+		case "nick":
+			say("  * %s is now known as %s", m.Nick, m.Text)
+		case "join":
+			say("  --> %s joined", m.Nick)
+		}
+	}
+	return nil
 }

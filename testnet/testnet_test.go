@@ -137,6 +137,9 @@ func TestDemo(t *testing.T) {
 		"every DHT routing table holds the other 4 nodes",
 		"node0 routing table:",
 		"f2f --repo",
+		"all 5 nodes are in the room",
+		"<alice> hi all, can everyone hear me?",
+		"<erin> and every line here is signed by its author",
 		"all nodes stopped",
 	} {
 		if !strings.Contains(text, want) {
