@@ -1,0 +1,568 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// roomDeadline bounds every wait of the room tests.
+const roomDeadline = 90 * time.Second
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// chatOnly returns the chat-kind entries of a node's log of ref.
+func chatOnly(ctx context.Context, nd *node.Node, ref string) ([]overlay.ChatMessage, error) {
+	all, err := nd.Rooms().Log(ctx, ref, time.Time{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []overlay.ChatMessage
+	for _, m := range all {
+		if m.Kind == overlay.KindChat.String() {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// entryKey is what must agree between two logs of the same room.
+type entryKey struct {
+	Author  string
+	Seq     uint64
+	Lamport uint64
+	Text    string
+}
+
+func keys(msgs []overlay.ChatMessage) []entryKey {
+	out := make([]entryKey, len(msgs))
+	for i, m := range msgs {
+		out[i] = entryKey{m.Author, m.Seq, m.Lamport, m.Text}
+	}
+	return out
+}
+
+// hasTexts reports whether msgs holds every one of texts.
+func hasTexts(msgs []overlay.ChatMessage, texts ...string) bool {
+	have := map[string]bool{}
+	for _, m := range msgs {
+		have[m.Text] = true
+	}
+	for _, t := range texts {
+		if !have[t] {
+			return false
+		}
+	}
+	return true
+}
+
+func texts(msgs []overlay.ChatMessage) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Text
+	}
+	return out
+}
+
+// waitChat waits until nd's log of ref holds every one of want.
+func waitChat(t *testing.T, ctx context.Context, name string, nd *node.Node, ref string, want ...string) {
+	t.Helper()
+	var last []overlay.ChatMessage
+	err := WaitFor(ctx, func() (bool, error) {
+		msgs, err := chatOnly(ctx, nd, ref)
+		if err != nil {
+			return false, err
+		}
+		last = msgs
+		return hasTexts(msgs, want...), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: log of %s lacks messages: %v\nhave %d: %q\nstats %+v", name, ref, err, len(last), texts(last), nd.Rooms().Stats())
+	}
+}
+
+// connectedMembers counts the connected members nd sees in ref.
+func connectedMembers(ctx context.Context, nd *node.Node, ref string) (int, error) {
+	ms, err := nd.Rooms().Peers(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Connected && !m.Gone {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// waitMembers waits until every node sees at least want connected members
+// in ref.
+func waitMembers(t *testing.T, ctx context.Context, nodes []*node.Node, ref string, want int) {
+	t.Helper()
+	err := WaitFor(ctx, func() (bool, error) {
+		for _, nd := range nodes {
+			n, err := connectedMembers(ctx, nd, ref)
+			if err != nil || n < want {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		for i, nd := range nodes {
+			n, _ := connectedMembers(ctx, nd, ref)
+			t.Logf("node%d sees %d connected members", i, n)
+		}
+		t.Fatalf("room %s did not form: %v", ref, err)
+	}
+}
+
+// makeRoom has nodes[0] create an open room name and the others join it by
+// key; it waits until everyone sees everyone else.
+func makeRoom(t *testing.T, ctx context.Context, nodes []*node.Node, name string) overlay.RoomInfo {
+	t.Helper()
+	info, err := nodes[0].Rooms().Create(ctx, name, "")
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	for i, nd := range nodes[1:] {
+		if _, err := nd.Rooms().Join(ctx, info.Key, ""); err != nil {
+			t.Fatalf("node%d join %s: %v", i+1, name, err)
+		}
+	}
+	waitMembers(t, ctx, nodes, name, len(nodes)-1)
+	waitMesh(t, ctx, nodes, name)
+	return info
+}
+
+// waitMesh waits until a message each node publishes reaches every other
+// node by gossip. Seeing a member in the topic (Peers) is not enough: a
+// node publishes to its GossipSub mesh only, which the next heartbeat
+// builds, and a message sent before then arrives only with the next
+// periodic history sync (30 s). So each round every node announces a fresh
+// nickname (a "nick" entry, not a chat message) and the round succeeds when
+// all of them arrive everywhere within a few seconds.
+func waitMesh(t *testing.T, ctx context.Context, nodes []*node.Node, ref string) {
+	t.Helper()
+	tag := rand.Int63()
+	for round := 0; ; round++ {
+		var want []string
+		for i, nd := range nodes {
+			nick := fmt.Sprintf("n%d-r%d-%x", i, round, tag)
+			want = append(want, nick)
+			send(t, ctx, nd, ref, "/nick "+nick)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := WaitFor(rctx, func() (bool, error) {
+			for _, nd := range nodes {
+				all, err := nd.Rooms().Log(rctx, ref, time.Time{}, 0)
+				if err != nil {
+					return false, err
+				}
+				have := map[string]bool{}
+				for _, m := range all {
+					if m.Kind == overlay.KindNick.String() {
+						have[m.Text] = true
+					}
+				}
+				for _, w := range want {
+					if !have[w] {
+						return false, nil
+					}
+				}
+			}
+			return true, nil
+		})
+		cancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("room %s: gossip never reached every node: %v", ref, err)
+		}
+		t.Logf("room %s: gossip not everywhere yet after round %d", ref, round)
+	}
+}
+
+func send(t *testing.T, ctx context.Context, nd *node.Node, ref, text string) {
+	t.Helper()
+	res, err := nd.Rooms().Send(ctx, ref, text)
+	if err != nil || !res.Sent {
+		t.Fatalf("send %q: %+v, %v", text, res, err)
+	}
+}
+
+func TestRoomChatAcrossNodes(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	makeRoom(t, ctx, net.Nodes, "lobby")
+
+	rng := rand.New(rand.NewSource(1))
+	var want []string
+	for i := 0; i < 30; i++ {
+		text := fmt.Sprintf("m%d", i)
+		want = append(want, text)
+		send(t, ctx, net.Nodes[rng.Intn(len(net.Nodes))], "lobby", text)
+	}
+	for i, nd := range net.Nodes {
+		waitChat(t, ctx, fmt.Sprintf("node%d", i), nd, "lobby", want...)
+	}
+	var ref []entryKey
+	for i, nd := range net.Nodes {
+		msgs, err := chatOnly(ctx, nd, "lobby")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 30 {
+			t.Errorf("node%d has %d chat messages, want 30: %q", i, len(msgs), texts(msgs))
+		}
+		k := keys(msgs)
+		if i == 0 {
+			ref = k
+			continue
+		}
+		if !slices.Equal(k, ref) {
+			t.Errorf("node%d log differs from node0's:\n%v\nvs\n%v", i, k, ref)
+		}
+	}
+	// The order is the deterministic (lamport, author, seq) order.
+	for i := 1; i < len(ref); i++ {
+		a, b := ref[i-1], ref[i]
+		if a.Lamport > b.Lamport || a.Lamport == b.Lamport && a.Author > b.Author ||
+			a.Lamport == b.Lamport && a.Author == b.Author && a.Seq >= b.Seq {
+			t.Errorf("log not in (lamport, author, seq) order at %d: %v then %v", i, a, b)
+		}
+	}
+}
+
+func TestLateJoinerGetsHistory(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	info := makeRoom(t, ctx, net.Nodes, "history")
+	var want []string
+	for i := 0; i < 20; i++ {
+		text := fmt.Sprintf("h%d", i)
+		want = append(want, text)
+		send(t, ctx, net.Nodes[i%3], "history", text)
+	}
+	// Everyone already in the room has the lot before the late joiner comes.
+	for i, nd := range net.Nodes {
+		waitChat(t, ctx, fmt.Sprintf("node%d", i), nd, "history", want...)
+	}
+
+	late, err := StartNode(filepath.Join(net.Dir, "node3"), net.Nodes[0].Addrs(), node.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Nodes = append(net.Nodes, late)
+	if _, err := late.Rooms().Join(ctx, info.Key, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, ctx, "late joiner", late, "history", want...)
+	got, err := chatOnly(ctx, late, "history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := chatOnly(ctx, net.Nodes[0], "history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keys(got), keys(ref)) {
+		t.Errorf("late joiner's log differs from node0's:\n%v\nvs\n%v", keys(got), keys(ref))
+	}
+}
+
+func TestRestartKeepsLogAndRejoins(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	info := makeRoom(t, ctx, net.Nodes, "restart")
+	var want []string
+	for i := 0; i < 5; i++ {
+		text := fmt.Sprintf("r%d", i)
+		want = append(want, text)
+		send(t, ctx, net.Nodes[i%2], "restart", text)
+	}
+	waitChat(t, ctx, "node1", net.Nodes[1], "restart", want...)
+
+	if err := net.Nodes[1].Close(); err != nil {
+		t.Fatalf("close node1: %v", err)
+	}
+	nd, err := StartNode(filepath.Join(net.Dir, "node1"), net.Nodes[0].Addrs(), node.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatalf("restart node1: %v", err)
+	}
+	net.Nodes[1] = nd
+
+	// The log survived, at once, without any network.
+	msgs, err := chatOnly(ctx, nd, "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasTexts(msgs, want...) || len(msgs) != 5 {
+		t.Fatalf("restarted node's log = %q, want %q", texts(msgs), want)
+	}
+	rooms, err := nd.Rooms().Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != 1 || rooms[0].Hash != info.Hash || !rooms[0].Joined {
+		t.Fatalf("restarted node's rooms = %+v, want %s joined", rooms, info.Hash)
+	}
+
+	waitMembers(t, ctx, net.Nodes, "restart", 1)
+	waitMesh(t, ctx, net.Nodes, "restart")
+	send(t, ctx, net.Nodes[0], "restart", "after restart")
+	waitChat(t, ctx, "restarted node1", nd, "restart", append(want, "after restart")...)
+	// And the other way: node1 keeps its sequence numbers across the restart.
+	send(t, ctx, nd, "restart", "back again")
+	waitChat(t, ctx, "node0", net.Nodes[0], "restart", append(want, "after restart", "back again")...)
+	a, err := chatOnly(ctx, net.Nodes[0], "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := chatOnly(ctx, nd, "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keys(a), keys(b)) {
+		t.Errorf("logs differ after restart:\n%v\nvs\n%v", keys(a), keys(b))
+	}
+}
+
+func TestPasswordRoom(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1, n2 := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	info, err := n0.Rooms().Create(ctx, "secret", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Password {
+		t.Fatalf("created room %+v is not a password room", info)
+	}
+
+	_, err = n1.Rooms().Join(ctx, info.Key, "wrong")
+	if !errors.Is(err, overlay.ErrWrongPassword) || !strings.Contains(fmt.Sprint(err), `wrong password for room "secret"`) {
+		t.Fatalf("join with a wrong password: %v, want ErrWrongPassword naming the room", err)
+	}
+	if _, err := n1.Rooms().Join(ctx, info.Key, ""); !errors.Is(err, overlay.ErrPasswordRequired) {
+		t.Fatalf("join without a password: %v, want ErrPasswordRequired", err)
+	}
+	// The failed joins left nothing behind.
+	if _, err := n1.Rooms().Log(ctx, "secret", time.Time{}, 0); !errors.Is(err, overlay.ErrUnknownRoom) {
+		t.Fatalf("log after failed joins: %v, want ErrUnknownRoom", err)
+	}
+	if _, err := n1.Rooms().Join(ctx, info.Key, "pw"); err != nil {
+		t.Fatalf("join with the password: %v", err)
+	}
+	nodes := []*node.Node{n0, n1}
+	waitMembers(t, ctx, nodes, "secret", 1)
+	waitMesh(t, ctx, nodes, "secret")
+	for i, nd := range nodes {
+		ms, err := nd.Rooms().Peers(ctx, "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Connected && !m.Proven {
+				t.Errorf("node%d: connected member %s of a password room not proven", i, m.ID)
+			}
+		}
+	}
+
+	send(t, ctx, n0, "secret", "from zero")
+	send(t, ctx, n1, "secret", "from one")
+	waitChat(t, ctx, "node0", n0, "secret", "from zero", "from one")
+	waitChat(t, ctx, "node1", n1, "secret", "from zero", "from one")
+
+	if _, err := n2.Rooms().Log(ctx, "secret", time.Time{}, 0); !errors.Is(err, overlay.ErrUnknownRoom) {
+		t.Fatalf("outsider's log: %v, want ErrUnknownRoom", err)
+	}
+	if _, err := n2.Rooms().Log(ctx, info.Key, time.Time{}, 0); !errors.Is(err, overlay.ErrUnknownRoom) {
+		t.Fatalf("outsider's log by key: %v, want ErrUnknownRoom", err)
+	}
+}
+
+// rogue is a bare libp2p host with its own GossipSub, outside any node.
+type rogue struct {
+	sk    crypto.PrivKey
+	id    peer.ID
+	topic *pubsub.Topic
+}
+
+func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName string) *rogue {
+	t.Helper()
+	sk, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(sk), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	psCtx, psCancel := context.WithCancel(context.Background())
+	var sub *pubsub.Subscription
+	var topic *pubsub.Topic
+	t.Cleanup(func() {
+		if sub != nil {
+			sub.Cancel()
+		}
+		if topic != nil {
+			_ = topic.Close()
+		}
+		psCancel()
+		_ = h.Close()
+	})
+	// Flood publishing: the rogue sends straight to every subscriber it knows
+	// instead of waiting for a mesh (go-libp2p-pubsub v0.19 defaults it off).
+	ps, err := pubsub.NewGossipSub(psCtx, h, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tcpAddrs []ma.Multiaddr
+	for _, a := range target.Host().Addrs() {
+		if _, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+			tcpAddrs = append(tcpAddrs, a)
+		}
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: tcpAddrs}); err != nil {
+		t.Fatalf("rogue connect: %v", err)
+	}
+	if topic, err = ps.Join(topicName); err != nil {
+		t.Fatal(err)
+	}
+	if sub, err = topic.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Both ways: the rogue's own GossipSub stream to the target opens only
+	// after identify, and anything published before is dropped.
+	err = WaitFor(ctx, func() (bool, error) {
+		return slices.Contains(topic.ListPeers(), target.ID()) &&
+			slices.Contains(target.PubSub().ListPeers(topicName), h.ID()), nil
+	})
+	if err != nil {
+		t.Fatalf("rogue never saw the target in %s: %v", topicName, err)
+	}
+	return &rogue{sk: sk, id: h.ID(), topic: topic}
+}
+
+// envelope returns a chat envelope of room hash signed by the rogue.
+func (r *rogue) envelope(t *testing.T, hash string, seq uint64, text string) *overlay.Envelope {
+	t.Helper()
+	env := &overlay.Envelope{Room: hash, Seq: seq, Lamport: 1, Time: time.Now().UnixMilli(), Kind: overlay.KindChat, Body: []byte(text)}
+	if err := env.Sign(r.sk); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func (r *rogue) publish(t *testing.T, ctx context.Context, data []byte) {
+	t.Helper()
+	if err := r.topic.Publish(ctx, data); err != nil {
+		t.Fatalf("rogue publish: %v", err)
+	}
+}
+
+func marshal(t *testing.T, env *overlay.Envelope) []byte {
+	t.Helper()
+	raw, err := env.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestRogueMessagesRejected(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	info := makeRoom(t, ctx, net.Nodes, "guarded")
+	rg := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
+	before := n0.Rooms().Stats()
+
+	// (a) Signed by the rogue, claiming node1 as author.
+	forged := rg.envelope(t, info.Hash, 1, "forged by rogue")
+	forged.Author = n1.ID()
+	rg.publish(t, ctx, marshal(t, forged))
+	// (b) Validly signed, body altered afterwards.
+	altered := rg.envelope(t, info.Hash, 2, "original text")
+	altered.Body = []byte("altered text")
+	rg.publish(t, ctx, marshal(t, altered))
+	// (c) Garbage far over the envelope limit (but under GossipSub's).
+	garbage := make([]byte, 100<<10)
+	for i := range garbage {
+		garbage[i] = byte(i * 7)
+	}
+	rg.publish(t, ctx, garbage)
+	// (d) A valid envelope of the rogue's own, accepted once...
+	valid := marshal(t, rg.envelope(t, info.Hash, 3, "rogue but honest"))
+	rg.publish(t, ctx, valid)
+	waitChat(t, ctx, "node0", n0, "guarded", "rogue but honest")
+	// ... and replayed in a second publish (a new pubsub message ID).
+	rg.publish(t, ctx, valid)
+
+	var st overlay.Stats
+	err := WaitFor(ctx, func() (bool, error) {
+		st = n0.Rooms().Stats()
+		return st.BadSig-before.BadSig >= 2 && st.Oversize-before.Oversize >= 1 && st.Replayed-before.Replayed >= 1, nil
+	})
+	if err != nil {
+		t.Fatalf("node0 stats %+v (before %+v): %v", st, before, err)
+	}
+
+	// The room still works.
+	send(t, ctx, n1, "guarded", "still fine")
+	waitChat(t, ctx, "node0", n0, "guarded", "still fine")
+	// node1 gets the honest rogue message relayed, once.
+	waitChat(t, ctx, "node1", n1, "guarded", "rogue but honest")
+	for i, nd := range net.Nodes {
+		msgs, err := chatOnly(ctx, nd, "guarded")
+		if err != nil {
+			t.Fatal(err)
+		}
+		honest := 0
+		for _, m := range msgs {
+			switch m.Text {
+			case "forged by rogue", "original text", "altered text":
+				t.Errorf("node%d stored %q by %s", i, m.Text, m.Author)
+			case "rogue but honest":
+				honest++
+				if m.Author != rg.id.String() {
+					t.Errorf("node%d: honest rogue message by %s, want %s", i, m.Author, rg.id)
+				}
+			}
+		}
+		if honest != 1 {
+			t.Errorf("node%d stored the rogue's message %d times, want 1", i, honest)
+		}
+	}
+}
