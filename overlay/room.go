@@ -434,8 +434,15 @@ func (r *room) meet(p peer.ID) {
 			return
 		}
 	}
-	if err := r.s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
-		r.s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
+	// Sync now, and once more after a few GossipSub heartbeats: a message
+	// published before p entered our mesh reached neither side by gossip.
+	for _, wait := range []time.Duration{0, 3 * time.Second} {
+		if !sleepCtx(r.ctx, wait) {
+			return
+		}
+		if err := r.s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
+			r.s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
+		}
 	}
 }
 
