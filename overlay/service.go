@@ -602,7 +602,7 @@ func (s *Service) connected(p peer.ID) bool {
 	return s.h.Network().Connectedness(p) == network.Connected
 }
 
-// limiter returns the per-author rate limiter of a room.
+// newLimiter returns a per-author rate limiter with the configured rate and burst.
 func newLimiter(p Params) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(p.AuthorRate), p.AuthorBurst)
 }
