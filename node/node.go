@@ -257,8 +257,13 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			return true
 		}),
 		pubsub.WithMaxMessageSize(1<<20),
-		pubsub.WithMessageSigning(true),
-		pubsub.WithStrictSignatureVerification(true))
+		// Every face2face message is an envelope signed by its author
+		// (verified by the topic validators), so pubsub's own signature
+		// would be a second one to make and check on every hop: messages
+		// carry no pubsub signature, author or seqno and are identified
+		// by the hash of their bytes.
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithMessageIdFn(overlay.MessageID))
 	if err != nil {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}

@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -445,4 +447,13 @@ func validText(kind Kind, body []byte) error {
 		return nil
 	}
 	return fmt.Errorf("unknown kind %d", kind)
+}
+
+// MessageID is the GossipSub message ID of face2face topics: the SHA-256
+// of the message's bytes (messages carry no pubsub author or seqno; the
+// envelope inside is signed by its author). Pass it to
+// pubsub.WithMessageIdFn.
+func MessageID(m *pubsubpb.Message) string {
+	h := sha256.Sum256(m.GetData())
+	return string(h[:])
 }

@@ -188,28 +188,33 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	}
 	_ = st.CloseWrite()
 	rd := msgio.NewVarintReaderSize(st, MaxEnvelopeSize)
+	var batch []ingestItem
+	flush := func() error {
+		_, err := s.ingestWait(ctx, batch, true)
+		batch = nil
+		return err
+	}
 	for n := 0; n < s.params.MaxSyncMessages; n++ {
 		raw, err := rd.ReadMsg()
 		if err != nil {
-			return err
+			return errors.Join(err, flush())
 		}
 		if len(raw) == 0 {
-			return nil // end of answer
+			return flush() // end of answer
 		}
 		env, body, err := r.checkEnvelope(raw)
 		if err != nil || env.Kind == KindPresence {
 			continue // counted by checkEnvelope
 		}
-		ok, err := r.accept(ctx, env, raw, body)
-		if err != nil {
-			return err
-		}
-		if ok {
-			s.stats.synced.Add(1)
+		batch = append(batch, ingestItem{r: r, env: env, raw: raw, body: body})
+		if len(batch) == maxIngestBatch/2 {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
 	st.Reset()
-	return nil
+	return flush()
 }
 
 // handleHistory answers a HistoryProtocol request from a member.

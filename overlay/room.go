@@ -60,6 +60,9 @@ type room struct {
 	proven   map[peer.ID]bool
 	limits   map[peer.ID]*rate.Limiter
 	syncing  map[peer.ID]bool
+	// known holds, per author, the seqs stored or accepted by the
+	// validator and on their way to the store: the replay check.
+	known map[peer.ID]*seqSet
 }
 
 func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
@@ -71,9 +74,13 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	if err != nil {
 		return nil, err
 	}
+	known, err := s.store.Seqs(ctx, rec.Hash)
+	if err != nil {
+		return nil, err
+	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
-		syncing: map[peer.ID]bool{}}
+		syncing: map[peer.ID]bool{}, known: known}
 	r.ctx, r.cancel = context.WithCancel(s.ctx)
 	defer func() {
 		if err != nil {
@@ -95,7 +102,9 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	if r.chatEvents, err = r.chat.EventHandler(); err != nil {
 		return nil, err
 	}
-	if r.chatSub, err = r.chat.Subscribe(); err != nil {
+	// A deep buffer: a burst waits here for the writer instead of being
+	// dropped by pubsub (history sync would fetch it later).
+	if r.chatSub, err = r.chat.Subscribe(pubsub.WithBufferSize(1024)); err != nil {
 		return nil, err
 	}
 	if r.controlSub, err = r.control.Subscribe(); err != nil {
@@ -185,6 +194,7 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	r.seq++
 	r.lamport++
 	env := &Envelope{Room: r.hash, Seq: r.seq, Lamport: r.lamport, Time: time.Now().UnixMilli(), Kind: kind, Body: body}
+	r.markKnownLocked(r.s.h.ID(), env.Seq)
 	r.mu.Unlock()
 	if err := env.Sign(r.s.sk); err != nil {
 		return ChatMessage{}, err
@@ -254,7 +264,7 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	if env.Kind == KindPresence || msg.GetFrom() != env.Author {
+	if env.Kind == KindPresence {
 		r.s.stats.badSig.Add(1)
 		return pubsub.ValidationReject
 	}
@@ -262,11 +272,12 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 		r.s.stats.rateLimit.Add(1)
 		return pubsub.ValidationIgnore
 	}
-	has, err := r.s.store.Has(ctx, r.hash, env.Author, env.Seq)
-	if err != nil {
-		return pubsub.ValidationIgnore
-	}
-	if has {
+	// The first copy marks (author, seq) known, so a replay is counted even
+	// when it arrives before the first copy is stored.
+	r.mu.Lock()
+	isNew := r.markKnownLocked(env.Author, env.Seq)
+	r.mu.Unlock()
+	if !isNew {
 		r.s.stats.replayed.Add(1)
 		return pubsub.ValidationIgnore
 	}
@@ -283,7 +294,7 @@ func (r *room) validateControl(ctx context.Context, from peer.ID, msg *pubsub.Me
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	if env.Kind != KindPresence || msg.GetFrom() != env.Author {
+	if env.Kind != KindPresence {
 		r.s.stats.badSig.Add(1)
 		return pubsub.ValidationReject
 	}
@@ -311,23 +322,30 @@ func (r *room) allow(p peer.ID) bool {
 	return l.Allow()
 }
 
-// accept stores a validated envelope (from gossip or history) and updates
-// the room's state. It reports whether the envelope was new.
-func (r *room) accept(ctx context.Context, env *Envelope, raw, body []byte) (bool, error) {
-	inserted, err := r.s.store.Put(ctx, env, raw)
-	if err != nil || !inserted {
-		return false, err
+// markKnownLocked adds (author, seq) to the known set and reports whether
+// it was new. r.mu is held.
+func (r *room) markKnownLocked(author peer.ID, seq uint64) bool {
+	set, ok := r.known[author]
+	if !ok {
+		set = &seqSet{}
+		r.known[author] = set
 	}
+	return set.add(seq)
+}
+
+// stored updates the room's state after the writer stored a new envelope
+// (from gossip or history) and emits its chat event.
+func (r *room) stored(env *Envelope, body []byte) {
 	r.s.stats.accepted.Add(1)
 	r.mu.Lock()
 	if env.Lamport > r.lamport {
 		r.lamport = env.Lamport
 	}
+	r.markKnownLocked(env.Author, env.Seq)
 	r.mu.Unlock()
 	r.seen(env, body)
 	r.s.events(EventChatMessage, ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickOf(env.Author),
 		Seq: env.Seq, Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: env.Kind.String(), Text: string(body)})
-	return true, nil
 }
 
 func (r *room) nickOf(p peer.ID) string {
@@ -391,9 +409,7 @@ func (r *room) chatLoop() {
 		if !ok { // our own message: stored by publishChat
 			continue
 		}
-		if _, err := r.accept(r.ctx, v.env, msg.Data, v.body); err != nil && r.ctx.Err() == nil {
-			r.s.log.Warn("store message", "room", r.hash, "err", err)
-		}
+		r.s.ingest(r.ctx, ingestItem{r: r, env: v.env, raw: msg.Data, body: v.body})
 	}
 }
 

@@ -165,6 +165,9 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// ingestCh feeds ingestLoop, the single writer of received envelopes.
+	ingestCh chan *ingestJob
+
 	mu     sync.Mutex
 	rooms  map[string]*room // by hash
 	closed bool
@@ -186,8 +189,13 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 		return nil, errors.New("overlay: nil dependency")
 	}
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
-		events: c.events, rooms: map[string]*room{}}
+		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.ingestLoop()
+	}()
 	h.SetStreamHandler(AuthProtocol, s.handleAuth)
 	h.SetStreamHandler(HistoryProtocol, s.handleHistory)
 	return s, nil

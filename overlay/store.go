@@ -153,8 +153,9 @@ type StoredMessage struct {
 // Store keeps rooms and chat logs in SQLite.
 //
 // Concurrency: a Store is safe for concurrent use. It keeps no state of its
-// own besides prepared statements; database/sql pools connections and each
-// write is a single statement or transaction, so SQLite serialises writers.
+// own besides prepared statements and PutBatch's connection; database/sql
+// pools connections and each write is a single statement or transaction,
+// so SQLite serialises writers.
 type Store struct {
 	db *sql.DB
 
@@ -175,11 +176,36 @@ type Store struct {
 	stmtAuthorRuns *sql.Stmt
 	stmtRunEnd     *sql.Stmt
 	stmtMissing    *sql.Stmt
+	stmtAuthorSeqs *sql.Stmt
+
+	// ingest is PutBatch's own connection (synchronous=NORMAL), opened on
+	// first use; batchMu serialises the batches on it.
+	ingestMu  sync.Mutex
+	closing   bool
+	ingest    *sql.Conn
+	ingestPut *sql.Stmt
+	batchMu   sync.Mutex
 }
 
 const roomColumns = `hash, room_key, name, password, nick, joined, created_at`
 
 const messageColumns = `author, seq, lamport, time, kind, body, sig, raw, received`
+
+const putQuery = `INSERT INTO messages (room, ` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (room, author, seq) DO NOTHING`
+
+// putArgs are putQuery's arguments for env, received at recv (Unix ns).
+func putArgs(env *Envelope, raw []byte, recv int64) []any {
+	body, sig := env.Body, env.Sig
+	if body == nil {
+		body = []byte{}
+	}
+	if sig == nil {
+		sig = []byte{}
+	}
+	return []any{env.Room, env.Author.String(), int64(env.Seq), int64(env.Lamport),
+		env.Time, int64(env.Kind), body, sig, raw, recv}
+}
 
 // NewStore creates or migrates the store's tables in db and prepares its
 // statements. It is idempotent: calling it again on the same database (in
@@ -206,8 +232,8 @@ func NewStore(db *sql.DB) (*Store, error) {
 		{&s.stmtRooms, `SELECT ` + roomColumns + ` FROM rooms ORDER BY created_at, name, hash`},
 		{&s.stmtSetJoined, `UPDATE rooms SET joined = ? WHERE hash = ?`},
 		{&s.stmtSetNick, `UPDATE rooms SET nick = ? WHERE hash = ?`},
-		{&s.stmtPut, `INSERT INTO messages (room, ` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (room, author, seq) DO NOTHING`},
+		{&s.stmtPut, putQuery},
+		{&s.stmtAuthorSeqs, `SELECT seq FROM messages WHERE room = ? AND author = ? ORDER BY seq`},
 		{&s.stmtLogAll, `SELECT ` + messageColumns + ` FROM messages
 			WHERE room = ? AND time >= ? ORDER BY lamport, author, seq`},
 		{&s.stmtLogLast, `SELECT ` + messageColumns + ` FROM messages
@@ -294,10 +320,18 @@ func migrateStore(ctx context.Context, db *sql.DB) (err error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		s.ingestMu.Lock()
+		s.closing = true
+		s.ingestMu.Unlock()
+		s.batchMu.Lock() // no batch in flight
+		if s.ingest != nil {
+			errs = append(errs, s.ingestPut.Close(), s.ingest.Close())
+		}
+		s.batchMu.Unlock()
 		for _, st := range []*sql.Stmt{
 			s.stmtSaveRoom, s.stmtRoom, s.stmtRooms, s.stmtSetJoined, s.stmtSetNick,
 			s.stmtPut, s.stmtLogAll, s.stmtLogLast, s.stmtCount, s.stmtMaxLamport,
-			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtRunEnd, s.stmtMissing,
+			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtRunEnd, s.stmtMissing, s.stmtAuthorSeqs,
 		} {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -423,15 +457,7 @@ func (s *Store) Put(ctx context.Context, env *Envelope, raw []byte) (inserted bo
 	if err := storable(env, raw); err != nil {
 		return false, fmt.Errorf("overlay: put: %w", err)
 	}
-	body, sig := env.Body, env.Sig
-	if body == nil {
-		body = []byte{}
-	}
-	if sig == nil {
-		sig = []byte{}
-	}
-	res, err := s.stmtPut.ExecContext(ctx, env.Room, env.Author.String(), int64(env.Seq), int64(env.Lamport),
-		env.Time, int64(env.Kind), body, sig, raw, time.Now().UnixNano())
+	res, err := s.stmtPut.ExecContext(ctx, putArgs(env, raw, time.Now().UnixNano())...)
 	if err != nil {
 		return false, fmt.Errorf("overlay: put %s/%s/%d: %w", env.Room, env.Author, env.Seq, err)
 	}

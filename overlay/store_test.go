@@ -981,6 +981,20 @@ func TestStoreDurabilityKillChild(t *testing.T) {
 		storeMustPut(t, s, env, raw)
 		fmt.Printf("acked %s\n", raw)
 	}
+	// Received messages: group-committed batches (synchronous=NORMAL).
+	for seq := uint64(21); seq <= 40; seq += 5 {
+		var items []PutItem
+		for k := seq; k < seq+5; k++ {
+			env, raw := storeEnv(a, storeTestRoom, k, k, 1000)
+			items = append(items, PutItem{Env: env, Raw: raw})
+		}
+		if _, err := s.PutBatch(context.Background(), items); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			fmt.Printf("acked %s\n", it.Raw)
+		}
+	}
 	fmt.Println("done")
 	// Wait to be killed; never close the store or the database.
 	_, _ = io.Copy(io.Discard, os.Stdin)

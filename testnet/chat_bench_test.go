@@ -3,6 +3,8 @@ package testnet
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"testing"
 	"time"
@@ -57,6 +59,21 @@ func roomNet(b *testing.B, n int) (*Net, []<-chan node.Event) {
 	}); err != nil {
 		b.Fatalf("room did not form: %v", err)
 	}
+	// Warm up: the gossip meshes settle and the post-meeting history syncs
+	// run in the first seconds after a room forms; measure the steady state
+	// after that (a bounded number of rounds, at most about 6 s).
+	warm := time.Now()
+	for i := 0; i < 100 && time.Since(warm) < 5*time.Second; i++ {
+		text := fmt.Sprintf("warmup-%d", i)
+		if _, err := net.Nodes[i%n].Rooms().Send(ctx, "bench", text); err != nil {
+			b.Fatal(err)
+		}
+		for j := range net.Nodes {
+			if _, err := waitText(ctx, subs[j], text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	for i := range net.Nodes {
 		drain(subs[i])
 	}
@@ -104,6 +121,8 @@ func BenchmarkChatLatency(b *testing.B) {
 	for _, n := range []int{10, 50} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			net, subs := roomNet(b, n)
+			steadyProfile(b)
+
 			var lat []time.Duration
 			i := 0
 			for b.Loop() {
@@ -174,4 +193,25 @@ func BenchmarkChatThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// steadyProfile writes a CPU profile of the measured part of a benchmark
+// (after the room formed and warmed up) to the file F2F_BENCH_CPUPROFILE
+// names, when set; go test's -cpuprofile would include the set-up.
+func steadyProfile(b *testing.B) {
+	p := os.Getenv("F2F_BENCH_CPUPROFILE")
+	if p == "" {
+		return
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	})
 }
