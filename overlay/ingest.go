@@ -74,7 +74,7 @@ func (s *Service) ingestLoop() {
 					if j.synced {
 						s.stats.synced.Add(1)
 					}
-					it.r.stored(it.env, it.body)
+					it.r.storedNew(it.env, it.body)
 				}
 				k++
 			}

@@ -160,14 +160,7 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	if r.sec.Encrypted() && !r.isProven(p) {
 		return ErrNotMember
 	}
-	hw, err := s.store.HighWater(ctx, r.hash)
-	if err != nil {
-		return err
-	}
-	req := historyRequest{Room: r.hash, Have: make(map[string]uint64, len(hw))}
-	for a, n := range hw {
-		req.Have[a.String()] = n
-	}
+	req := historyRequest{Room: r.hash, Have: r.highWater()}
 	b, err := json.Marshal(req)
 	if err != nil {
 		return err
@@ -202,9 +195,13 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 		if len(raw) == 0 {
 			return flush() // end of answer
 		}
-		env, body, err := r.checkEnvelope(raw)
-		if err != nil || env.Kind == KindPresence {
-			continue // counted by checkEnvelope
+		env, err := r.parseEnvelope(raw)
+		if err != nil || env.Kind == KindPresence || r.isStored(env.Author, env.Seq) {
+			continue // counted by parseEnvelope, or a duplicate: not verified again
+		}
+		body, err := r.openEnvelope(env)
+		if err != nil {
+			continue // counted by openEnvelope
 		}
 		batch = append(batch, ingestItem{r: r, env: env, raw: raw, body: body})
 		if len(batch) == maxIngestBatch/2 {
@@ -246,12 +243,16 @@ func (s *Service) handleHistory(st network.Stream) {
 		}
 		have[id] = n
 	}
+	wr := msgio.NewVarintWriter(st)
+	if r.covers(have) { // the usual case: nothing to send, no query
+		_ = wr.WriteMsg(nil)
+		return
+	}
 	raws, err := s.store.Missing(r.ctx, r.hash, have, s.params.MaxSyncMessages, s.params.MaxSyncBytes)
 	if err != nil {
 		st.Reset()
 		return
 	}
-	wr := msgio.NewVarintWriter(st)
 	for _, raw := range raws {
 		if err := wr.WriteMsg(raw); err != nil {
 			st.Reset()

@@ -56,13 +56,15 @@ type room struct {
 	seq      uint64
 	lamport  uint64
 	presence uint64
+	lastSent time.Time // when this node last published a chat-topic envelope
 	members  map[peer.ID]*member
 	proven   map[peer.ID]bool
 	limits   map[peer.ID]*rate.Limiter
 	syncing  map[peer.ID]bool
-	// known holds, per author, the seqs stored or accepted by the
-	// validator and on their way to the store: the replay check.
-	known map[peer.ID]*seqSet
+	// stored holds, per author, the seqs in the store (the history-sync
+	// high-water marks); known holds those plus the ones accepted by the
+	// validator and on their way to the store (the replay check).
+	stored, known map[peer.ID]*seqSet
 }
 
 func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
@@ -74,13 +76,17 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	if err != nil {
 		return nil, err
 	}
-	known, err := s.store.Seqs(ctx, rec.Hash)
+	stored, err := s.store.seqSets(ctx, rec.Hash)
 	if err != nil {
 		return nil, err
 	}
+	known := make(map[peer.ID]*seqSet, len(stored))
+	for a, set := range stored {
+		known[a] = set.clone()
+	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
-		syncing: map[peer.ID]bool{}, known: known}
+		syncing: map[peer.ID]bool{}, stored: stored, known: known}
 	r.ctx, r.cancel = context.WithCancel(s.ctx)
 	defer func() {
 		if err != nil {
@@ -195,6 +201,7 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	r.lamport++
 	env := &Envelope{Room: r.hash, Seq: r.seq, Lamport: r.lamport, Time: time.Now().UnixMilli(), Kind: kind, Body: body}
 	r.markKnownLocked(r.s.h.ID(), env.Seq)
+	r.lastSent = time.Now()
 	r.mu.Unlock()
 	if err := env.Sign(r.s.sk); err != nil {
 		return ChatMessage{}, err
@@ -206,6 +213,9 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	if _, err := r.s.store.Put(ctx, env, raw); err != nil {
 		return ChatMessage{}, fmt.Errorf("store message: %w", err)
 	}
+	r.mu.Lock()
+	addSeq(r.stored, env.Author, env.Seq)
+	r.mu.Unlock()
 	cm := ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickname(), Seq: env.Seq,
 		Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: kind.String(), Text: string(text)}
 	r.s.events(EventChatMessage, cm)
@@ -219,10 +229,23 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 // checkEnvelope validates a received envelope of this room and counts why
 // it is dropped. It returns the decrypted body.
 func (r *room) checkEnvelope(data []byte) (*Envelope, []byte, error) {
+	env, err := r.parseEnvelope(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := r.openEnvelope(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, body, nil
+}
+
+// parseEnvelope is checkEnvelope's cheap half: size, encoding and room.
+func (r *room) parseEnvelope(data []byte) (*Envelope, error) {
 	c := &r.s.stats
 	if len(data) > MaxEnvelopeSize {
 		c.oversize.Add(1)
-		return nil, nil, ErrTooLarge
+		return nil, ErrTooLarge
 	}
 	env, err := UnmarshalEnvelope(data)
 	if err != nil {
@@ -231,36 +254,45 @@ func (r *room) checkEnvelope(data []byte) (*Envelope, []byte, error) {
 		} else {
 			c.malformed.Add(1)
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	if env.Room != r.hash {
 		c.foreign.Add(1)
-		return nil, nil, fmt.Errorf("envelope of another room")
+		return nil, fmt.Errorf("envelope of another room")
 	}
+	return env, nil
+}
+
+// openEnvelope is checkEnvelope's costly half: signature, decryption and
+// text rules; it returns the plaintext body.
+func (r *room) openEnvelope(env *Envelope) ([]byte, error) {
+	c := &r.s.stats
 	if err := env.Verify(); err != nil {
 		c.badSig.Add(1)
-		return nil, nil, err
+		return nil, err
 	}
 	body, err := r.sec.Open(env.Body, []byte(r.hash))
 	if err != nil {
 		c.foreign.Add(1)
-		return nil, nil, err
+		return nil, err
 	}
 	if err := ValidText(env.Kind, body); err != nil {
 		c.malformed.Add(1)
-		return nil, nil, err
+		return nil, err
 	}
-	return env, body, nil
+	return body, nil
 }
 
 // validateChat is the chat topic's validator: size, encoding, room,
-// signature, decryption, text rules, the publisher is the author, a rate
-// limit per author, and no replay of a stored (author, seq).
+// signature, decryption, text rules, a rate limit per author, and no replay
+// of an (author, seq) already stored or on its way to the store. A replay is
+// recognised before its signature is checked; only a verified envelope
+// marks its (author, seq) known, so a forgery cannot shadow the real one.
 func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept // our own, built by publishChat
 	}
-	env, body, err := r.checkEnvelope(msg.Data)
+	env, err := r.parseEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
 	}
@@ -268,12 +300,23 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 		r.s.stats.badSig.Add(1)
 		return pubsub.ValidationReject
 	}
+	r.mu.Lock()
+	seen := hasSeq(r.known, env.Author, env.Seq)
+	r.mu.Unlock()
+	if seen {
+		r.s.stats.replayed.Add(1)
+		return pubsub.ValidationIgnore
+	}
+	body, err := r.openEnvelope(env)
+	if err != nil {
+		return pubsub.ValidationReject
+	}
 	if !r.allow(env.Author) {
 		r.s.stats.rateLimit.Add(1)
 		return pubsub.ValidationIgnore
 	}
-	// The first copy marks (author, seq) known, so a replay is counted even
-	// when it arrives before the first copy is stored.
+	// The first verified copy marks (author, seq) known, so a replay is
+	// counted even when it arrives before the first copy is stored.
 	r.mu.Lock()
 	isNew := r.markKnownLocked(env.Author, env.Seq)
 	r.mu.Unlock()
@@ -325,23 +368,69 @@ func (r *room) allow(p peer.ID) bool {
 // markKnownLocked adds (author, seq) to the known set and reports whether
 // it was new. r.mu is held.
 func (r *room) markKnownLocked(author peer.ID, seq uint64) bool {
-	set, ok := r.known[author]
+	return addSeq(r.known, author, seq)
+}
+
+// addSeq adds (author, seq) to sets and reports whether it was new.
+func addSeq(sets map[peer.ID]*seqSet, author peer.ID, seq uint64) bool {
+	set, ok := sets[author]
 	if !ok {
 		set = &seqSet{}
-		r.known[author] = set
+		sets[author] = set
 	}
 	return set.add(seq)
 }
 
-// stored updates the room's state after the writer stored a new envelope
+// hasSeq reports whether sets holds (author, seq).
+func hasSeq(sets map[peer.ID]*seqSet, author peer.ID, seq uint64) bool {
+	set, ok := sets[author]
+	return ok && set.has(seq)
+}
+
+// isStored reports whether (author, seq) is in the store.
+func (r *room) isStored(author peer.ID, seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return hasSeq(r.stored, author, seq)
+}
+
+// highWater returns the contiguous high-water mark of every author in the
+// store (the history request).
+func (r *room) highWater() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]uint64, len(r.stored))
+	for a, set := range r.stored {
+		if set.hw > 0 {
+			out[a.String()] = set.hw
+		}
+	}
+	return out
+}
+
+// covers reports whether a member with the high-water marks have has every
+// message this node stored.
+func (r *room) covers(have map[peer.ID]uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for a, set := range r.stored {
+		if have[a] < set.max() {
+			return false
+		}
+	}
+	return true
+}
+
+// storedNew updates the room's state after the writer stored a new envelope
 // (from gossip or history) and emits its chat event.
-func (r *room) stored(env *Envelope, body []byte) {
+func (r *room) storedNew(env *Envelope, body []byte) {
 	r.s.stats.accepted.Add(1)
 	r.mu.Lock()
 	if env.Lamport > r.lamport {
 		r.lamport = env.Lamport
 	}
 	r.markKnownLocked(env.Author, env.Seq)
+	addSeq(r.stored, env.Author, env.Seq)
 	r.mu.Unlock()
 	r.seen(env, body)
 	r.s.events(EventChatMessage, ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickOf(env.Author),
@@ -468,7 +557,7 @@ func (r *room) advertiseLoop() {
 	retry := r.s.params.FastDiscover
 	for {
 		ttl, err := r.s.rv.Advertise(r.ctx, r.sec.Rendezvous())
-		wait := ttl * 3 / 4
+		wait := jitter(ttl * 3 / 4)
 		if err != nil || ttl <= 0 {
 			wait = retry
 			retry = min(retry*2, r.s.params.DiscoverInterval)
@@ -486,7 +575,7 @@ func (r *room) advertiseLoop() {
 func (r *room) discoverLoop() {
 	for {
 		r.discoverOnce()
-		wait := r.s.params.DiscoverInterval
+		wait := jitter(r.s.params.DiscoverInterval)
 		if len(r.chat.ListPeers()) == 0 {
 			wait = r.s.params.FastDiscover
 		}
@@ -520,12 +609,20 @@ func (r *room) discoverOnce() {
 
 // presenceLoop announces the node on the control topic, pulls history from
 // a random member now and then, and marks silent members gone.
+//
+// The intervals are jittered so that members who joined together do not
+// announce (and verify each other's announcements) in the same instant; a
+// member that sent a chat message within the last interval is known to be
+// alive from it and skips the announcement.
 func (r *room) presenceLoop() {
-	t := time.NewTicker(r.s.params.PresenceInterval)
-	defer t.Stop()
 	lastSync := time.Now()
 	for {
-		r.publishPresence()
+		r.mu.Lock()
+		quiet := time.Since(r.lastSent) >= r.s.params.PresenceInterval
+		r.mu.Unlock()
+		if quiet {
+			r.publishPresence()
+		}
 		r.markGone()
 		if time.Since(lastSync) >= r.s.params.SyncInterval {
 			lastSync = time.Now()
@@ -534,12 +631,15 @@ func (r *room) presenceLoop() {
 				r.goroutine(func() { r.meet(p) })
 			}
 		}
-		select {
-		case <-r.ctx.Done():
+		if !sleepCtx(r.ctx, jitter(r.s.params.PresenceInterval)) {
 			return
-		case <-t.C:
 		}
 	}
+}
+
+// jitter returns d scaled by a random factor in [0.75, 1.25).
+func jitter(d time.Duration) time.Duration {
+	return d*3/4 + rand.N(d/2+1)
 }
 
 func (r *room) publishPresence() {

@@ -43,3 +43,24 @@ func (s *seqSet) add(q uint64) bool {
 	}
 	return true
 }
+
+// max returns the largest seq in the set (0 when empty).
+func (s *seqSet) max() uint64 {
+	m := s.hw
+	for q := range s.above {
+		m = max(m, q)
+	}
+	return m
+}
+
+// clone returns a copy of s.
+func (s *seqSet) clone() *seqSet {
+	c := &seqSet{hw: s.hw}
+	if len(s.above) > 0 {
+		c.above = make(map[uint64]struct{}, len(s.above))
+		for q := range s.above {
+			c.above[q] = struct{}{}
+		}
+	}
+	return c
+}

@@ -174,7 +174,6 @@ type Store struct {
 	stmtMaxLamport *sql.Stmt
 	stmtMaxSeq     *sql.Stmt
 	stmtAuthorRuns *sql.Stmt
-	stmtRunEnd     *sql.Stmt
 	stmtMissing    *sql.Stmt
 	stmtAuthorSeqs *sql.Stmt
 
@@ -243,11 +242,6 @@ func NewStore(db *sql.DB) (*Store, error) {
 		{&s.stmtMaxSeq, `SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ? AND author = ?`},
 		{&s.stmtAuthorRuns, `SELECT author, COUNT(*), MIN(seq), MAX(seq) FROM messages
 			WHERE room = ? GROUP BY author`},
-		// With seq 1 present, the contiguous run 1..h ends at the smallest
-		// seq whose successor is missing.
-		{&s.stmtRunEnd, `SELECT COALESCE(MIN(m.seq), 0) FROM messages m
-			WHERE m.room = ?1 AND m.author = ?2 AND NOT EXISTS (
-				SELECT 1 FROM messages n WHERE n.room = ?1 AND n.author = ?2 AND n.seq = m.seq + 1)`},
 		// MATERIALIZED lets SQLite index the high-water marks (an automatic
 		// index on author) instead of scanning them for every message.
 		{&s.stmtMissing, `WITH have(author, hw) AS MATERIALIZED (SELECT key, value FROM json_each(?2))
@@ -331,7 +325,7 @@ func (s *Store) Close() error {
 		for _, st := range []*sql.Stmt{
 			s.stmtSaveRoom, s.stmtRoom, s.stmtRooms, s.stmtSetJoined, s.stmtSetNick,
 			s.stmtPut, s.stmtLogAll, s.stmtLogLast, s.stmtCount, s.stmtMaxLamport,
-			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtRunEnd, s.stmtMissing, s.stmtAuthorSeqs,
+			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtMissing, s.stmtAuthorSeqs,
 		} {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -584,52 +578,15 @@ func (s *Store) MaxSeq(ctx context.Context, room string, author peer.ID) (uint64
 }
 
 // HighWater returns, for every author with messages in room, the largest h
-// such that seqs 1..h are all stored (0 when seq 1 is missing). One grouped
-// query answers every author whose seqs have no gap (count == max); only
-// authors with a gap need a second, indexed query.
+// such that seqs 1..h are all stored (0 when seq 1 is missing).
 func (s *Store) HighWater(ctx context.Context, room string) (map[peer.ID]uint64, error) {
-	rows, err := s.stmtAuthorRuns.QueryContext(ctx, room)
+	seqs, err := s.seqSets(ctx, room)
 	if err != nil {
-		return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := make(map[peer.ID]uint64)
-	var gapped []string
-	for rows.Next() {
-		var (
-			author        string
-			count, lo, hi int64
-		)
-		if err := rows.Scan(&author, &count, &lo, &hi); err != nil {
-			return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
-		}
-		id, err := peer.Decode(author)
-		if err != nil {
-			return nil, fmt.Errorf("overlay: high water %s: stored author %q: %w", room, author, err)
-		}
-		switch {
-		case lo != 1:
-			out[id] = 0
-		case count == hi: // distinct seqs >= 1, as many as the largest: exactly 1..hi
-			out[id] = uint64(hi)
-		default:
-			gapped = append(gapped, author)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("overlay: high water %s: %w", room, err)
-	}
-	rows.Close()
-	for _, author := range gapped {
-		var h int64
-		if err := s.stmtRunEnd.QueryRowContext(ctx, room, author).Scan(&h); err != nil {
-			return nil, fmt.Errorf("overlay: high water %s/%s: %w", room, author, err)
-		}
-		id, err := peer.Decode(author)
-		if err != nil {
-			return nil, fmt.Errorf("overlay: high water %s: stored author %q: %w", room, author, err)
-		}
-		out[id] = uint64(max(h, 0))
+	out := make(map[peer.ID]uint64, len(seqs))
+	for a, set := range seqs {
+		out[a] = set.hw
 	}
 	return out, nil
 }

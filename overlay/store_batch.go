@@ -96,9 +96,9 @@ func (s *Store) PutBatch(ctx context.Context, items []PutItem) (inserted []bool,
 	return inserted, nil
 }
 
-// Seqs returns, for every author with messages in room, the set of its
+// seqSets returns, for every author with messages in room, the set of its
 // stored seqs (the validators' replay check).
-func (s *Store) Seqs(ctx context.Context, room string) (map[peer.ID]*seqSet, error) {
+func (s *Store) seqSets(ctx context.Context, room string) (map[peer.ID]*seqSet, error) {
 	rows, err := s.stmtAuthorRuns.QueryContext(ctx, room)
 	if err != nil {
 		return nil, fmt.Errorf("overlay: seqs %s: %w", room, err)

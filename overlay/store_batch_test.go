@@ -122,7 +122,7 @@ func TestStoreSeqs(t *testing.T) {
 	env, raw := storeEnv(ids[0], "other-room", 9, 9, 1000)
 	storeMustPut(t, s, env, raw)
 
-	seqs, err := s.Seqs(ctx, storeTestRoom)
+	seqs, err := s.seqSets(ctx, storeTestRoom)
 	if err != nil {
 		t.Fatal(err)
 	}

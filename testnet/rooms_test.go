@@ -560,8 +560,9 @@ func TestRogueMessagesRejected(t *testing.T) {
 	rg := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
 	before := n0.Rooms().Stats()
 
-	// (a) Signed by the rogue, claiming node1 as author.
-	forged := rg.envelope(t, info.Hash, 1, "forged by rogue")
+	// (a) Signed by the rogue, claiming node1 as author (with a seq node1
+	// has not used: a used one is dropped as a replay before any check).
+	forged := rg.envelope(t, info.Hash, 1000, "forged by rogue")
 	forged.Author = n1.ID()
 	rg.publish(t, ctx, marshal(t, forged))
 	// (b) Validly signed, body altered afterwards.

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBenchChatCLI(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	repo := filepath.Join(t.TempDir(), "unused") // bench chat makes its own repos
+	for _, mode := range [][]string{nil, {"--procs"}} {
+		args := append([]string{"bench", "chat", "--nodes", "3", "--messages", "5", "--burst", "10", "--json"}, mode...)
+		out := cliOK(ctx, t, repo, args...)
+		var res struct {
+			Cores   int `json:"cores"`
+			Results []struct {
+				Nodes    int     `json:"nodes"`
+				Messages int     `json:"messages"`
+				P50      float64 `json:"p50_ms"`
+				P99      float64 `json:"p99_ms"`
+				Max      float64 `json:"max_ms"`
+				Rate     float64 `json:"msgs_per_s"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("f2f %v: bad JSON %q: %v", args, out, err)
+		}
+		if res.Cores < 1 || len(res.Results) != 1 {
+			t.Fatalf("f2f %v: %+v", args, res)
+		}
+		r := res.Results[0]
+		if r.Nodes != 3 || r.Messages != 5 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Rate <= 0 {
+			t.Errorf("f2f %v: implausible figures %+v", args, r)
+		}
+	}
+	// The table names the figures.
+	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--burst", "0")
+	if !strings.Contains(out, "publish->delivery") || strings.Contains(out, "throughput") {
+		t.Errorf("table:\n%s", out)
+	}
+
+	for _, bad := range [][]string{
+		{"--nodes", "1"}, {"--nodes", "101"}, {"--messages", "0"}, {"--burst", "-1"}, {"--nodes", "x"},
+	} {
+		res := cli(ctx, t, repo, append([]string{"bench", "chat"}, bad...)...)
+		if res.Code != 1 {
+			t.Errorf("bench chat %v: exit %d, want 1", bad, res.Code)
+		}
+		oneErrLine(t, res.Stderr)
+	}
+}

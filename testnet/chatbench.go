@@ -1,0 +1,371 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// ChatBenchRoom is one room whose members are fresh nodes on loopback, for
+// measuring chat delivery (BenchmarkChat*, `f2f bench chat`). The members
+// are in-process nodes (NewChatBenchRoom) or `f2f daemon` processes
+// (NewChatBenchProcs), each told one other node's address (random shape).
+type ChatBenchRoom struct {
+	name    string
+	members []*benchMember
+	seq     int
+
+	run    context.Context // ends at Close; the readers run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	close  func() error
+}
+
+// benchMember is one member as the benchmark sees it.
+type benchMember struct {
+	send      func(ctx context.Context, room, text string) error
+	connected func(ctx context.Context, room string) (int, error)
+	log       func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error)
+	// arrivals gets every chat message's text and the time its node
+	// emitted the chat.message event.
+	arrivals chan arrival
+}
+
+type arrival struct {
+	text string
+	at   time.Time
+}
+
+// NewChatBenchRoom starts n in-process nodes in dir and makes the room (see
+// ChatBenchRoom and warmUp).
+func NewChatBenchRoom(ctx context.Context, dir string, n int, opts ...Option) (_ *ChatBenchRoom, err error) {
+	if n < 2 {
+		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
+	}
+	net, err := New(dir, n, append([]Option{WithShape(Random)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	c := newChatBenchRoom(net.Close)
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	for _, nd := range net.Nodes {
+		rooms := nd.Rooms()
+		m := &benchMember{
+			send: func(ctx context.Context, room, text string) error {
+				_, err := rooms.Send(ctx, room, text)
+				return err
+			},
+			connected: func(ctx context.Context, room string) (int, error) {
+				ps, err := rooms.Peers(ctx, room)
+				return countConnected(ps), err
+			},
+			log: func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error) {
+				return rooms.Log(ctx, room, since, 0)
+			},
+			arrivals: make(chan arrival, 1024),
+		}
+		ch, unsub := nd.Subscribe(1024)
+		c.goroutine(func(ctx context.Context) {
+			defer unsub()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev := <-ch:
+					if cm, ok := ev.Data.(overlay.ChatMessage); ok {
+						m.arrive(arrival{cm.Text, ev.Time})
+					}
+				}
+			}
+		})
+		c.members = append(c.members, m)
+	}
+	return c, c.form(ctx, func(ctx context.Context, name string) (string, error) {
+		info, err := net.Nodes[0].Rooms().Create(ctx, name, "")
+		return info.Key, err
+	}, func(ctx context.Context, i int, key string) error {
+		_, err := net.Nodes[i].Rooms().Join(ctx, key, "")
+		return err
+	})
+}
+
+// NewChatBenchProcs starts n `bin daemon` processes (local profile, repos in
+// dir) and makes the room (see ChatBenchRoom and warmUp). Messages are sent
+// and read through each daemon's local API, as the CLI does; a delivery is
+// timed by the receiving daemon's event stamp (one machine, one clock).
+func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, seed int64) (_ *ChatBenchRoom, err error) {
+	if n < 2 {
+		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
+	}
+	var procs []*Proc
+	c := newChatBenchRoom(func() error {
+		var errs []error
+		for _, p := range procs {
+			errs = append(errs, p.Stop(20*time.Second))
+		}
+		return errors.Join(errs...)
+	})
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	rng := rand.New(rand.NewSource(seed))
+	for i := 0; i < n; i++ {
+		args := []string{"--no-bootstrap"}
+		if i > 0 {
+			id, err := procs[rng.Intn(i)].Client.ID(ctx)
+			if err != nil {
+				return nil, err
+			}
+			args = nil
+			for _, a := range id.Addresses {
+				args = append(args, "--bootstrap", a)
+			}
+		}
+		p, err := StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("node%d: %w", i, err)
+		}
+		procs = append(procs, p)
+		cl := p.Client
+		m := &benchMember{
+			send: func(ctx context.Context, room, text string) error {
+				_, err := cl.Send(ctx, room, text)
+				return err
+			},
+			connected: func(ctx context.Context, room string) (int, error) {
+				ps, err := cl.RoomPeers(ctx, room)
+				return countConnected(ps), err
+			},
+			log: func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error) {
+				return cl.Log(ctx, room, since, 0)
+			},
+			arrivals: make(chan arrival, 1024),
+		}
+		c.goroutine(func(ctx context.Context) {
+			_ = cl.Events(ctx, func(ev node.Event) error {
+				if ev.Type != overlay.EventChatMessage {
+					return nil
+				}
+				if d, ok := ev.Data.(map[string]any); ok {
+					if text, ok := d["text"].(string); ok {
+						m.arrive(arrival{text, ev.Time})
+					}
+				}
+				return nil
+			})
+		})
+		c.members = append(c.members, m)
+	}
+	return c, c.form(ctx, func(ctx context.Context, name string) (string, error) {
+		info, err := procs[0].Client.CreateRoom(ctx, name, "")
+		return info.Key, err
+	}, func(ctx context.Context, i int, key string) error {
+		_, err := procs[i].Client.JoinRoom(ctx, key, "")
+		return err
+	})
+}
+
+func newChatBenchRoom(closeNodes func() error) *ChatBenchRoom {
+	c := &ChatBenchRoom{name: "bench", close: closeNodes}
+	c.run, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// goroutine runs f until Close.
+func (c *ChatBenchRoom) goroutine(f func(ctx context.Context)) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f(c.run)
+	}()
+}
+
+// arrive hands a over to the benchmark; when the buffer is full (nobody has
+// been reading), it is dropped rather than blocking the reader.
+func (m *benchMember) arrive(a arrival) {
+	select {
+	case m.arrivals <- a:
+	default:
+	}
+}
+
+func countConnected(ps []overlay.MemberInfo) int {
+	n := 0
+	for _, p := range ps {
+		if p.Connected {
+			n++
+		}
+	}
+	return n
+}
+
+// form has member 0 create the room and the others join it by key, waits
+// until every member sees at least min(n-1, 4) connected members, and warms
+// up.
+func (c *ChatBenchRoom) form(ctx context.Context, create func(context.Context, string) (string, error),
+	join func(context.Context, int, string) error) error {
+	key, err := create(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	for i := 1; i < len(c.members); i++ {
+		if err := join(ctx, i, key); err != nil {
+			return fmt.Errorf("node%d join: %w", i, err)
+		}
+	}
+	want := min(len(c.members)-1, 4)
+	if err := WaitFor(ctx, func() (bool, error) {
+		for _, m := range c.members {
+			k, err := m.connected(ctx, c.name)
+			if err != nil || k < want {
+				return false, err
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("room did not form: %w", err)
+	}
+	return c.warmUp(ctx)
+}
+
+// warmUp sends rounds for up to 5 s (at most 100): the gossip meshes settle
+// and the post-meeting history syncs run in the first seconds after a room
+// forms, so that what is measured next is the steady state.
+func (c *ChatBenchRoom) warmUp(ctx context.Context) error {
+	start := time.Now()
+	for i := 0; i < 100 && time.Since(start) < 5*time.Second; i++ {
+		if _, err := c.Round(ctx); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return nil
+}
+
+// Nodes returns the number of members.
+func (c *ChatBenchRoom) Nodes() int { return len(c.members) }
+
+// Close stops the members.
+func (c *ChatBenchRoom) Close() error {
+	c.cancel()
+	err := c.close()
+	c.wg.Wait()
+	return err
+}
+
+// Round sends one message from the next member in turn and waits until
+// every other member's node stored it and emitted its chat.message event;
+// it returns the n-1 publish-to-delivery latencies, measured from just
+// before the Send call.
+func (c *ChatBenchRoom) Round(ctx context.Context) ([]time.Duration, error) {
+	n := len(c.members)
+	sender := c.seq % n
+	text := fmt.Sprintf("latency-%d", c.seq)
+	c.seq++
+	for _, m := range c.members {
+		drainArrivals(m.arrivals)
+	}
+	t0 := time.Now()
+	if err := c.members[sender].send(ctx, c.name, text); err != nil {
+		return nil, err
+	}
+	lat := make([]time.Duration, 0, n-1)
+	for j, m := range c.members {
+		at, err := waitArrival(ctx, m.arrivals, text)
+		if err != nil {
+			return nil, fmt.Errorf("node%d: %w", j, err)
+		}
+		if j != sender {
+			lat = append(lat, at.Sub(t0))
+		}
+	}
+	return lat, nil
+}
+
+// Burst sends m messages from all members in turn, each as soon as the
+// previous Send returned, and returns the messages per second from the first
+// Send until every member has stored all m.
+func (c *ChatBenchRoom) Burst(ctx context.Context, m int) (float64, error) {
+	n := len(c.members)
+	tag := c.seq
+	c.seq++
+	start := time.Now()
+	want := make(map[string]bool, m)
+	for i := 0; i < m; i++ {
+		text := fmt.Sprintf("burst-%d-%d", tag, i)
+		want[text] = true
+		if err := c.members[i%n].send(ctx, c.name, text); err != nil {
+			return 0, err
+		}
+	}
+	// Poll the stores: every member holds every message.
+	err := WaitFor(ctx, func() (bool, error) {
+		for _, mb := range c.members {
+			log, err := mb.log(ctx, c.name, start.Add(-time.Second))
+			if err != nil {
+				return false, err
+			}
+			have := 0
+			for _, e := range log {
+				if want[e.Text] {
+					have++
+				}
+			}
+			if have < m {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return float64(m) / time.Since(start).Seconds(), nil
+}
+
+func drainArrivals(ch <-chan arrival) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// waitArrival reads ch until text arrives and returns its time.
+func waitArrival(ctx context.Context, ch <-chan arrival, text string) (time.Time, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("%q not delivered: %w", text, ctx.Err())
+		case a := <-ch:
+			if a.text == text {
+				return a.at, nil
+			}
+		}
+	}
+}
+
+// Percentile returns the p-quantile (0..1) of ds, nearest rank (0 for none).
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
