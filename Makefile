@@ -36,6 +36,7 @@ unit:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./...
 	./bin/f2f bench daemon
+	./bin/f2f bench chat
 
 clean:
 	rm -rf bin

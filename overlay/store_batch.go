@@ -67,16 +67,20 @@ func (s *Store) PutBatch(ctx context.Context, items []PutItem) (inserted []bool,
 	}
 	s.batchMu.Lock()
 	defer s.batchMu.Unlock()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return nil, fmt.Errorf("overlay: put batch: begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			// Roll back even when ctx is done; the connection must not be
-			// left inside a transaction.
-			_, _ = conn.ExecContext(context.Background(), `ROLLBACK`)
+	// One item (the usual case at chat pace) is one autocommitted statement;
+	// more share an explicit transaction.
+	if len(items) > 1 {
+		if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+			return nil, fmt.Errorf("overlay: put batch: begin: %w", err)
 		}
-	}()
+		defer func() {
+			if err != nil {
+				// Roll back even when ctx is done; the connection must not
+				// be left inside a transaction.
+				_, _ = conn.ExecContext(context.Background(), `ROLLBACK`)
+			}
+		}()
+	}
 	now := time.Now().UnixNano()
 	inserted = make([]bool, len(items))
 	for i, it := range items {
@@ -90,8 +94,10 @@ func (s *Store) PutBatch(ctx context.Context, items []PutItem) (inserted []bool,
 		}
 		inserted[i] = n == 1
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return nil, fmt.Errorf("overlay: put batch: commit: %w", err)
+	if len(items) > 1 {
+		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+			return nil, fmt.Errorf("overlay: put batch: commit: %w", err)
+		}
 	}
 	return inserted, nil
 }

@@ -13,7 +13,7 @@ func chatBenchRoom(b *testing.B, n int) *ChatBenchRoom {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := NewChatBenchRoom(ctx, b.TempDir(), n, WithSeed(1))
+	c, err := NewChatBenchRoom(ctx, b.TempDir(), n, DefaultChatWarmUp, WithSeed(1))
 	if err != nil {
 		b.Fatal(err)
 	}

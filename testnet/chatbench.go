@@ -14,6 +14,9 @@ import (
 	"github.com/fluttershy/face2face/overlay"
 )
 
+// DefaultChatWarmUp is the warm-up of the chat benchmarks.
+const DefaultChatWarmUp = 15 * time.Second
+
 // ChatBenchRoom is one room whose members are fresh nodes on loopback, for
 // measuring chat delivery (BenchmarkChat*, `f2f bench chat`). The members
 // are in-process nodes (NewChatBenchRoom) or `f2f daemon` processes
@@ -46,7 +49,7 @@ type arrival struct {
 
 // NewChatBenchRoom starts n in-process nodes in dir and makes the room (see
 // ChatBenchRoom and warmUp).
-func NewChatBenchRoom(ctx context.Context, dir string, n int, opts ...Option) (_ *ChatBenchRoom, err error) {
+func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration, opts ...Option) (_ *ChatBenchRoom, err error) {
 	if n < 2 {
 		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
 	}
@@ -92,7 +95,7 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, opts ...Option) (_
 		})
 		c.members = append(c.members, m)
 	}
-	return c, c.form(ctx, func(ctx context.Context, name string) (string, error) {
+	return c, c.form(ctx, warm, func(ctx context.Context, name string) (string, error) {
 		info, err := net.Nodes[0].Rooms().Create(ctx, name, "")
 		return info.Key, err
 	}, func(ctx context.Context, i int, key string) error {
@@ -105,7 +108,7 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, opts ...Option) (_
 // dir) and makes the room (see ChatBenchRoom and warmUp). Messages are sent
 // and read through each daemon's local API, as the CLI does; a delivery is
 // timed by the receiving daemon's event stamp (one machine, one clock).
-func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, seed int64) (_ *ChatBenchRoom, err error) {
+func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Duration, seed int64) (_ *ChatBenchRoom, err error) {
 	if n < 2 {
 		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
 	}
@@ -170,7 +173,7 @@ func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, seed int64) 
 		})
 		c.members = append(c.members, m)
 	}
-	return c, c.form(ctx, func(ctx context.Context, name string) (string, error) {
+	return c, c.form(ctx, warm, func(ctx context.Context, name string) (string, error) {
 		info, err := procs[0].Client.CreateRoom(ctx, name, "")
 		return info.Key, err
 	}, func(ctx context.Context, i int, key string) error {
@@ -216,7 +219,7 @@ func countConnected(ps []overlay.MemberInfo) int {
 // form has member 0 create the room and the others join it by key, waits
 // until every member sees at least min(n-1, 4) connected members, and warms
 // up.
-func (c *ChatBenchRoom) form(ctx context.Context, create func(context.Context, string) (string, error),
+func (c *ChatBenchRoom) form(ctx context.Context, warm time.Duration, create func(context.Context, string) (string, error),
 	join func(context.Context, int, string) error) error {
 	key, err := create(ctx, c.name)
 	if err != nil {
@@ -239,15 +242,17 @@ func (c *ChatBenchRoom) form(ctx context.Context, create func(context.Context, s
 	}); err != nil {
 		return fmt.Errorf("room did not form: %w", err)
 	}
-	return c.warmUp(ctx)
+	return c.warmUp(ctx, warm)
 }
 
-// warmUp sends rounds for up to 5 s (at most 100): the gossip meshes settle
-// and the post-meeting history syncs run in the first seconds after a room
-// forms, so that what is measured next is the steady state.
-func (c *ChatBenchRoom) warmUp(ctx context.Context) error {
+// warmUp sends rounds for the duration warm (at least one, at most 5000):
+// the gossip meshes settle, and the post-meeting history syncs and the
+// DHT's first routing-table refreshes run in the first seconds after the
+// nodes start, so that what is measured next is the steady state.
+// DefaultChatWarmUp is long enough for that.
+func (c *ChatBenchRoom) warmUp(ctx context.Context, warm time.Duration) error {
 	start := time.Now()
-	for i := 0; i < 100 && time.Since(start) < 5*time.Second; i++ {
+	for i := 0; i == 0 || i < 5000 && time.Since(start) < warm; i++ {
 		if _, err := c.Round(ctx); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}

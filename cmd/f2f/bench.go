@@ -94,14 +94,15 @@ func newBenchChatCmd(g *globals) *cobra.Command {
 		messages int
 		burst    int
 		procs    bool
+		warm     time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "chat [--nodes N]... [--messages M] [--burst B] [--procs]",
+		Use:   "chat [--nodes N]... [--messages M] [--burst B] [--warmup D] [--procs]",
 		Short: "Measure chat publish-to-delivery latency and the messages/s a room sustains",
 		Long: `For each --nodes size, start that many real nodes (loopback, local profile,
 temporary repos; each node knows one other) in this process, or with --procs
 as one f2f daemon process each (driven through their local APIs, as the CLI
-does), put them in one room, warm up, then send --messages messages one at a
+does), put them in one room, warm up (--warmup), then send --messages messages one at a
 time from the members in turn: the latency of a message is from Send until a member's node has
 stored it and emitted its chat.message event (p50, p99, max over all
 members). Then send --burst messages from all members as fast as Send
@@ -120,6 +121,9 @@ one. Nothing leaves the machine.`,
 			if messages < 1 || messages > 10000 {
 				return fmt.Errorf("--messages must be between 1 and 10000, got %d", messages)
 			}
+			if warm < 0 || warm > 10*time.Minute {
+				return fmt.Errorf("--warmup must be between 0 and 10m, got %s", warm)
+			}
 			if burst < 0 || burst > 10000 {
 				return fmt.Errorf("--burst must be between 0 and 10000, got %d", burst)
 			}
@@ -136,7 +140,7 @@ one. Nothing leaves the machine.`,
 			}
 			var rows []row
 			for _, n := range sizes {
-				r, err := benchChat(ctx, n, messages, burst, procs)
+				r, err := benchChat(ctx, n, messages, burst, procs, warm)
 				if err != nil {
 					return fmt.Errorf("%d nodes: %w", n, err)
 				}
@@ -168,6 +172,7 @@ one. Nothing leaves the machine.`,
 	cmd.Flags().IntSliceVar(&sizes, "nodes", []int{10, 50}, "room sizes to measure (repeat or comma-separate)")
 	cmd.Flags().IntVar(&messages, "messages", 200, "messages sent one at a time per size (latency)")
 	cmd.Flags().IntVar(&burst, "burst", 500, "messages sent back to back per size (throughput; 0 skips)")
+	cmd.Flags().DurationVar(&warm, "warmup", testnet.DefaultChatWarmUp, "how long to send unmeasured messages first (start-up work settles)")
 	cmd.Flags().BoolVar(&procs, "procs", false, "run each node as its own f2f daemon process, driven through its local API, instead of in this process")
 	return cmd
 }
@@ -177,7 +182,7 @@ type chatResult struct {
 	rate float64
 }
 
-func benchChat(ctx context.Context, n, messages, burst int, procs bool) (chatResult, error) {
+func benchChat(ctx context.Context, n, messages, burst int, procs bool, warm time.Duration) (chatResult, error) {
 	var res chatResult
 	dir, err := os.MkdirTemp("", "f2f-bench-chat-")
 	if err != nil {
@@ -192,9 +197,9 @@ func benchChat(ctx context.Context, n, messages, burst int, procs bool) (chatRes
 		if berr != nil {
 			return res, berr
 		}
-		room, err = testnet.NewChatBenchProcs(setup, bin, dir, n, 1)
+		room, err = testnet.NewChatBenchProcs(setup, bin, dir, n, warm, 1)
 	} else {
-		room, err = testnet.NewChatBenchRoom(setup, dir, n, testnet.WithSeed(1))
+		room, err = testnet.NewChatBenchRoom(setup, dir, n, warm, testnet.WithSeed(1))
 	}
 	if err != nil {
 		return res, err

@@ -15,7 +15,7 @@ func TestBenchChatCLI(t *testing.T) {
 	defer cancel()
 	repo := filepath.Join(t.TempDir(), "unused") // bench chat makes its own repos
 	for _, mode := range [][]string{nil, {"--procs"}} {
-		args := append([]string{"bench", "chat", "--nodes", "3", "--messages", "5", "--burst", "10", "--json"}, mode...)
+		args := append([]string{"bench", "chat", "--nodes", "3", "--messages", "5", "--burst", "10", "--warmup", "1s", "--json"}, mode...)
 		out := cliOK(ctx, t, repo, args...)
 		var res struct {
 			Cores   int `json:"cores"`
@@ -40,13 +40,13 @@ func TestBenchChatCLI(t *testing.T) {
 		}
 	}
 	// The table names the figures.
-	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--burst", "0")
+	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--burst", "0", "--warmup", "0s")
 	if !strings.Contains(out, "publish->delivery") || strings.Contains(out, "throughput") {
 		t.Errorf("table:\n%s", out)
 	}
 
 	for _, bad := range [][]string{
-		{"--nodes", "1"}, {"--nodes", "101"}, {"--messages", "0"}, {"--burst", "-1"}, {"--nodes", "x"},
+		{"--nodes", "1"}, {"--nodes", "101"}, {"--messages", "0"}, {"--burst", "-1"}, {"--nodes", "x"}, {"--warmup", "-1s"},
 	} {
 		res := cli(ctx, t, repo, append([]string{"bench", "chat"}, bad...)...)
 		if res.Code != 1 {
