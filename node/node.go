@@ -27,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -271,7 +272,11 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	// Blocks: blockstore over the datastore, bitswap over the host with the
 	// DHT as provider finder.
 	n.bstore = blockstore.NewBlockstore(n.ds)
-	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore)
+	// Fewer blockstore workers than boxo's 128 (sized for busy IPFS
+	// servers): a face2face node serves its rooms, and every idle worker is
+	// a goroutine stack the GC scans.
+	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
+		bitswap.EngineBlockstoreWorkerCount(16))
 	n.closers = append(n.closers, n.bswap.Close)
 
 	// Rooms and chat: SQLite (f2f.db) and the room service.
@@ -314,6 +319,7 @@ func (n *Node) hostOptions() ([]libp2p.Option, error) {
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(tls.ID, tls.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.SwarmOpts(swarm.WithDialRanker(dialRanker)),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.Ping(true),
