@@ -61,7 +61,10 @@ func (s *Service) ingestLoop() {
 				items = append(items, PutItem{Env: it.env, Raw: it.raw})
 			}
 		}
-		inserted, err := s.store.PutBatch(s.ctx, items)
+		// A batch once begun is written whole, even when the service is
+		// closing (Close waits for it): without a cancelable context the
+		// SQLite driver also skips its per-statement cancel watcher.
+		inserted, err := s.store.PutBatch(context.WithoutCancel(s.ctx), items)
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Warn("store received messages", "count", len(items), "err", err)
 		}
