@@ -32,7 +32,16 @@ type member struct {
 	lastSeen time.Time
 	gone     bool
 	left     bool
+	// unsubscribedSince is when the member was first seen connected but
+	// missing from the chat topic's peers (zero: not so); reconnected is set
+	// when repairTopicPeers reconnected it, until it is in the topic again.
+	unsubscribedSince time.Time
+	reconnected       bool
 }
+
+// resubscribeAfter is how long a connected member may be missing from the
+// chat topic's peers before repairTopicPeers reconnects to it.
+const resubscribeAfter = 10 * time.Second
 
 // room is one joined room. Concurrency: mu guards the mutable fields; the
 // goroutines run under ctx, tracked by the service's WaitGroup and by wg,
@@ -624,6 +633,7 @@ func (r *room) presenceLoop() {
 			r.publishPresence()
 		}
 		r.markGone()
+		r.repairTopicPeers()
 		if time.Since(lastSync) >= r.s.params.SyncInterval {
 			lastSync = time.Now()
 			if peers := r.chat.ListPeers(); len(peers) > 0 {
@@ -663,6 +673,53 @@ func (r *room) publishPresence() {
 		return
 	}
 	_ = r.control.Publish(r.ctx, raw)
+}
+
+// repairTopicPeers reconnects to members that are connected and alive but
+// that GossipSub has not listed as subscribed to the chat topic for
+// resubscribeAfter. go-libp2p-pubsub can lose a peer's subscriptions when
+// two nodes dial each other at once and one of the duplicate streams is
+// reset (the peer's hello is processed before the dead-peer cleanup clears
+// it); the peer then never sends them again, and the member stays cut off
+// from direct gossip. Closing the connections and dialing again makes both
+// sides start afresh.
+func (r *room) repairTopicPeers() {
+	inTopic := map[peer.ID]bool{}
+	for _, p := range r.chat.ListPeers() {
+		inTopic[p] = true
+	}
+	now := time.Now()
+	var stale []peer.ID
+	r.mu.Lock()
+	for id, m := range r.members {
+		if inTopic[id] {
+			m.reconnected = false
+		}
+		if m.gone || m.left || m.reconnected || inTopic[id] || !r.s.connected(id) {
+			m.unsubscribedSince = time.Time{}
+			continue
+		}
+		switch {
+		case m.unsubscribedSince.IsZero():
+			m.unsubscribedSince = now
+		case now.Sub(m.unsubscribedSince) >= resubscribeAfter:
+			m.unsubscribedSince = time.Time{}
+			m.reconnected = true // once; again only after it was back in the topic
+			stale = append(stale, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range stale {
+		r.s.log.Info("member connected but not in the chat topic; reconnecting", "room", r.hash, "peer", p)
+		_ = r.s.h.Network().ClosePeer(p)
+		r.goroutine(func() {
+			ctx, cancel := context.WithTimeout(r.ctx, r.s.params.StreamTimeout)
+			defer cancel()
+			if err := r.s.h.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
+				r.s.log.Debug("reconnect member", "room", r.hash, "peer", p, "err", err)
+			}
+		})
+	}
 }
 
 func (r *room) markGone() {

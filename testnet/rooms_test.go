@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -127,9 +128,14 @@ func waitMembers(t *testing.T, ctx context.Context, nodes []*node.Node, ref stri
 		return true, nil
 	})
 	if err != nil {
+		// ctx is done: ask with a fresh one.
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		for i, nd := range nodes {
-			n, _ := connectedMembers(ctx, nd, ref)
-			t.Logf("node%d sees %d connected members", i, n)
+			n, cerr := connectedMembers(dctx, nd, ref)
+			ms, _ := nd.Rooms().Peers(dctx, ref)
+			t.Logf("node%d sees %d connected members of %d known (%v); %d peers connected; stats %+v",
+				i, n, len(ms), cerr, len(nd.Host().Network().Peers()), nd.Rooms().Stats())
 		}
 		t.Fatalf("room %s did not form: %v", ref, err)
 	}
@@ -461,7 +467,9 @@ func TestPasswordRoom(t *testing.T) {
 type rogue struct {
 	sk    crypto.PrivKey
 	id    peer.ID
+	h     host.Host
 	topic *pubsub.Topic
+	sub   *pubsub.Subscription
 }
 
 func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName string) *rogue {
@@ -521,7 +529,7 @@ func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName st
 	if err != nil {
 		t.Fatalf("rogue never saw the target in %s: %v", topicName, err)
 	}
-	return &rogue{sk: sk, id: h.ID(), topic: topic}
+	return &rogue{sk: sk, id: h.ID(), h: h, topic: topic, sub: sub}
 }
 
 // envelope returns a chat envelope of room hash signed by the rogue.
@@ -619,5 +627,58 @@ func TestRogueMessagesRejected(t *testing.T) {
 		if honest != 1 {
 			t.Errorf("node%d stored the rogue's message %d times, want 1", i, honest)
 		}
+	}
+}
+
+// TestMemberMissingFromTopicIsReconnected: a member that is connected and
+// alive (its messages keep arriving) but that GossipSub does not list in the
+// chat topic is reconnected once, so that both sides' pubsub start afresh.
+func TestMemberMissingFromTopicIsReconnected(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0 := net.Nodes[0]
+	info, err := n0.Rooms().Create(ctx, "repair", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
+	seq := uint64(1)
+	rg.publish(t, ctx, marshal(t, rg.envelope(t, info.Hash, seq, "hello")))
+	waitChat(t, ctx, "node0", n0, "repair", "hello")
+	conns := rg.h.Network().ConnsToPeer(n0.ID())
+	if len(conns) == 0 {
+		t.Fatal("rogue not connected")
+	}
+	// Stop listening, keep talking: the member is alive but not in the topic.
+	rg.sub.Cancel()
+	rg.sub = nil
+	last := time.Now()
+	err = WaitFor(ctx, func() (bool, error) {
+		if time.Since(last) < time.Second {
+			return false, nil // one message a second is enough to stay alive
+		}
+		last = time.Now()
+		seq++
+		if err := rg.topic.Publish(ctx, marshal(t, rg.envelope(t, info.Hash, seq, fmt.Sprintf("still here %d", seq)))); err != nil {
+			return false, err
+		}
+		for _, c := range conns {
+			if !c.IsClosed() {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("node0 never reconnected the member missing from the topic: %v", err)
+	}
+	// node0 dialed again.
+	err = WaitFor(ctx, func() (bool, error) {
+		return len(rg.h.Network().ConnsToPeer(n0.ID())) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("no new connection after the repair: %v", err)
 	}
 }
