@@ -63,7 +63,8 @@ var storeSchemaV1 = []string{
 // OpenDB opens the SQLite database at path, creating it when missing, with
 // modernc.org/sqlite in WAL mode, synchronous=FULL (a committed write is on
 // disk before the call returns), foreign_keys on and busy_timeout 5000 ms;
-// every pooled connection gets these settings. Write transactions begin
+// every pooled connection gets these settings (Store.PutBatch lowers its
+// own connection to synchronous=NORMAL). Write transactions begin
 // IMMEDIATE so concurrent writers queue on the busy timeout instead of
 // failing to upgrade a read lock.
 //
