@@ -208,6 +208,18 @@ func waitMesh(t *testing.T, ctx context.Context, nodes []*node.Node, ref string)
 	}
 }
 
+// sendRounds sends n messages prefix0 .. prefix<n-1> to ref, message i from
+// nodes[i%len(nodes)], and returns their texts.
+func sendRounds(t *testing.T, ctx context.Context, nodes []*node.Node, ref, prefix string, n int) []string {
+	t.Helper()
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("%s%d", prefix, i)
+		send(t, ctx, nodes[i%len(nodes)], ref, texts[i])
+	}
+	return texts
+}
+
 func send(t *testing.T, ctx context.Context, nd *node.Node, ref, text string) {
 	t.Helper()
 	res, err := nd.Rooms().Send(ctx, ref, text)
@@ -285,12 +297,7 @@ func TestLateJoinerGetsHistory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
 	defer cancel()
 	info := makeRoom(t, ctx, net.Nodes, "history")
-	var want []string
-	for i := 0; i < 100; i++ {
-		text := fmt.Sprintf("h%d", i)
-		want = append(want, text)
-		send(t, ctx, net.Nodes[i%3], "history", text)
-	}
+	want := sendRounds(t, ctx, net.Nodes, "history", "h", 100)
 	// Everyone already in the room has the lot before the late joiner comes.
 	for i, nd := range net.Nodes {
 		waitChat(t, ctx, fmt.Sprintf("node%d", i), nd, "history", want...)
@@ -325,12 +332,7 @@ func TestStoppedNodeCatchesUp(t *testing.T) {
 	if err := net.Nodes[2].Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"before the break"}
-	for i := 0; i < 40; i++ {
-		text := fmt.Sprintf("while away %d", i)
-		want = append(want, text)
-		send(t, ctx, net.Nodes[i%2], "away", text)
-	}
+	want := append([]string{"before the break"}, sendRounds(t, ctx, net.Nodes[:2], "away", "while away ", 40)...)
 	waitChat(t, ctx, "node0", net.Nodes[0], "away", want...)
 	waitChat(t, ctx, "node1", net.Nodes[1], "away", want...)
 
@@ -354,12 +356,7 @@ func TestRestartKeepsLogAndRejoins(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
 	defer cancel()
 	info := makeRoom(t, ctx, net.Nodes, "restart")
-	var want []string
-	for i := 0; i < 5; i++ {
-		text := fmt.Sprintf("r%d", i)
-		want = append(want, text)
-		send(t, ctx, net.Nodes[i%2], "restart", text)
-	}
+	want := sendRounds(t, ctx, net.Nodes, "restart", "r", 5)
 	waitChat(t, ctx, "node1", net.Nodes[1], "restart", want...)
 
 	if err := net.Nodes[1].Close(); err != nil {

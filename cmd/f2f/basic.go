@@ -49,11 +49,10 @@ func newIDCmd(g *globals) *cobra.Command {
 		Short: "Print the daemon's peer ID, then one full listen multiaddr per line",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			info, err := c.ID(ctx)
 			if err != nil {
@@ -77,11 +76,10 @@ func newPeersCmd(g *globals) *cobra.Command {
 		Short: "List connected peers, one full multiaddr (with /p2p/) per line",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			peers, err := c.Peers(ctx)
 			if err != nil {
@@ -107,11 +105,10 @@ func newConnectCmd(g *globals) *cobra.Command {
 			if _, err := node.ParsePeerAddr(args[0]); err != nil {
 				return err
 			}
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			id, err := c.Connect(ctx, args[0])
 			if err != nil {

@@ -94,6 +94,17 @@ func (g *globals) client() (*node.Client, error) {
 	return node.NewClient(p)
 }
 
+// api returns a client of the repo's daemon and the context for one API
+// call (apiCtx); the caller defers cancel when err is nil.
+func (g *globals) api(cmd *cobra.Command) (*node.Client, context.Context, context.CancelFunc, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := apiCtx(cmd)
+	return c, ctx, cancel, nil
+}
+
 // printJSON writes v as indented JSON.
 func (g *globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.out)

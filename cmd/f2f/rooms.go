@@ -78,11 +78,10 @@ func newRoomCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			info, err := c.CreateRoom(ctx, args[0], password)
 			if err != nil {
@@ -109,11 +108,10 @@ func newRoomJoinCmd(g *globals) *cobra.Command {
 			if _, err := overlay.ParseRoomKey(args[0]); err != nil {
 				return err
 			}
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			info, err := c.JoinRoom(ctx, args[0], password)
 			if err != nil {
@@ -132,11 +130,10 @@ func newRoomLsCmd(g *globals) *cobra.Command {
 		Short: "List rooms: name, joined, members, messages, key",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			rooms, err := c.Rooms(ctx)
 			if err != nil {
@@ -161,11 +158,10 @@ func newRoomPeersCmd(g *globals) *cobra.Command {
 		Short: "List a room's members: peer ID, nickname, connected, RTT",
 		Args:  exactArgs(1, "a room key or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			peers, err := c.RoomPeers(ctx, args[0])
 			if err != nil {
@@ -194,11 +190,10 @@ func newRoomLeaveCmd(g *globals) *cobra.Command {
 		Short: "Leave a room (its log stays; join again with its key)",
 		Args:  exactArgs(1, "a room key or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			if err := c.LeaveRoom(ctx, args[0]); err != nil {
 				return err
@@ -233,11 +228,10 @@ func newChatSendCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := apiCtx(cmd)
 			defer cancel()
 			res, err := c.Send(ctx, args[0], strings.Join(args[1:], " "))
 			if err != nil {
