@@ -71,6 +71,8 @@ const (
 	KindLeave Kind = 5
 	// KindPresence is a periodic liveness beacon.
 	KindPresence Kind = 6
+	// KindFile shares a file: the body is an encoded FileLink.
+	KindFile Kind = 7
 )
 
 // String returns the kind's lower-case name, or "Kind(N)" for an unknown kind.
@@ -88,12 +90,14 @@ func (k Kind) String() string {
 		return "leave"
 	case KindPresence:
 		return "presence"
+	case KindFile:
+		return "file"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return k >= KindChat && k <= KindPresence }
+func (k Kind) Valid() bool { return k >= KindChat && k <= KindFile }
 
 // Envelope is a signed room message. It can be relayed and synced by anyone
 // and still be verified against its author's libp2p key.
@@ -393,7 +397,8 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 //     white space, no control characters except newline and tab;
 //   - KindNick: valid UTF-8, 1..MaxNickRunes runes, no control characters,
 //     not only white space and no leading or trailing white space;
-//   - KindJoin, KindLeave, KindPresence: anything up to MaxControlBody bytes.
+//   - KindJoin, KindLeave, KindPresence: anything up to MaxControlBody bytes;
+//   - KindFile: a canonical FileLink (see FileLink.Validate).
 func ValidText(kind Kind, body []byte) error {
 	if err := validText(kind, body); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrMalformed, kind, err)
@@ -440,6 +445,9 @@ func validText(kind Kind, body []byte) error {
 			}
 		}
 		return nil
+	case KindFile:
+		_, err := decodeFileLink(body)
+		return err
 	case KindJoin, KindLeave, KindPresence:
 		if len(body) > MaxControlBody {
 			return fmt.Errorf("body of %d bytes exceeds %d", len(body), MaxControlBody)

@@ -225,8 +225,10 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	r.mu.Lock()
 	addSeq(r.stored, env.Author, env.Seq)
 	r.mu.Unlock()
-	cm := ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickname(), Seq: env.Seq,
-		Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: kind.String(), Text: string(text)}
+	cm := newChatMessage(env, r.nickname(), text)
+	if kind == KindFile {
+		r.s.noteFile(r, text)
+	}
 	r.s.events(EventChatMessage, cm)
 	if err := r.chat.Publish(ctx, raw); err != nil {
 		// Stored and so acknowledged: history sync delivers it later.
@@ -442,8 +444,10 @@ func (r *room) storedNew(env *Envelope, body []byte) {
 	addSeq(r.stored, env.Author, env.Seq)
 	r.mu.Unlock()
 	r.seen(env, body)
-	r.s.events(EventChatMessage, ChatMessage{Room: r.hash, Author: env.Author.String(), Nick: r.nickOf(env.Author),
-		Seq: env.Seq, Lamport: env.Lamport, Time: time.UnixMilli(env.Time).UTC(), Kind: env.Kind.String(), Text: string(body)})
+	if env.Kind == KindFile {
+		r.s.noteFile(r, body)
+	}
+	r.s.events(EventChatMessage, newChatMessage(env, r.nickOf(env.Author), body))
 }
 
 func (r *room) nickOf(p peer.ID) string {

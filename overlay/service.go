@@ -170,6 +170,12 @@ type Service struct {
 
 	mu     sync.Mutex
 	rooms  map[string]*room // by hash
+
+	// fileMu guards fileRooms: for every file CID (KeyString) shared in a
+	// stored room, the rooms (by hash) it was shared in and whether each
+	// is a password room. It serves the file access policy.
+	fileMu    sync.Mutex
+	fileRooms map[string]map[string]bool
 	closed bool
 }
 
@@ -190,6 +196,9 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	}
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch)}
+	if err := s.loadFileRooms(context.Background()); err != nil {
+		s.log.Warn("load shared files", "err", err)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go func() {
@@ -471,6 +480,26 @@ type ChatMessage struct {
 	Time    time.Time `json:"time"`
 	Kind    string    `json:"kind"`
 	Text    string    `json:"text"`
+	// File is the shared file of a "file" message.
+	File *FileLink `json:"file,omitempty"`
+}
+
+// newChatMessage builds the ChatMessage of an envelope with its decrypted
+// body. A file message's body is its link; one that does not parse (it was
+// validated when received, so only a damaged store could hold one) is
+// shown with an empty link rather than dropped.
+func newChatMessage(env *Envelope, nick string, body []byte) ChatMessage {
+	cm := ChatMessage{Room: env.Room, Author: env.Author.String(), Nick: nick, Seq: env.Seq, Lamport: env.Lamport,
+		Time: time.UnixMilli(env.Time).UTC(), Kind: env.Kind.String()}
+	if env.Kind == KindFile {
+		if l, err := decodeFileLink(body); err == nil {
+			cm.File = &l
+			cm.Text = l.Name
+		}
+		return cm
+	}
+	cm.Text = string(body)
+	return cm
 }
 
 // Log returns a room's log in its deterministic order (Lamport time, author,
@@ -521,8 +550,7 @@ func decodeChat(sec *RoomSecrets, e *Envelope, nicks map[peer.ID]string) (ChatMe
 	if nick == "" {
 		nick = defaultNick(e.Author)
 	}
-	cm := ChatMessage{Room: e.Room, Author: e.Author.String(), Nick: nick, Seq: e.Seq, Lamport: e.Lamport,
-		Time: time.UnixMilli(e.Time).UTC(), Kind: e.Kind.String(), Text: string(body)}
+	cm := newChatMessage(e, nick, body)
 	switch e.Kind {
 	case KindNick:
 		nicks[e.Author] = string(body)
@@ -557,6 +585,8 @@ const ChatHelp = `chat commands:
   /nick NAME    change your nickname in this room
   /me ACTION    say what you do ("* nick ACTION")
   /who          list the room's members
+  /share PATH   share a file: add it and post its link (f2f file add PATH --room ROOM)
+  /files        list the files shared in this room (f2f file ls --room ROOM)
   /help         this help
   //TEXT        send TEXT starting with a single /`
 
@@ -583,6 +613,10 @@ func (s *Service) Send(ctx context.Context, ref, text string) (SendResult, error
 			kind, body = KindMe, arg
 		case "/nick":
 			kind, body = KindNick, arg
+		case "/share", "/files":
+			// They read local files or list them: the f2f CLI runs them
+			// (f2f chat send ROOM /share PATH).
+			return SendResult{Output: ChatHelp}, fmt.Errorf("%w %s: it runs in the f2f CLI (f2f file add PATH --room ROOM, f2f file ls --room ROOM)", ErrUnknownCommand, cmd)
 		default:
 			return SendResult{Output: ChatHelp}, fmt.Errorf("%w %s", ErrUnknownCommand, cmd)
 		}

@@ -26,7 +26,7 @@ import (
 const storeSchemaName = "overlay"
 
 // storeSchemaVersion is the schema version NewStore creates and understands.
-const storeSchemaVersion = 1
+const storeSchemaVersion = 2
 
 // storeSchemaV1 creates version 1 of the overlay tables.
 //
@@ -58,6 +58,12 @@ var storeSchemaV1 = []string{
 		UNIQUE (room, author, seq)
 	)`,
 	`CREATE INDEX IF NOT EXISTS messages_order ON messages (room, lamport, author, seq)`,
+}
+
+// storeSchemaV2 adds to v1 a partial index of the file messages (kind 7),
+// read at start to rebuild the file access policy and by Files.
+var storeSchemaV2 = []string{
+	`CREATE INDEX IF NOT EXISTS messages_files ON messages (room, lamport, author, seq) WHERE kind = 7`,
 }
 
 // OpenDB opens the SQLite database at path, creating it when missing, with
@@ -176,6 +182,7 @@ type Store struct {
 	stmtMaxSeq     *sql.Stmt
 	stmtAuthorRuns *sql.Stmt
 	stmtMissing    *sql.Stmt
+	stmtFiles      *sql.Stmt
 	stmtAuthorSeqs *sql.Stmt
 
 	// ingest is PutBatch's own connection (synchronous=NORMAL), opened on
@@ -238,6 +245,8 @@ func NewStore(db *sql.DB) (*Store, error) {
 			WHERE room = ? AND time >= ? ORDER BY lamport, author, seq`},
 		{&s.stmtLogLast, `SELECT ` + messageColumns + ` FROM messages
 			WHERE room = ? AND time >= ? ORDER BY lamport DESC, author DESC, seq DESC LIMIT ?`},
+		{&s.stmtFiles, `SELECT ` + messageColumns + ` FROM messages
+			WHERE room = ? AND kind = 7 ORDER BY lamport, author, seq`},
 		{&s.stmtCount, `SELECT COUNT(*) FROM messages WHERE room = ?`},
 		{&s.stmtMaxLamport, `SELECT COALESCE(MAX(lamport), 0) FROM messages WHERE room = ?`},
 		{&s.stmtMaxSeq, `SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ? AND author = ?`},
@@ -293,10 +302,12 @@ func migrateStore(ctx context.Context, db *sql.DB) (err error) {
 	case version > storeSchemaVersion:
 		return fmt.Errorf("overlay: migrate store: schema version %d is newer than supported %d", version, storeSchemaVersion)
 	}
-	// version 0: create everything.
-	for _, q := range storeSchemaV1 {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("overlay: migrate store to v1: %w", err)
+	steps := [][]string{storeSchemaV1, storeSchemaV2}
+	for v := version; v < storeSchemaVersion; v++ {
+		for _, q := range steps[v] {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("overlay: migrate store to v%d: %w", v+1, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (name, version) VALUES (?, ?)
@@ -326,7 +337,7 @@ func (s *Store) Close() error {
 		for _, st := range []*sql.Stmt{
 			s.stmtSaveRoom, s.stmtRoom, s.stmtRooms, s.stmtSetJoined, s.stmtSetNick,
 			s.stmtPut, s.stmtLogAll, s.stmtLogLast, s.stmtCount, s.stmtMaxLamport,
-			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtMissing, s.stmtAuthorSeqs,
+			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtMissing, s.stmtAuthorSeqs, s.stmtFiles,
 		} {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -505,6 +516,18 @@ func (s *Store) Log(ctx context.Context, room string, since time.Time, limit int
 	if err != nil {
 		return nil, fmt.Errorf("overlay: log %s: %w", room, err)
 	}
+	out, err := scanMessages(room, rows)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+	}
+	if limit > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// scanMessages reads rows of messageColumns of room and closes them.
+func scanMessages(room string, rows *sql.Rows) ([]StoredMessage, error) {
 	defer rows.Close()
 	authors := make(map[string]peer.ID)
 	var out []StoredMessage
@@ -515,17 +538,18 @@ func (s *Store) Log(ctx context.Context, room string, since time.Time, limit int
 			body, sig, raw                []byte
 		)
 		if err := rows.Scan(&author, &seq, &lamport, &ts, &kind, &body, &sig, &raw, &recvd); err != nil {
-			return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+			return nil, err
 		}
 		id, ok := authors[author]
 		if !ok {
+			var err error
 			if id, err = peer.Decode(author); err != nil {
-				return nil, fmt.Errorf("overlay: log %s: stored author %q: %w", room, author, err)
+				return nil, fmt.Errorf("stored author %q: %w", author, err)
 			}
 			authors[author] = id
 		}
 		if seq <= 0 || lamport < 0 || kind < 0 || kind > math.MaxUint8 {
-			return nil, fmt.Errorf("overlay: log %s: stored message %s/%d out of range", room, author, seq)
+			return nil, fmt.Errorf("stored message %s/%d out of range", author, seq)
 		}
 		out = append(out, StoredMessage{
 			Env: &Envelope{
@@ -543,10 +567,20 @@ func (s *Store) Log(ctx context.Context, room string, since time.Time, limit int
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("overlay: log %s: %w", room, err)
+		return nil, err
 	}
-	if limit > 0 {
-		slices.Reverse(out)
+	return out, nil
+}
+
+// FileMessages returns room's file messages (kind 7) in log order.
+func (s *Store) FileMessages(ctx context.Context, room string) ([]StoredMessage, error) {
+	rows, err := s.stmtFiles.QueryContext(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: files %s: %w", room, err)
+	}
+	out, err := scanMessages(room, rows)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: files %s: %w", room, err)
 	}
 	return out, nil
 }

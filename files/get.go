@@ -1,0 +1,238 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// Progress reports a get: bytes and blocks of the DAG in hand (already
+// local or fetched) against the total the root's links announce.
+type Progress struct {
+	Bytes  uint64 `json:"bytes"`
+	Total  uint64 `json:"total"`
+	Blocks int    `json:"blocks"`
+}
+
+// fetchResult is one block (or the end of one fetch job) for the walk.
+type fetchResult struct {
+	blk   blocks.Block
+	depth int
+	end   bool
+}
+
+// Get fetches root's whole DAG into the local blockstore (over the
+// exchange, from whichever peers have the blocks) and lists the file under
+// name. Blocks already local are not fetched again, so an interrupted get
+// resumes. Every block is verified against its CID by the exchange before
+// it is stored. progress, when not nil, is called as blocks arrive (from
+// the walk's goroutine; keep it short).
+//
+// It fails with ErrNotFound when the root block does not arrive within
+// Params.FindTimeout, with ErrStalled when no block arrives for
+// Params.StallTimeout, and with ErrInvalidCID for a codec other than raw
+// and dag-pb. Afterwards the file is announced (unless restricted).
+func (s *Service) Get(ctx context.Context, root cid.Cid, name string, progress func(Progress)) (Entry, error) {
+	if err := checkCodec(root); err != nil {
+		return Entry{}, err
+	}
+	if name == "" {
+		name = root.String()
+	}
+	if err := s.indexBlocks(ctx, root, []cid.Cid{root}); err != nil {
+		return Entry{}, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sess := blockservice.NewSession(ctx, s.bserv)
+
+	fctx, fcancel := context.WithTimeout(ctx, s.params.FindTimeout)
+	rootBlk, err := sess.GetBlock(fctx, root)
+	fcancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) {
+			return Entry{}, fmt.Errorf("%w for %s within %s", ErrNotFound, root, s.params.FindTimeout)
+		}
+		if ctx.Err() != nil {
+			return Entry{}, context.Cause(ctx)
+		}
+		return Entry{}, fmt.Errorf("files: get %s: %w", root, err)
+	}
+	w := &walk{s: s, ctx: ctx, root: root, sess: sess, seen: map[cid.Cid]bool{root: true},
+		results: make(chan fetchResult, 64), progress: progress}
+	if err := w.run(rootBlk); err != nil {
+		cancel(err)
+		return Entry{}, err
+	}
+	nd, err := decodeNode(rootBlk)
+	if err != nil {
+		return Entry{}, err
+	}
+	size, err := contentSize(nd)
+	if err != nil {
+		size = w.prog.Bytes
+	}
+	e := Entry{CID: root.String(), Name: name, Size: size, Dir: isDir(nd), Origin: OriginFetched, Time: time.Now().UTC()}
+	if err := s.record(ctx, e); err != nil {
+		return Entry{}, err
+	}
+	s.Provide(root)
+	return s.entry(ctx, root)
+}
+
+// walk fetches a DAG breadth-first: each node's children are indexed,
+// then requested as one job; up to Params.Fetchers jobs run at once.
+type walk struct {
+	s        *Service
+	ctx      context.Context
+	root     cid.Cid
+	sess     *blockservice.Session
+	seen     map[cid.Cid]bool
+	results  chan fetchResult
+	progress func(Progress)
+	prog     Progress
+	active   int
+	queue    []job
+}
+
+type job struct {
+	cids  []cid.Cid
+	depth int
+}
+
+func (w *walk) run(rootBlk blocks.Block) (err error) {
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer func() {
+		cancel()
+		for w.active > 0 { // let every fetcher end before returning
+			if r := <-w.results; r.end {
+				w.active--
+			}
+		}
+	}()
+	if err := w.block(ctx, rootBlk, 0); err != nil {
+		return err
+	}
+	stall := time.NewTicker(min(w.s.params.StallTimeout/4, time.Second))
+	defer stall.Stop()
+	last := time.Now()
+	for len(w.queue) > 0 || w.active > 0 {
+		for w.active < w.s.params.Fetchers && len(w.queue) > 0 {
+			j := w.queue[0]
+			w.queue = w.queue[1:]
+			w.active++
+			go w.fetch(ctx, j)
+		}
+		select {
+		case r := <-w.results:
+			if r.end {
+				w.active--
+				continue
+			}
+			last = time.Now()
+			if err := w.block(ctx, r.blk, r.depth); err != nil {
+				return err
+			}
+		case <-stall.C:
+			if d := time.Since(last); d >= w.s.params.StallTimeout {
+				return fmt.Errorf("%w: no block of %s for %s (%d of %d bytes here; run get again to resume)",
+					ErrStalled, w.root, d.Round(time.Second), w.prog.Bytes, w.prog.Total)
+			}
+		case <-w.ctx.Done():
+			return context.Cause(w.ctx)
+		}
+	}
+	return nil
+}
+
+// fetch asks the session for one job's blocks and hands them to the walk.
+func (w *walk) fetch(ctx context.Context, j job) {
+	defer func() { w.results <- fetchResult{end: true} }() // run drains until every end arrived
+	for b := range w.sess.GetBlocks(ctx, j.cids) {
+		select {
+		case w.results <- fetchResult{blk: b, depth: j.depth}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// block counts one block in and queues its children.
+func (w *walk) block(ctx context.Context, b blocks.Block, depth int) error {
+	w.prog.Blocks++
+	w.prog.Bytes += uint64(len(b.RawData()))
+	nd, err := decodeNode(b)
+	if err != nil {
+		return err
+	}
+	links := nd.Links()
+	if depth == 0 {
+		w.prog.Total = uint64(len(b.RawData()))
+		for _, l := range links {
+			w.prog.Total += l.Size
+		}
+	}
+	if len(links) > 0 {
+		if depth+1 > w.s.params.MaxDepth {
+			return fmt.Errorf("files: get %s: DAG deeper than %d", w.root, w.s.params.MaxDepth)
+		}
+		if len(links) > w.s.params.MaxLinks {
+			return fmt.Errorf("files: get %s: node %s has %d links, more than %d", w.root, b.Cid(), len(links), w.s.params.MaxLinks)
+		}
+		kids := make([]cid.Cid, 0, len(links))
+		for _, l := range links {
+			if err := checkCodec(l.Cid); err != nil {
+				return fmt.Errorf("files: get %s: link %s: %w", w.root, l.Cid, err)
+			}
+			if !w.seen[l.Cid] {
+				w.seen[l.Cid] = true
+				kids = append(kids, l.Cid)
+			}
+		}
+		// Index the children before asking for them: a block is never
+		// here without the file it belongs to on record.
+		if err := w.s.indexBlocks(ctx, w.root, kids); err != nil {
+			return err
+		}
+		if len(kids) > 0 {
+			w.queue = append(w.queue, job{cids: kids, depth: depth + 1})
+		}
+	}
+	if w.progress != nil {
+		w.progress(w.prog)
+	}
+	return nil
+}
+
+// decodeNode decodes a raw or dag-pb block.
+func decodeNode(b blocks.Block) (ipld.Node, error) {
+	switch b.Cid().Type() {
+	case cid.Raw:
+		return merkledag.DecodeRawBlock(b)
+	case cid.DagProtobuf:
+		nd, err := merkledag.DecodeProtobufBlock(b)
+		if err != nil {
+			return nil, fmt.Errorf("files: block %s: %w", b.Cid(), err)
+		}
+		return nd, nil
+	}
+	return nil, checkCodec(b.Cid())
+}
+
+// isDir reports whether nd is a UnixFS directory (plain or sharded).
+func isDir(nd ipld.Node) bool {
+	pn, ok := nd.(*merkledag.ProtoNode)
+	if !ok {
+		return false
+	}
+	fs, err := ft.FSNodeFromBytes(pn.Data())
+	return err == nil && (fs.Type() == ft.TDirectory || fs.Type() == ft.THAMTShard)
+}
