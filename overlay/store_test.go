@@ -279,8 +279,8 @@ func TestStoreMigrationIdempotent(t *testing.T) {
 	if err := db.QueryRow(`SELECT version FROM schema_version WHERE name = 'overlay'`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 1 {
-		t.Fatalf("schema version = %d, want 1", version)
+	if version != storeSchemaVersion {
+		t.Fatalf("schema version = %d, want %d", version, storeSchemaVersion)
 	}
 
 	// A database from a newer release is refused, not clobbered.
