@@ -92,11 +92,11 @@ func (p Params) validate() error {
 // rooms: a file shared only in password rooms is restricted to their
 // proven members.
 type Policy interface {
-	// Restricted reports whether root's blocks go only to some peers;
+	// FileRestricted reports whether root's blocks go only to some peers;
 	// a restricted file is not announced in the DHT either.
-	Restricted(root cid.Cid) bool
-	// Allowed reports whether p may receive root's blocks.
-	Allowed(root cid.Cid, p peer.ID) bool
+	FileRestricted(root cid.Cid) bool
+	// FileAllowed reports whether p may receive root's blocks.
+	FileAllowed(root cid.Cid, p peer.ID) bool
 }
 
 // Provider announces that this node has c (a DHT provider record).
@@ -250,7 +250,7 @@ func (s *Service) AllowBlock(p peer.ID, c cid.Cid) bool {
 			continue
 		}
 		any = true
-		if !s.policy.Restricted(root) || s.policy.Allowed(root, p) {
+		if !s.policy.FileRestricted(root) || s.policy.FileAllowed(root, p) {
 			return true
 		}
 	}
@@ -263,7 +263,7 @@ func (s *Service) AllowBlock(p peer.ID, c cid.Cid) bool {
 // Provide announces root in the background unless the policy restricts
 // it. It returns at once.
 func (s *Service) Provide(root cid.Cid) {
-	if s.provide == nil || (s.policy != nil && s.policy.Restricted(root)) {
+	if s.provide == nil || (s.policy != nil && s.policy.FileRestricted(root)) {
 		return
 	}
 	select {
@@ -306,7 +306,7 @@ func (s *Service) reprovideLoop() {
 				return
 			}
 			c, err := cid.Decode(e.CID)
-			if err != nil || (s.policy != nil && s.policy.Restricted(c)) {
+			if err != nil || (s.policy != nil && s.policy.FileRestricted(c)) {
 				continue
 			}
 			s.provideOne(c)

@@ -235,8 +235,8 @@ type fakePolicy struct {
 	allowed    map[peer.ID]bool
 }
 
-func (f fakePolicy) Restricted(c cid.Cid) bool         { return f.restricted[c] }
-func (f fakePolicy) Allowed(c cid.Cid, p peer.ID) bool { return f.allowed[p] }
+func (f fakePolicy) FileRestricted(c cid.Cid) bool         { return f.restricted[c] }
+func (f fakePolicy) FileAllowed(c cid.Cid, p peer.ID) bool { return f.allowed[p] }
 
 func TestAllowBlock(t *testing.T) {
 	pol := fakePolicy{restricted: map[cid.Cid]bool{}, allowed: map[peer.ID]bool{"member": true}}

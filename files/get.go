@@ -29,23 +29,38 @@ type fetchResult struct {
 	end   bool
 }
 
+// GetOptions tune one Get.
+type GetOptions struct {
+	// Name lists the file under this name (default: the CID).
+	Name string
+	// FindTimeout overrides Params.FindTimeout when positive.
+	FindTimeout time.Duration
+	// Progress, when not nil, is called as blocks arrive, from the
+	// caller's goroutine.
+	Progress func(Progress)
+}
+
 // Get fetches root's whole DAG into the local blockstore (over the
 // exchange, from whichever peers have the blocks) and lists the file under
-// name. Blocks already local are not fetched again, so an interrupted get
+// opt.Name. Blocks already local are not fetched again, so an interrupted get
 // resumes. Every block is verified against its CID by the exchange before
-// it is stored. progress, when not nil, is called as blocks arrive (from
-// the walk's goroutine; keep it short).
+// it is stored.
 //
 // It fails with ErrNotFound when the root block does not arrive within
-// Params.FindTimeout, with ErrStalled when no block arrives for
+// the find timeout, with ErrStalled when no block arrives for
 // Params.StallTimeout, and with ErrInvalidCID for a codec other than raw
 // and dag-pb. Afterwards the file is announced (unless restricted).
-func (s *Service) Get(ctx context.Context, root cid.Cid, name string, progress func(Progress)) (Entry, error) {
+func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry, error) {
 	if err := checkCodec(root); err != nil {
 		return Entry{}, err
 	}
+	name, progress := opt.Name, opt.Progress
 	if name == "" {
 		name = root.String()
+	}
+	find := s.params.FindTimeout
+	if opt.FindTimeout > 0 {
+		find = opt.FindTimeout
 	}
 	if err := s.indexBlocks(ctx, root, []cid.Cid{root}); err != nil {
 		return Entry{}, err
@@ -54,12 +69,12 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, name string, progress f
 	defer cancel(nil)
 	sess := blockservice.NewSession(ctx, s.bserv)
 
-	fctx, fcancel := context.WithTimeout(ctx, s.params.FindTimeout)
+	fctx, fcancel := context.WithTimeout(ctx, find)
 	rootBlk, err := sess.GetBlock(fctx, root)
 	fcancel()
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) {
-			return Entry{}, fmt.Errorf("%w for %s within %s", ErrNotFound, root, s.params.FindTimeout)
+			return Entry{}, fmt.Errorf("%w for %s within %s", ErrNotFound, root, find)
 		}
 		if ctx.Err() != nil {
 			return Entry{}, context.Cause(ctx)

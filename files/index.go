@@ -133,6 +133,9 @@ func (s *Service) Local(ctx context.Context, root cid.Cid) (bool, error) {
 	return n > 0, nil
 }
 
+// Stat returns root's entry in the list of local files, or ErrNotLocal.
+func (s *Service) Stat(ctx context.Context, root cid.Cid) (Entry, error) { return s.entry(ctx, root) }
+
 // entry returns the index row of root.
 func (s *Service) entry(ctx context.Context, root cid.Cid) (Entry, error) {
 	var (

@@ -85,6 +85,10 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	mux.HandleFunc("GET "+PathRoutingTable, s.handleRoutingTable)
 	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
 	s.routeRooms(mux)
+	if err := s.routeFiles(mux); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("API: %w", err)
+	}
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -139,12 +143,33 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 		}
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		fromQuery := false
+		if !ok && strings.HasPrefix(r.URL.Path, PathGateway) {
+			// A browser opening a gateway link has no header: the token
+			// comes in the link (then a cookie keeps it for the links of
+			// the page) or in that cookie.
+			q := r.URL.Query()
+			if t := q.Get(gatewayToken); t != "" {
+				tok, ok, fromQuery = t, true, true
+				q.Del(gatewayToken)
+				r.URL.RawQuery = q.Encode()
+			} else if c, err := r.Cookie(GatewayCookie); err == nil {
+				tok, ok = c.Value, true
+			}
+		}
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="f2f"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong API token (see the repo's %s)", TokenFile)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+		if fromQuery {
+			http.SetCookie(w, &http.Cookie{Name: GatewayCookie, Value: tok, Path: PathGateway,
+				HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		}
+		// Bodies are small JSON, except a file being added.
+		if r.URL.Path != PathFileAdd {
+			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

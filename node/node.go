@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/boxo/bitswap"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/go-cid"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -35,6 +36,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/dht"
+	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -143,6 +145,7 @@ type Node struct {
 	bswap  *bitswap.Bitswap
 	db     *sql.DB
 	rooms  *overlay.Service
+	files  *files.Service
 	mdns   mdns.Service
 	events *eventHub
 	api    *apiServer
@@ -275,8 +278,17 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	// Fewer blockstore workers than boxo's 128 (sized for busy IPFS
 	// servers): a face2face node serves its rooms, and every idle worker is
 	// a goroutine stack the GC scans.
+	// The block request filter asks the file service (built below, once
+	// the database is open) who may have a block; until then it refuses.
+	var fileSvc atomic.Pointer[files.Service]
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
-		bitswap.EngineBlockstoreWorkerCount(16))
+		bitswap.EngineBlockstoreWorkerCount(16),
+		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
+			if f := fileSvc.Load(); f != nil {
+				return f.AllowBlock(p, c)
+			}
+			return false
+		}))
 	n.closers = append(n.closers, n.bswap.Close)
 
 	// Rooms and chat: SQLite (f2f.db) and the room service.
@@ -298,6 +310,19 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.rooms.Close)
 	rooms.Store(n.rooms)
+
+	// Files: the index in f2f.db, blocks over bitswap; the rooms decide who
+	// may fetch what (a password room's files go to its members only) and
+	// the DHT carries provider records.
+	n.files, err = files.New(n.db, n.bstore, n.bswap,
+		files.WithLogger(n.log.With("subsystem", "files")),
+		files.WithPolicy(n.rooms),
+		files.WithProvider(func(ctx context.Context, c cid.Cid) error { return n.dht.Routing().Provide(ctx, c, true) }))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.files.Close)
+	fileSvc.Store(n.files)
 	return n, nil
 }
 
@@ -492,6 +517,9 @@ func (n *Node) PubSub() *pubsub.PubSub { return n.ps }
 
 // Rooms returns the room and chat service.
 func (n *Node) Rooms() *overlay.Service { return n.rooms }
+
+// Files returns the node's file service.
+func (n *Node) Files() *files.Service { return n.files }
 
 // Blockstore returns the node's persistent blockstore.
 func (n *Node) Blockstore() blockstore.Blockstore { return n.bstore }

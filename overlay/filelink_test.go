@@ -46,8 +46,10 @@ func TestFileLinkRoundTrip(t *testing.T) {
 func TestFileLinkValidate(t *testing.T) {
 	ok := FileLink{CID: cid.MustParse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"), Name: "a.txt", MIME: "text/plain"}
 	for name, mod := range map[string]func(*FileLink){
-		"no cid":     func(l *FileLink) { l.CID = cid.Undef },
-		"cbor cid":   func(l *FileLink) { l.CID = cid.MustParse("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy") },
+		"no cid": func(l *FileLink) { l.CID = cid.Undef },
+		"cbor cid": func(l *FileLink) {
+			l.CID = cid.MustParse("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+		},
 		"empty name": func(l *FileLink) { l.Name = "" },
 		"slash":      func(l *FileLink) { l.Name = "a/b" },
 		"dotdot":     func(l *FileLink) { l.Name = ".." },

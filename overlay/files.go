@@ -154,3 +154,10 @@ func (s *Service) FileAllowed(c cid.Cid, p peer.ID) bool {
 	}
 	return false
 }
+
+// CheckJoined returns nil when ref names a joined room, and otherwise the
+// error ShareFile would give (so a share can fail before a long import).
+func (s *Service) CheckJoined(ctx context.Context, ref string) error {
+	_, err := s.joined(ctx, ref)
+	return err
+}

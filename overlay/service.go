@@ -168,15 +168,15 @@ type Service struct {
 	// ingestCh feeds ingestLoop, the single writer of received envelopes.
 	ingestCh chan *ingestJob
 
-	mu     sync.Mutex
-	rooms  map[string]*room // by hash
+	mu    sync.Mutex
+	rooms map[string]*room // by hash
 
 	// fileMu guards fileRooms: for every file CID (KeyString) shared in a
 	// stored room, the rooms (by hash) it was shared in and whether each
 	// is a password room. It serves the file access policy.
 	fileMu    sync.Mutex
 	fileRooms map[string]map[string]bool
-	closed bool
+	closed    bool
 }
 
 // New starts the room service and its stream handlers on h. ps must have

@@ -228,12 +228,20 @@ func newChatSendCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			text := strings.Join(args[1:], " ")
+			// /share and /files touch local files: the CLI runs them.
+			if p, ok := strings.CutPrefix(text, "/share "); ok {
+				return runAdd(cmd, g, strings.TrimSpace(p), addOpts{room: args[0], recursive: true})
+			}
 			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
 			defer cancel()
-			res, err := c.Send(ctx, args[0], strings.Join(args[1:], " "))
+			if strings.TrimSpace(text) == "/files" {
+				return listRoomFiles(ctx, g, c, args[0])
+			}
+			res, err := c.Send(ctx, args[0], text)
 			if err != nil {
 				if strings.Contains(err.Error(), overlay.ErrUnknownCommand.Error()) {
 					fmt.Fprintln(g.out, overlay.ChatHelp)
@@ -284,7 +292,7 @@ func newChatLogCmd(g *globals) *cobra.Command {
 					return g.printJSON(msgs)
 				}
 				for _, m := range msgs {
-					printChat(g, m)
+					printChat(g, c, m)
 				}
 				return nil
 			}
@@ -313,7 +321,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad --since %q: want RFC 3339, a date or an age like 10m", s)
 }
 
-func printChat(g *globals, m overlay.ChatMessage) {
+func printChat(g *globals, c *node.Client, m overlay.ChatMessage) {
 	if g.json {
 		_ = g.printJSON(m)
 		return
@@ -328,9 +336,26 @@ func printChat(g *globals, m overlay.ChatMessage) {
 		fmt.Fprintf(g.out, "%s  --> %s joined\n", ts, m.Nick)
 	case "leave":
 		fmt.Fprintf(g.out, "%s  <-- %s left\n", ts, m.Nick)
+	case "file":
+		if m.File == nil {
+			fmt.Fprintf(g.out, "%s  <%s> (a file link this version cannot read)\n", ts, m.Nick)
+			return
+		}
+		f := m.File
+		pad := strings.Repeat(" ", len(ts)+2)
+		fmt.Fprintf(g.out, "%s  <%s> shared %s (%s, %s)\n", ts, m.Nick, f.Name, humanBytes(f.Size), orUnknown(f.MIME))
+		fmt.Fprintf(g.out, "%sget:  f2f file get %s -o %s\n", pad, f.CID, shellQuote(f.Name))
+		fmt.Fprintf(g.out, "%sopen: %s\n", pad, c.GatewayURL(f.CID.String(), f.Name))
 	default:
 		fmt.Fprintf(g.out, "%s  <%s> %s\n", ts, m.Nick, m.Text)
 	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown type"
+	}
+	return s
 }
 
 // followLog prints the log, then new messages as the events stream brings
@@ -380,7 +405,7 @@ func followLog(ctx context.Context, g *globals, c *node.Client, room string, sin
 				for _, m := range msgs {
 					hash = m.Room
 					seen[fmt.Sprintf("%s/%d", m.Author, m.Seq)] = true
-					printChat(g, m)
+					printChat(g, c, m)
 				}
 				if hash == "" {
 					rooms, err := c.Rooms(ctx)
@@ -401,7 +426,7 @@ func followLog(ctx context.Context, g *globals, c *node.Client, room string, sin
 				k := fmt.Sprintf("%s/%d", m.Author, m.Seq)
 				if !seen[k] {
 					seen[k] = true
-					printChat(g, m)
+					printChat(g, c, m)
 				}
 			}
 		}

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/node"
+)
+
+func newFileCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "file",
+		Short: "Add, share, fetch and list content-addressed files (UnixFS over bitswap)",
+	}
+	cmd.AddCommand(newFileAddCmd(g), newFileGetCmd(g), newFileLsCmd(g))
+	return cmd
+}
+
+// addOpts are file add's flags.
+type addOpts struct {
+	room      string
+	recursive bool
+	hidden    bool
+}
+
+func newFileAddCmd(g *globals) *cobra.Command {
+	var o addOpts
+	cmd := &cobra.Command{
+		Use:   "add PATH",
+		Short: "Add a file (-r: a directory) like `ipfs add --cid-version=1`; --room shares its link; prints the CID last",
+		Long: `Add a file to this node's blockstore as UnixFS (CIDv1, raw leaves, 256 KiB chunks, balanced DAG:
+the CID equals what Kubo's ipfs add --cid-version=1 PATH prints). -r adds a directory (hidden files are
+skipped unless --hidden; symbolic links are kept as links). With --room the file's link (CID, name, size,
+MIME type) is posted in the room's chat. The node announces what it adds in the DHT, except files shared
+only in password rooms. The CID is the last line printed.`,
+		Args: exactArgs(1, "a path"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAdd(cmd, g, args[0], o)
+		},
+	}
+	cmd.Flags().StringVar(&o.room, "room", "", "share the file in this room (key or name)")
+	cmd.Flags().BoolVarP(&o.recursive, "recursive", "r", false, "add a directory")
+	cmd.Flags().BoolVarP(&o.hidden, "hidden", "H", false, "with -r, include files whose names start with a dot")
+	return cmd
+}
+
+func runAdd(cmd *cobra.Command, g *globals, path string, o addOpts) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() && !o.recursive {
+		return fmt.Errorf("%s is a directory: add it with -r", path)
+	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file or a directory", path)
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(cmd.Context())
+	defer stop()
+	var res node.AddResult
+	if st.IsDir() {
+		res, err = addDir(ctx, g, c, path, o)
+	} else {
+		var f *os.File
+		if f, err = os.Open(path); err != nil {
+			return err
+		}
+		defer f.Close()
+		bar := newBar(g, "adding", uint64(st.Size()))
+		res, err = c.AddFile(ctx, filepath.Base(path), o.room, &countingReader{r: f, bar: bar})
+		bar.done()
+	}
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return g.printJSON(res)
+	}
+	for _, a := range res.Added {
+		fmt.Fprintf(g.out, "added %s %s\n", a.CID, a.Path)
+	}
+	if res.Message != nil {
+		fmt.Fprintf(g.out, "shared %s (%s) in the room\n", res.Entry.Name, humanBytes(res.Entry.Size))
+	}
+	fmt.Fprintln(g.out, res.Entry.CID)
+	return nil
+}
+
+// addDir streams the directory at root as tar to the daemon.
+func addDir(ctx context.Context, g *globals, c *node.Client, root string, o addOpts) (node.AddResult, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return node.AddResult{}, err
+	}
+	top := filepath.Base(abs)
+	var total uint64
+	skip := func(d fs.DirEntry, p string) bool {
+		return p != abs && !o.hidden && strings.HasPrefix(d.Name(), ".")
+	}
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if skip(d, p) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += uint64(info.Size())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return node.AddResult{}, err
+	}
+	bar := newBar(g, "adding", total)
+	defer bar.done()
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if skip(d, p) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			rel, err := filepath.Rel(abs, p)
+			if err != nil {
+				return err
+			}
+			name := filepath.ToSlash(filepath.Join(top, rel))
+			switch {
+			case d.IsDir():
+				return tw.WriteHeader(&tar.Header{Name: name + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+			case d.Type()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				return tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target})
+			case d.Type().IsRegular():
+				f, err := os.Open(p)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				info, err := f.Stat()
+				if err != nil {
+					return err
+				}
+				if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: info.Size()}); err != nil {
+					return err
+				}
+				_, err = io.Copy(tw, &countingReader{r: io.LimitReader(f, info.Size()), bar: bar})
+				return err
+			}
+			return fmt.Errorf("%s: not a file, directory or symbolic link", p)
+		})
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	res, err := c.AddDir(ctx, o.room, pr)
+	pr.CloseWithError(errors.New("add ended")) // unblocks the writer if the daemon answered early
+	return res, err
+}
+
+func newFileGetCmd(g *globals) *cobra.Command {
+	var (
+		out     string
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "get CID",
+		Short: "Fetch a file by CID from room members and DHT providers; verifies every block; resumes",
+		Long: `Fetch a file (or directory) by its CID over bitswap, from the room members this node is connected to and
+from DHT providers, with a progress bar on a terminal. Every block is checked against its CID. An
+interrupted get resumes from the blocks already here. The node then serves the file too and announces it.
+-o names the output (default: the CID; - writes a file to stdout).`,
+		Args: exactArgs(1, "a CID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root, err := files.ParseCID(args[0])
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = root.String()
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			name := ""
+			if out != "-" {
+				name = filepath.Base(out)
+			}
+			bar := newBar(g, "fetching", 0)
+			ev, err := c.GetFile(ctx, root.String(), name, timeout, func(p files.Progress) { bar.set(p.Bytes, p.Total) })
+			bar.done()
+			if err != nil {
+				var ge *node.GetError
+				if errors.As(err, &ge) {
+					return errors.New(ge.Msg)
+				}
+				return err
+			}
+			if err := saveCat(ctx, c, root.String(), out, g); err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(struct {
+					node.GetEvent
+					Path string `json:"path"`
+				}{ev, out})
+			}
+			if out != "-" {
+				fmt.Fprintf(g.out, "saved %s (%s) from %d peer(s)\n", out, humanBytes(ev.Entry.Size), len(ev.Sources))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write it (default: the CID; - for stdout)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "fail when no provider sends the first block within this time")
+	return cmd
+}
+
+// saveCat writes the local file root to out: a file atomically (a
+// temporary file renamed into place), a directory extracted from tar.
+func saveCat(ctx context.Context, c *node.Client, root, out string, g *globals) error {
+	body, dir, err := c.Cat(ctx, root)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if out == "-" {
+		if dir {
+			return errors.New("a directory cannot go to stdout: use -o DIR")
+		}
+		_, err := io.Copy(g.out, body)
+		return err
+	}
+	if dir {
+		return extractTar(body, out)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), out)
+}
+
+// extractTar writes a directory's tar stream (top entry: the directory)
+// under out, refusing entries that would land outside it.
+func extractTar(r io.Reader, out string) error {
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("%s exists: choose another -o", out)
+	}
+	tr := tar.NewReader(r)
+	first := true
+	var top string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("extract: %w", err)
+		}
+		name := strings.TrimSuffix(h.Name, "/")
+		if first {
+			top, first = name, false
+		}
+		rel, ok := strings.CutPrefix(name, top)
+		if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
+			return fmt.Errorf("extract: entry %q outside %q", h.Name, top)
+		}
+		dst := filepath.Join(out, filepath.FromSlash(rel))
+		if !strings.HasPrefix(dst, filepath.Clean(out)) || strings.Contains(rel, "..") {
+			return fmt.Errorf("extract: entry %q escapes the output", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if err := os.Symlink(h.Linkname, dst); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, tr); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("extract: entry %q of type %c", h.Name, h.Typeflag)
+		}
+	}
+	return nil
+}
+
+func newFileLsCmd(g *globals) *cobra.Command {
+	var room string
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List this node's files, or with --room the files shared in a room",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			if room != "" {
+				return listRoomFiles(ctx, g, c, room)
+			}
+			list, err := c.Files(ctx)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(list)
+			}
+			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CID\tNAME\tSIZE\tORIGIN\tTIME")
+			for _, e := range list {
+				name := e.Name
+				if e.Dir {
+					name += "/"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.CID, name, humanBytes(e.Size), e.Origin, e.Time.Local().Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&room, "room", "", "list the files shared in this room (key or name)")
+	return cmd
+}
+
+func listRoomFiles(ctx context.Context, g *globals, c *node.Client, room string) error {
+	list, err := c.RoomFiles(ctx, room)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return g.printJSON(list)
+	}
+	tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSIZE\tSHARER\tTIME\tCID\tLOCAL")
+	for _, f := range list {
+		local := "no"
+		if f.Local {
+			local = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, humanBytes(f.Size), f.Nick, f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
+	}
+	return tw.Flush()
+}
+
+// humanBytes formats n in binary units.
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/=:,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
