@@ -306,4 +306,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
