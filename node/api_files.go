@@ -1,19 +1,13 @@
 package node
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
-	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/gateway"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/overlay"
@@ -93,65 +87,23 @@ func fileStatus(err error) int {
 	return roomStatus(err)
 }
 
-// mimeType names a file's media type from its name, else from its first
-// bytes.
-func mimeType(name string, head []byte) string {
-	if t := mime.TypeByExtension(strings.ToLower(filepath.Ext(name))); t != "" {
-		return t
-	}
-	return http.DetectContentType(head)
-}
-
 // handleFileAdd imports the request body: a file's bytes, or with dir=1 a
 // tar stream of a directory. With room= it shares the result in that room.
 func (s *apiServer) handleFileAdd(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name, room, dir := q.Get("name"), q.Get("room"), q.Get("dir") == "1"
-	ctx := r.Context()
-	if !dir {
-		if err := overlay.ValidFileName(name); err != nil {
-			writeError(w, http.StatusBadRequest, "bad file name: %v", err)
-			return
-		}
-	}
-	if room != "" {
-		if err := s.n.rooms.CheckJoined(ctx, room); err != nil {
-			writeError(w, roomStatus(err), "%v", err)
-			return
-		}
-	}
 	var (
 		res AddResult
 		err error
 	)
-	if dir {
-		res.MIME = DirMIME
-		res.Entry, err = s.n.files.AddTar(ctx, r.Body, func(a files.Added) { res.Added = append(res.Added, a) })
+	if q.Get("dir") == "1" {
+		res, err = s.n.AddDir(r.Context(), q.Get("room"), r.Body)
 	} else {
-		br := bufio.NewReaderSize(r.Body, 64<<10)
-		head, _ := br.Peek(512)
-		res.MIME = mimeType(name, head)
-		res.Entry, err = s.n.files.AddFile(ctx, name, br)
+		res, err = s.n.AddFile(r.Context(), q.Get("name"), q.Get("room"), r.Body)
 	}
 	if err != nil {
-		writeError(w, fileStatus(err), "add: %v", err)
+		writeError(w, fileStatus(err), "%v", err)
 		return
 	}
-	root, err := files.ParseCID(res.Entry.CID)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "%v", err)
-		return
-	}
-	if room != "" {
-		msg, err := s.n.rooms.ShareFile(ctx, room, overlay.FileLink{CID: root, Name: res.Entry.Name, Size: res.Entry.Size, MIME: res.MIME})
-		if err != nil {
-			writeError(w, roomStatus(err), "added %s but could not share it: %v", root, err)
-			return
-		}
-		res.Message = &msg
-	}
-	// Announced after sharing, when the room decided whether it may be.
-	s.n.files.Provide(root)
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -194,8 +146,7 @@ func (s *apiServer) handleFileGet(w http.ResponseWriter, r *http.Request) {
 		last = time.Now()
 		send(GetEvent{Progress: &p})
 	}
-	before := s.ledgers()
-	e, err := s.n.files.Get(r.Context(), root, opt)
+	e, sources, err := s.n.GetFile(r.Context(), root, opt)
 	if err != nil {
 		code := "failed"
 		switch {
@@ -209,39 +160,7 @@ func (s *apiServer) handleFileGet(w http.ResponseWriter, r *http.Request) {
 		send(GetEvent{Error: err.Error(), Code: code})
 		return
 	}
-	send(GetEvent{Entry: &e, Sources: s.sources(before)})
-}
-
-// ledgers snapshots the bytes received from each connected peer.
-func (s *apiServer) ledgers() map[peer.ID]uint64 {
-	out := map[peer.ID]uint64{}
-	for _, p := range s.n.host.Network().Peers() {
-		if l := s.n.bswap.LedgerForPeer(p); l != nil {
-			out[p] = l.Recv
-		}
-	}
-	return out
-}
-
-// sources lists the peers whose received-bytes counters grew since before.
-func (s *apiServer) sources(before map[peer.ID]uint64) []Source {
-	var out []Source
-	for p, n := range s.ledgers() {
-		if n > before[p] {
-			out = append(out, Source{Peer: p.String(), Bytes: n - before[p]})
-		}
-	}
-	sortSources(out)
-	return out
-}
-
-func sortSources(src []Source) {
-	sort.Slice(src, func(i, j int) bool {
-		if src[i].Bytes != src[j].Bytes {
-			return src[i].Bytes > src[j].Bytes
-		}
-		return src[i].Peer < src[j].Peer
-	})
+	send(GetEvent{Entry: &e, Sources: sources})
 }
 
 // handleFileCat streams a local file's bytes (a directory as tar).
