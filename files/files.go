@@ -107,6 +107,14 @@ type config struct {
 	log     *slog.Logger
 	policy  Policy
 	provide Provider
+	sync    func(context.Context) error
+}
+
+// WithBlockSync sets how the blockstore's earlier writes are made durable
+// (e.g. a WAL fsync) before a file is listed as complete; without one the
+// blockstore is taken to write durably.
+func WithBlockSync(sync func(context.Context) error) Option {
+	return func(c *config) error { c.sync = sync; return nil }
 }
 
 // Option configures New.
@@ -154,8 +162,14 @@ type Service struct {
 	log     *slog.Logger
 	policy  Policy
 	provide Provider
+	sync    func(context.Context) error
 
 	stmtRoots *sql.Stmt
+	// idx is the connection block index rows are written on, with
+	// synchronous=NORMAL: a commit survives the process being killed
+	// without waiting for an fsync (the blocks it covers are not synced
+	// one by one either).
+	idx *sql.Conn
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -180,12 +194,21 @@ func New(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, opts ...Op
 	if err := migrate(context.Background(), db); err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, bs: bs, params: c.params, log: c.log, policy: c.policy, provide: c.provide,
+	s := &Service{db: db, bs: bs, params: c.params, log: c.log, policy: c.policy, provide: c.provide, sync: c.sync,
 		bserv: blockservice.New(bs, ex),
 		local: merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))}
 	var err error
 	if s.stmtRoots, err = db.Prepare(`SELECT root FROM file_blocks WHERE block = ?`); err != nil {
 		return nil, fmt.Errorf("files: prepare: %w", err)
+	}
+	if s.idx, err = db.Conn(context.Background()); err != nil {
+		s.stmtRoots.Close()
+		return nil, fmt.Errorf("files: index connection: %w", err)
+	}
+	if _, err := s.idx.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`); err != nil {
+		s.stmtRoots.Close()
+		s.idx.Close()
+		return nil, fmt.Errorf("files: index connection: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if s.provide != nil {
@@ -202,7 +225,7 @@ func New(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, opts ...Op
 func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
-	return s.stmtRoots.Close()
+	return errors.Join(s.stmtRoots.Close(), s.idx.Close())
 }
 
 // ParseCID parses a CID a user typed; the error wraps ErrInvalidCID.

@@ -162,7 +162,7 @@ func (s *Service) indexBlocks(ctx context.Context, root cid.Cid, blocks []cid.Ci
 	if len(blocks) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.idx.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("files: index: %w", err)
 	}
@@ -184,9 +184,14 @@ func (s *Service) indexBlocks(ctx context.Context, root cid.Cid, blocks []cid.Ci
 	return nil
 }
 
-// record lists e as a complete local file (after its blocks are stored).
+// record lists e as a complete local file once its blocks are durable.
 // A file listed already keeps its first name and origin.
 func (s *Service) record(ctx context.Context, e Entry) error {
+	if s.sync != nil {
+		if err := s.sync(ctx); err != nil {
+			return fmt.Errorf("files: sync blocks: %w", err)
+		}
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO files (cid, name, size, dir, origin, at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (cid) DO NOTHING`, e.CID, e.Name, int64(e.Size), e.Dir, e.Origin, e.Time.UnixNano())
 	if err != nil {

@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/ipfs/boxo/bitswap"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -272,9 +275,24 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 
-	// Blocks: blockstore over the datastore, bitswap over the host with the
-	// DHT as provider finder.
-	n.bstore = blockstore.NewBlockstore(n.ds)
+	// Blocks: their own pebble database, tuned for write-once 256 KiB
+	// values: bloom filters (so "have it?" for a new block reads no data),
+	// no compression (blocks are mostly compressed media), large memtables
+	// (grown on demand) and writes without a sync each: the file service
+	// syncs (WithBlockSync) before it lists a file as complete, and a block
+	// lost in a crash is fetched or added again.
+	blockOpts := &pebble.Options{MemTableSize: 64 << 20, L0CompactionThreshold: 8, L0StopWritesThreshold: 32}
+	for i := range blockOpts.Levels {
+		blockOpts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		blockOpts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	}
+	blockDS, err := pebbleds.NewDatastore(filepath.Join(repoPath, BlocksDir),
+		pebbleds.WithCacheSize(8<<20), pebbleds.WithPebbleOpts(blockOpts))
+	if err != nil {
+		return nil, fmt.Errorf("open block store: %w", err)
+	}
+	n.closers = append(n.closers, blockDS.Close)
+	n.bstore = blockstore.NewBlockstoreNoPrefix(blockDS)
 	// Fewer blockstore workers than boxo's 128 (sized for busy IPFS
 	// servers): a face2face node serves its rooms, and every idle worker is
 	// a goroutine stack the GC scans.
@@ -283,6 +301,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	var fileSvc atomic.Pointer[files.Service]
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
 		bitswap.EngineBlockstoreWorkerCount(16),
+		bitswap.MaxOutstandingBytesPerPeer(16<<20),
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
 			if f := fileSvc.Load(); f != nil {
 				return f.AllowBlock(p, c)
@@ -317,6 +336,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.files, err = files.New(n.db, n.bstore, n.bswap,
 		files.WithLogger(n.log.With("subsystem", "files")),
 		files.WithPolicy(n.rooms),
+		files.WithBlockSync(func(ctx context.Context) error { return blockDS.Sync(ctx, datastore.NewKey("/")) }),
 		files.WithProvider(func(ctx context.Context, c cid.Cid) error { return n.dht.Routing().Provide(ctx, c, true) }))
 	if err != nil {
 		return nil, err

@@ -25,6 +25,7 @@ const (
 	TokenFile     = "api.token"
 	LockFile      = "repo.lock"
 	DatastoreDir  = "datastore"
+	BlocksDir     = "blocks"
 	DBFile        = "f2f.db"
 	EnvRepo       = "F2F_REPO"
 	defaultRepoNm = ".face2face"
