@@ -140,6 +140,8 @@ func TestDemo(t *testing.T) {
 		"all 5 nodes are in the room",
 		"<alice> hi all, can everyone hear me?",
 		"<erin> and every line here is signed by its author",
+		"shared holiday-video.bin (8388608 bytes, application/octet-stream) -> f2f file get bafy",
+		"sha256 matches",
 		"all nodes stopped",
 	} {
 		if !strings.Contains(text, want) {
