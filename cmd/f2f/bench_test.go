@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fluttershy/face2face/testnet"
 )
 
 func TestBenchChatCLI(t *testing.T) {
@@ -51,6 +53,35 @@ func TestBenchChatCLI(t *testing.T) {
 		res := cli(ctx, t, repo, append([]string{"bench", "chat"}, bad...)...)
 		if res.Code != 1 {
 			t.Errorf("bench chat %v: exit %d, want 1", bad, res.Code)
+		}
+		oneErrLine(t, res.Stderr)
+	}
+}
+
+func TestBenchFilesCLI(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	repo := filepath.Join(t.TempDir(), "unused")
+	out := cliOK(ctx, t, repo, "bench", "files", "--size", "4", "--fanout", "3", "--json")
+	var res struct {
+		Cores  int                     `json:"cores"`
+		Result testnet.FileBenchResult `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	r := res.Result
+	if res.Cores < 1 || r.Size != 4<<20 || r.GetMBps <= 0 || r.RawMBps <= 0 || r.Ratio <= 0 || r.Fetchers != 3 || r.FanoutSec <= 0 || r.FanoutSrcs < 1 {
+		t.Errorf("implausible figures %+v", res)
+	}
+	if out := cliOK(ctx, t, repo, "bench", "files", "--size", "1", "--fanout", "0"); !strings.Contains(out, "file get (bitswap)") || strings.Contains(out, "fan-out") {
+		t.Errorf("table:\n%s", out)
+	}
+	for _, bad := range [][]string{{"--size", "0"}, {"--fanout", "-1"}, {"--fanout", "51"}} {
+		res := cli(ctx, t, repo, append([]string{"bench", "files"}, bad...)...)
+		if res.Code != 1 {
+			t.Errorf("bench files %v: exit %d, want 1", bad, res.Code)
 		}
 		oneErrLine(t, res.Stderr)
 	}
