@@ -85,10 +85,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	mux.HandleFunc("GET "+PathRoutingTable, s.handleRoutingTable)
 	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
 	s.routeRooms(mux)
-	if err := s.routeFiles(mux); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("API: %w", err)
-	}
+	s.routeFiles(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,

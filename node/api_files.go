@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/gateway"
-
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/overlay"
 )
@@ -62,19 +59,13 @@ type RoomFile struct {
 	Local bool `json:"local"`
 }
 
-func (s *apiServer) routeFiles(mux *http.ServeMux) error {
+func (s *apiServer) routeFiles(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathFiles, s.handleFiles)
 	mux.HandleFunc("POST "+PathFileAdd, s.handleFileAdd)
 	mux.HandleFunc("POST "+PathFileGet, s.handleFileGet)
 	mux.HandleFunc("GET "+PathFileCat, s.handleFileCat)
-	backend, err := gateway.NewBlocksBackend(blockservice.New(s.n.bstore, s.n.bswap))
-	if err != nil {
-		return err
-	}
-	gw := gateway.NewHandler(gateway.Config{DeserializedResponses: true, NoDNSLink: true}, backend)
-	mux.Handle("GET "+PathGateway, gw)
-	mux.Handle("HEAD "+PathGateway, gw)
-	return nil
+	mux.HandleFunc("GET "+PathGateway, s.handleGateway)
+	mux.HandleFunc("HEAD "+PathGateway, s.handleGateway)
 }
 
 func fileStatus(err error) int {

@@ -21,10 +21,15 @@ import (
 // mimeType names a file's media type from its name, else from its first
 // bytes.
 func mimeType(name string, head []byte) string {
-	if t := mime.TypeByExtension(strings.ToLower(filepath.Ext(name))); t != "" {
+	if t := mimeByName(name); t != "" {
 		return t
 	}
 	return http.DetectContentType(head)
+}
+
+// mimeByName is the media type of a file name's extension, or "".
+func mimeByName(name string) string {
+	return mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
 }
 
 // AddFile adds r's bytes as a file named name and, with room set, shares

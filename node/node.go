@@ -292,7 +292,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("open block store: %w", err)
 	}
 	n.closers = append(n.closers, blockDS.Close)
-	n.bstore = blockstore.NewBlockstoreNoPrefix(blockDS)
+	n.bstore = blockstore.NewBlockstore(blockDS, blockstore.NoPrefix())
 	// Fewer blockstore workers than boxo's 128 (sized for busy IPFS
 	// servers): a face2face node serves its rooms, and every idle worker is
 	// a goroutine stack the GC scans.
