@@ -37,6 +37,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./...
 	./bin/f2f bench daemon
 	./bin/f2f bench chat
+	./bin/f2f bench files
 
 clean:
 	rm -rf bin
