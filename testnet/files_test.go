@@ -268,3 +268,44 @@ func linksOf(t *testing.T, b blocks.Block) []cid.Cid {
 	}
 	return out
 }
+
+// TestGetFromDHTProvider: a node that is not connected to the only holder
+// of a file finds it through the holder's DHT provider record.
+func TestGetFromDHTProvider(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 4, WithShape(Chain))
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	if err := net.WaitFullRoutingTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	holder, fetcher := net.Nodes[3], net.Nodes[0]
+	sum, _ := SHA256Of(RandomReader(1<<20, 8))
+	res, err := holder.AddFile(ctx, "paper.pdf", "", RandomReader(1<<20, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(res.Entry.CID)
+	// Wait until the provider record is findable, then cut the link.
+	if err := WaitFor(ctx, func() (bool, error) {
+		fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer fcancel()
+		for p := range fetcher.DHT().Routing().FindProvidersAsync(fctx, root, 1) {
+			if p.ID == holder.Host().ID() {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Fatalf("no provider record: %v", err)
+	}
+	_ = fetcher.Host().Network().ClosePeer(holder.Host().ID())
+	_, src, err := fetcher.GetFile(ctx, root, files.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSum(t, ctx, "fetcher", fetcher, root, sum)
+	if len(src) == 0 || src[0].Peer != holder.Host().ID().String() {
+		t.Fatalf("sources %v, want the holder", src)
+	}
+}
