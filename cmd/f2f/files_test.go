@@ -180,4 +180,35 @@ func TestFileShareCLI(t *testing.T) {
 	if res := cli(ctx, t, a, "file", "add", dir); res.Code != 1 || !strings.Contains(res.Stderr, "add it with -r") {
 		t.Errorf("dir without -r: %d %q", res.Code, res.Stderr)
 	}
+
+	// A directory: -r on A, get on B writes the same tree (hidden files
+	// skipped, as ipfs add -r does without --hidden).
+	tree := filepath.Join(t.TempDir(), "slides")
+	for name, body := range map[string]string{"a.txt": "first", "deck/b.md": "# second", ".secret": "hidden"} {
+		p := filepath.Join(tree, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	added := cliOK(ctx, t, a, "file", "add", "-r", tree, "--room", "lobby")
+	dirCID := lastLine(added)
+	if !strings.Contains(added, "added ") || !strings.Contains(added, " slides/deck/b.md") || strings.Contains(added, ".secret") {
+		t.Errorf("add -r printed:\n%s", added)
+	}
+	outDir := filepath.Join(t.TempDir(), "copy")
+	cliOK(ctx, t, b, "file", "get", dirCID, "-o", outDir)
+	for name, want := range map[string]string{"a.txt": "first", "deck/b.md": "# second"} {
+		if got, err := os.ReadFile(filepath.Join(outDir, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q %v", name, got, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(outDir, ".secret")); err == nil {
+		t.Error("the hidden file was added")
+	}
+	if res := cli(ctx, t, b, "file", "get", dirCID, "-o", outDir); res.Code != 1 || !strings.Contains(res.Stderr, "exists") {
+		t.Errorf("get over an existing directory: %d %q", res.Code, res.Stderr)
+	}
 }
