@@ -174,6 +174,8 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	mu     sync.Mutex // guards closed and wg.Add against Close
+	closed bool
 }
 
 // New opens the file index in db (its own tables) and starts the service
@@ -223,6 +225,9 @@ func New(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, opts ...Op
 
 // Close stops background work and waits for it.
 func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 	return errors.Join(s.stmtRoots.Close(), s.idx.Close())
@@ -289,10 +294,10 @@ func (s *Service) Provide(root cid.Cid) {
 	if s.provide == nil || (s.policy != nil && s.policy.FileRestricted(root)) {
 		return
 	}
-	select {
-	case <-s.ctx.Done():
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return
-	default:
 	}
 	s.wg.Add(1)
 	go func() {
