@@ -301,7 +301,6 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	var fileSvc atomic.Pointer[files.Service]
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
 		bitswap.EngineBlockstoreWorkerCount(16),
-		bitswap.MaxOutstandingBytesPerPeer(16<<20),
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
 			if f := fileSvc.Load(); f != nil {
 				return f.AllowBlock(p, c)
