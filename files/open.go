@@ -27,11 +27,10 @@ type DirEntry struct {
 }
 
 // Opened is a UnixFS file or directory opened for reading: File for a
-// file (close it), Entries for a directory.
+// file (close it; its Size is the file's), Entries for a directory.
 type Opened struct {
 	CID     cid.Cid
 	Dir     bool
-	Size    uint64
 	File    uio.DagReader
 	Entries []DirEntry
 }
@@ -74,7 +73,6 @@ func (s *Service) Open(ctx context.Context, root cid.Cid, path []string) (*Opene
 		o := &Opened{CID: nd.Cid(), Dir: true}
 		for _, l := range links {
 			o.Entries = append(o.Entries, DirEntry{Name: l.Name, CID: l.Cid, Size: l.Size})
-			o.Size += l.Size
 		}
 		sort.Slice(o.Entries, func(i, j int) bool { return o.Entries[i].Name < o.Entries[j].Name })
 		return o, nil
@@ -88,7 +86,7 @@ func (s *Service) Open(ctx context.Context, root cid.Cid, path []string) (*Opene
 	if err != nil {
 		return nil, fmt.Errorf("files: open %s: %w", nd.Cid(), err)
 	}
-	return &Opened{CID: nd.Cid(), Size: r.Size(), File: r}, nil
+	return &Opened{CID: nd.Cid(), File: r}, nil
 }
 
 func joinPath(p []string) string { return strings.Join(p, "/") }

@@ -86,7 +86,7 @@ func (s *apiServer) handleGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		rows := make([]dirRow, 0, len(o.Entries))
 		for _, e := range o.Entries {
-			rows = append(rows, dirRow{Name: e.Name, Size: humanSize(e.Size), Href: "./" + url.PathEscape(e.Name)})
+			rows = append(rows, dirRow{Name: e.Name, Size: HumanSize(e.Size), Href: "./" + url.PathEscape(e.Name)})
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		writeDirPage(w, "/ipfs/"+path.Join(append([]string{root.String()}, segs...)...), rows)
@@ -119,7 +119,8 @@ func (s *apiServer) handleGateway(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, o.File)
 }
 
-func humanSize(n uint64) string {
+// HumanSize formats n bytes in binary units ("1.5 MiB").
+func HumanSize(n uint64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

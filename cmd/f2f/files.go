@@ -96,7 +96,7 @@ func runAdd(cmd *cobra.Command, g *globals, path string, o addOpts) error {
 		fmt.Fprintf(g.out, "added %s %s\n", a.CID, a.Path)
 	}
 	if res.Message != nil {
-		fmt.Fprintf(g.out, "shared %s (%s) in the room\n", res.Entry.Name, humanBytes(res.Entry.Size))
+		fmt.Fprintf(g.out, "shared %s (%s) in the room\n", res.Entry.Name, node.HumanSize(res.Entry.Size))
 	}
 	fmt.Fprintln(g.out, res.Entry.CID)
 	return nil
@@ -241,7 +241,7 @@ interrupted get resumes from the blocks already here. The node then serves the f
 				}{ev, out})
 			}
 			if out != "-" {
-				fmt.Fprintf(g.out, "saved %s (%s) from %d peer(s)\n", out, humanBytes(ev.Entry.Size), len(ev.Sources))
+				fmt.Fprintf(g.out, "saved %s (%s) from %d peer(s)\n", out, node.HumanSize(ev.Entry.Size), len(ev.Sources))
 			}
 			return nil
 		},
@@ -375,7 +375,7 @@ func newFileLsCmd(g *globals) *cobra.Command {
 				if e.Dir {
 					name += "/"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.CID, name, humanBytes(e.Size), e.Origin, e.Time.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.CID, name, node.HumanSize(e.Size), e.Origin, e.Time.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},
@@ -399,23 +399,9 @@ func listRoomFiles(ctx context.Context, g *globals, c *node.Client, room string)
 		if f.Local {
 			local = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, humanBytes(f.Size), f.Nick, f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, node.HumanSize(f.Size), f.Nick, f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
 	}
 	return tw.Flush()
-}
-
-// humanBytes formats n in binary units.
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

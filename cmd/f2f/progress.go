@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/fluttershy/face2face/node"
 )
 
 // bar is a progress line on stderr (bytes, rate, ETA), drawn only when
@@ -67,12 +69,12 @@ func (b *bar) drawLocked(force bool) {
 	if el > 0 {
 		rate = float64(b.n) / el
 	}
-	line := fmt.Sprintf("%s %s", b.label, humanBytes(b.n))
+	line := fmt.Sprintf("%s %s", b.label, node.HumanSize(b.n))
 	if b.total > 0 {
 		pct := 100 * float64(b.n) / float64(b.total)
-		line += fmt.Sprintf(" / %s  %5.1f%%", humanBytes(b.total), pct)
+		line += fmt.Sprintf(" / %s  %5.1f%%", node.HumanSize(b.total), pct)
 	}
-	line += fmt.Sprintf("  %s/s", humanBytes(uint64(rate)))
+	line += fmt.Sprintf("  %s/s", node.HumanSize(uint64(rate)))
 	if b.total > b.n && rate > 0 {
 		eta := time.Duration(float64(b.total-b.n) / rate * float64(time.Second))
 		line += "  ETA " + eta.Round(time.Second).String()

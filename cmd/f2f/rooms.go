@@ -343,7 +343,7 @@ func printChat(g *globals, c *node.Client, m overlay.ChatMessage) {
 		}
 		f := m.File
 		pad := strings.Repeat(" ", len(ts)+2)
-		fmt.Fprintf(g.out, "%s  <%s> shared %s (%s, %s)\n", ts, m.Nick, f.Name, humanBytes(f.Size), orUnknown(f.MIME))
+		fmt.Fprintf(g.out, "%s  <%s> shared %s (%s, %s)\n", ts, m.Nick, f.Name, node.HumanSize(f.Size), orUnknown(f.MIME))
 		fmt.Fprintf(g.out, "%sget:  f2f file get %s -o %s\n", pad, f.CID, shellQuote(f.Name))
 		fmt.Fprintf(g.out, "%sopen: %s\n", pad, c.GatewayURL(f.CID.String(), f.Name))
 	default:
