@@ -86,6 +86,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
 	s.routeRooms(mux)
 	s.routeFiles(mux)
+	s.routeActivity(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,

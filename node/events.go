@@ -12,6 +12,7 @@ const (
 	EventPeerConnected    = "peer.connected"
 	EventPeerDisconnected = "peer.disconnected"
 	EventBootstrapped     = "dht.bootstrapped"
+	EventReachability     = "net.reachability"
 	// EventStreamReady is the first event of every events stream: from
 	// then on the client misses nothing.
 	EventStreamReady = "stream.ready"
@@ -30,6 +31,7 @@ type Event struct {
 type eventHub struct {
 	mu      sync.Mutex
 	subs    map[chan Event]struct{}
+	recent  []Event // the last maxRecentEvents, oldest first
 	closed  bool
 	dropped atomic.Uint64
 }
@@ -41,6 +43,13 @@ func (h *eventHub) Publish(typ string, data any) {
 	ev := Event{Type: typ, Time: time.Now().UTC(), Data: data}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if typ != EventStreamReady {
+		if len(h.recent) == maxRecentEvents {
+			copy(h.recent, h.recent[1:])
+			h.recent = h.recent[:maxRecentEvents-1]
+		}
+		h.recent = append(h.recent, ev)
+	}
 	for ch := range h.subs {
 		select {
 		case ch <- ev:
@@ -48,6 +57,16 @@ func (h *eventHub) Publish(typ string, data any) {
 			h.dropped.Add(1)
 		}
 	}
+}
+
+// maxRecentEvents bounds the timeline kept for `f2f events`.
+const maxRecentEvents = 1000
+
+// Recent returns the timeline: the last events, oldest first.
+func (h *eventHub) Recent() []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Event{}, h.recent...)
 }
 
 // Subscribe returns a channel of events and a func that ends the

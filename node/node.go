@@ -26,6 +26,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
@@ -37,6 +38,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fluttershy/face2face/dht"
 	"github.com/fluttershy/face2face/files"
@@ -59,6 +61,13 @@ type config struct {
 	apiStrict    bool
 	logger       *slog.Logger
 	newHost      HostConstructor
+	overlayOpts  []overlay.Option
+}
+
+// WithOverlayOptions adds options to the room service (tests: loss,
+// simulated uplinks, faster timers).
+func WithOverlayOptions(opts ...overlay.Option) Option {
+	return func(c *config) error { c.overlayOpts = append(c.overlayOpts, opts...); return nil }
 }
 
 // Option configures New. Options override the repo's config.json for this
@@ -137,21 +146,25 @@ func WithHostConstructor(f HostConstructor) Option {
 // lifecycle state (started, closed). Every goroutine the node starts runs
 // under ctx and is tracked by wg; Close cancels ctx and waits.
 type Node struct {
-	repo   *Repo
-	cfg    *Config
-	log    *slog.Logger
-	ds     *pebbleds.Datastore
-	host   host.Host
-	dht    *dht.Service
-	ps     *pubsub.PubSub
-	bstore blockstore.Blockstore
-	bswap  *bitswap.Bitswap
-	db     *sql.DB
-	rooms  *overlay.Service
-	files  *files.Service
-	mdns   mdns.Service
-	events *eventHub
-	api    *apiServer
+	repo    *Repo
+	cfg     *Config
+	log     *slog.Logger
+	ds      *pebbleds.Datastore
+	host    host.Host
+	dht     *dht.Service
+	ps      *pubsub.PubSub
+	bstore  blockstore.Blockstore
+	bswap   *bitswap.Bitswap
+	db      *sql.DB
+	rooms   *overlay.Service
+	files   *files.Service
+	mdns    mdns.Service
+	events  *eventHub
+	api     *apiServer
+	bwc     *metrics.BandwidthCounter
+	metrics *prometheus.Registry
+	mesh    *overlay.MeshTracer
+	reach   atomic.Int32 // overlay.Reachability
 
 	mdnsOn    bool
 	apiAddr   string
@@ -182,7 +195,9 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{repo: repo, cfg: repo.Config, log: c.logger, events: newEventHub()}
+	n := &Node{repo: repo, cfg: repo.Config, log: c.logger, events: newEventHub(),
+		bwc: metrics.NewBandwidthCounter(), mesh: overlay.NewMeshTracer()}
+	n.metrics = n.newMetrics()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.closers = append(n.closers, repo.Close) // released last
 	defer func() {
@@ -264,6 +279,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			return true
 		}),
 		pubsub.WithMaxMessageSize(1<<20),
+		pubsub.WithRawTracer(n.mesh),
 		// Every face2face message is an envelope signed by its author
 		// (verified by the topic validators), so pubsub's own signature
 		// would be a second one to make and check on every hop: messages
@@ -320,9 +336,20 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, store.Close)
-	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key,
+	ovOpts := append([]overlay.Option{
 		overlay.WithLogger(n.log.With("subsystem", "overlay")),
-		overlay.WithEvents(n.events.Publish))
+		overlay.WithEvents(n.events.Publish),
+		overlay.WithReachability(func() overlay.Reachability { return overlay.Reachability(n.reach.Load()) }),
+		overlay.WithActivity(overlay.Activity{
+			Rates: func(p peer.ID) (float64, float64) {
+				st := n.bwc.GetBandwidthForPeer(p)
+				return st.RateIn, st.RateOut
+			},
+			Mesh:    n.mesh.Mesh,
+			DHTSize: func() int { return len(n.dht.RoutingTable()) },
+		}),
+	}, c.overlayOpts...)
+	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key, ovOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +395,8 @@ func (n *Node) hostOptions() ([]libp2p.Option, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.Ping(true),
 		libp2p.UserAgent("face2face/" + Version),
-		libp2p.DisableMetrics(),
+		libp2p.PrometheusRegisterer(n.metrics),
+		libp2p.BandwidthReporter(n.bwc),
 	}
 	nat := n.cfg.NAT
 	if nat.PortMapping {
@@ -448,7 +476,7 @@ func (n *Node) Start() error {
 
 // watchPeers turns libp2p connectedness events into node events.
 func (n *Node) watchPeers() error {
-	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+	sub, err := n.host.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtLocalReachabilityChanged)})
 	if err != nil {
 		return fmt.Errorf("subscribe to peer events: %w", err)
 	}
@@ -463,6 +491,18 @@ func (n *Node) watchPeers() error {
 			case e, ok := <-sub.Out():
 				if !ok {
 					return
+				}
+				if r, ok := e.(event.EvtLocalReachabilityChanged); ok {
+					switch r.Reachability {
+					case network.ReachabilityPublic:
+						n.reach.Store(int32(overlay.ReachPublic))
+					case network.ReachabilityPrivate:
+						n.reach.Store(int32(overlay.ReachPrivate))
+					default:
+						n.reach.Store(int32(overlay.ReachUnknown))
+					}
+					n.events.Publish(EventReachability, map[string]string{"reachability": overlay.Reachability(n.reach.Load()).String()})
+					continue
 				}
 				ev := e.(event.EvtPeerConnectednessChanged)
 				switch ev.Connectedness {

@@ -73,6 +73,14 @@ const (
 	KindPresence Kind = 6
 	// KindFile shares a file: the body is an encoded FileLink.
 	KindFile Kind = 7
+	// KindCaps is a capability report (control topic): an encoded CapReport.
+	KindCaps Kind = 8
+	// KindElect is a mixer election message (control topic): an encoded
+	// Elect.
+	KindElect Kind = 9
+	// KindTelemetry is a member's network-activity summary (telemetry
+	// topic): an encoded Telemetry.
+	KindTelemetry Kind = 10
 )
 
 // String returns the kind's lower-case name, or "Kind(N)" for an unknown kind.
@@ -92,12 +100,22 @@ func (k Kind) String() string {
 		return "presence"
 	case KindFile:
 		return "file"
+	case KindCaps:
+		return "caps"
+	case KindElect:
+		return "elect"
+	case KindTelemetry:
+		return "telemetry"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return k >= KindChat && k <= KindFile }
+func (k Kind) Valid() bool { return k >= KindChat && k <= KindTelemetry }
+
+// Stored reports whether envelopes of kind k are chat-log messages (stored
+// and synced); the others are live control and telemetry messages.
+func (k Kind) Stored() bool { return k >= KindChat && k <= KindFile && k != KindPresence }
 
 // Envelope is a signed room message. It can be relayed and synced by anyone
 // and still be verified against its author's libp2p key.
@@ -398,7 +416,9 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 //   - KindNick: valid UTF-8, 1..MaxNickRunes runes, no control characters,
 //     not only white space and no leading or trailing white space;
 //   - KindJoin, KindLeave, KindPresence: anything up to MaxControlBody bytes;
-//   - KindFile: a canonical FileLink (see FileLink.Validate).
+//   - KindFile: a canonical FileLink (see FileLink.Validate);
+//   - KindCaps, KindElect, KindTelemetry: a valid CapReport, Elect or
+//     Telemetry.
 func ValidText(kind Kind, body []byte) error {
 	if err := validText(kind, body); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrMalformed, kind, err)
@@ -447,6 +467,15 @@ func validText(kind Kind, body []byte) error {
 		return nil
 	case KindFile:
 		_, err := decodeFileLink(body)
+		return err
+	case KindCaps:
+		_, err := UnmarshalCapReport(body)
+		return err
+	case KindElect:
+		_, err := UnmarshalElect(body)
+		return err
+	case KindTelemetry:
+		_, err := UnmarshalTelemetry(body)
 		return err
 	case KindJoin, KindLeave, KindPresence:
 		if len(body) > MaxControlBody {

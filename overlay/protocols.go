@@ -196,7 +196,7 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 			return flush() // end of answer
 		}
 		env, err := r.parseEnvelope(raw)
-		if err != nil || env.Kind == KindPresence || r.isStored(env.Author, env.Seq) {
+		if err != nil || !env.Kind.Stored() || r.isStored(env.Author, env.Seq) {
 			continue // counted by parseEnvelope, or a duplicate: not verified again
 		}
 		body, err := r.openEnvelope(env)

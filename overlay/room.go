@@ -74,6 +74,11 @@ type room struct {
 	// high-water marks); known holds those plus the ones accepted by the
 	// validator and on their way to the store (the replay check).
 	stored, known map[peer.ID]*seqSet
+
+	el           *election
+	telemetry    *pubsub.Topic
+	telemetrySub *pubsub.Subscription
+	tel          map[peer.ID]memberTelemetry // guarded by mu
 }
 
 func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
@@ -96,6 +101,8 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
+	r.el = newElection(r)
+	r.tel = map[peer.ID]memberTelemetry{}
 	r.ctx, r.cancel = context.WithCancel(s.ctx)
 	defer func() {
 		if err != nil {
@@ -108,11 +115,17 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	if err := s.ps.RegisterTopicValidator(controlTopic(r.hash), r.validateControl); err != nil {
 		return nil, fmt.Errorf("control validator: %w", err)
 	}
+	if err := s.ps.RegisterTopicValidator(telemetryTopic(r.hash), r.validateTelemetry); err != nil {
+		return nil, fmt.Errorf("telemetry validator: %w", err)
+	}
 	if r.chat, err = s.ps.Join(chatTopic(r.hash)); err != nil {
 		return nil, fmt.Errorf("join chat topic: %w", err)
 	}
 	if r.control, err = s.ps.Join(controlTopic(r.hash)); err != nil {
 		return nil, fmt.Errorf("join control topic: %w", err)
+	}
+	if r.telemetry, err = s.ps.Join(telemetryTopic(r.hash)); err != nil {
+		return nil, fmt.Errorf("join telemetry topic: %w", err)
 	}
 	if r.chatEvents, err = r.chat.EventHandler(); err != nil {
 		return nil, err
@@ -123,6 +136,9 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 		return nil, err
 	}
 	if r.controlSub, err = r.control.Subscribe(); err != nil {
+		return nil, err
+	}
+	if r.telemetrySub, err = r.telemetry.Subscribe(); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -136,6 +152,10 @@ func (r *room) run() {
 	r.goroutine(r.advertiseLoop)
 	r.goroutine(r.discoverLoop)
 	r.goroutine(r.presenceLoop)
+	r.goroutine(func() { r.el.run(r.ctx) })
+	r.goroutine(r.capsLoop)
+	r.goroutine(r.telemetryLoop)
+	r.goroutine(r.telemetryRecvLoop)
 	r.goroutine(func() {
 		if _, err := r.publishChat(r.ctx, KindJoin, []byte(r.nickname())); err != nil && r.ctx.Err() == nil {
 			r.s.log.Warn("join announcement", "room", r.hash, "err", err)
@@ -165,14 +185,18 @@ func (r *room) stop() {
 	if r.controlSub != nil {
 		r.controlSub.Cancel()
 	}
+	if r.telemetrySub != nil {
+		r.telemetrySub.Cancel()
+	}
 	r.wg.Wait()
-	for _, t := range []*pubsub.Topic{r.chat, r.control} {
+	for _, t := range []*pubsub.Topic{r.chat, r.control, r.telemetry} {
 		if t != nil {
 			_ = t.Close()
 		}
 	}
 	_ = r.s.ps.UnregisterTopicValidator(chatTopic(r.hash))
 	_ = r.s.ps.UnregisterTopicValidator(controlTopic(r.hash))
+	_ = r.s.ps.UnregisterTopicValidator(telemetryTopic(r.hash))
 }
 
 func (r *room) nickname() string {
@@ -307,8 +331,8 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	if env.Kind == KindPresence {
-		r.s.stats.badSig.Add(1)
+	if !env.Kind.Stored() {
+		r.s.stats.malformed.Add(1)
 		return pubsub.ValidationReject
 	}
 	r.mu.Lock()
@@ -339,18 +363,30 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	return pubsub.ValidationAccept
 }
 
-// validateControl is the control topic's validator (presence).
+// validateControl is the control topic's validator (presence, capability
+// reports, election): besides the envelope checks, a message must be fresh
+// (within ControlMaxAge of the node's clock), so an old one cannot be
+// replayed once it left pubsub's seen cache.
 func (r *room) validateControl(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept
+	}
+	if f := r.s.dropFilter; f != nil && f(controlTopic(r.hash), msg.ReceivedFrom) {
+		return pubsub.ValidationIgnore
 	}
 	env, body, err := r.checkEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	if env.Kind != KindPresence {
-		r.s.stats.badSig.Add(1)
+	switch env.Kind {
+	case KindPresence, KindCaps, KindElect:
+	default:
+		r.s.stats.malformed.Add(1)
 		return pubsub.ValidationReject
+	}
+	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.ControlMaxAge || age < -r.s.params.ControlMaxAge {
+		r.s.stats.replayed.Add(1)
+		return pubsub.ValidationIgnore
 	}
 	if !r.allow(env.Author) {
 		r.s.stats.rateLimit.Add(1)
@@ -521,8 +557,20 @@ func (r *room) controlLoop() {
 		if err != nil {
 			return
 		}
-		if v, ok := msg.ValidatorData.(validated); ok {
-			r.seen(v.env, v.body)
+		v, ok := msg.ValidatorData.(validated)
+		if !ok {
+			continue
+		}
+		r.seen(v.env, v.body)
+		switch v.env.Kind {
+		case KindCaps:
+			if c, err := UnmarshalCapReport(v.body); err == nil {
+				r.el.onReport(v.env.Author, c)
+			}
+		case KindElect:
+			if m, err := UnmarshalElect(v.body); err == nil {
+				r.el.onElect(v.env.Author, m)
+			}
 		}
 	}
 }
@@ -657,7 +705,18 @@ func jitter(d time.Duration) time.Duration {
 }
 
 func (r *room) publishPresence() {
-	body, err := r.sec.Seal([]byte(r.nickname()), []byte(r.hash))
+	r.publishControl(r.control, KindPresence, []byte(r.nickname()))
+}
+
+// publishElect publishes an election message on the control topic.
+func (r *room) publishElect(m Elect) {
+	r.publishControl(r.control, KindElect, m.Marshal())
+}
+
+// publishControl signs and publishes a live (not stored) envelope: its
+// seq is the node's clock in milliseconds, kept increasing.
+func (r *room) publishControl(t *pubsub.Topic, kind Kind, text []byte) {
+	body, err := r.sec.Seal(text, []byte(r.hash))
 	if err != nil {
 		return
 	}
@@ -667,7 +726,7 @@ func (r *room) publishPresence() {
 		now = r.presence + 1
 	}
 	r.presence = now
-	env := &Envelope{Room: r.hash, Seq: now, Lamport: max(r.lamport, 1), Time: time.Now().UnixMilli(), Kind: KindPresence, Body: body}
+	env := &Envelope{Room: r.hash, Seq: now, Lamport: max(r.lamport, 1), Time: time.Now().UnixMilli(), Kind: kind, Body: body}
 	r.mu.Unlock()
 	if err := env.Sign(r.s.sk); err != nil {
 		return
@@ -676,7 +735,7 @@ func (r *room) publishPresence() {
 	if err != nil {
 		return
 	}
-	_ = r.control.Publish(r.ctx, raw)
+	_ = t.Publish(r.ctx, raw)
 }
 
 // repairTopicPeers reconnects to members that are connected and alive but

@@ -66,6 +66,50 @@ type Params struct {
 	// may have relayed through the node.
 	AuthorRate  float64
 	AuthorBurst int
+
+	// Mixer election (see election).
+	// HeartbeatInterval is how often the mixer renews its lease.
+	HeartbeatInterval time.Duration
+	// LeaseTimeout: a mixer not heard from for so long is replaced.
+	LeaseTimeout time.Duration
+	// ElectionTimeout is how long a candidate waits for a majority.
+	ElectionTimeout time.Duration
+	// ElectionTick is the election's timer resolution.
+	ElectionTick time.Duration
+	// MarginPct is the hysteresis: a candidate replaces a live incumbent
+	// only with a score more than MarginPct percent higher.
+	MarginPct int
+	// MeshMax is the largest room run as a mesh; larger rooms are a star
+	// around the mixer (a room's policy may override it).
+	MeshMax int
+	// ControlMaxAge drops control messages older (or further in the
+	// future) than this, so that an old one cannot be replayed.
+	ControlMaxAge time.Duration
+
+	// Capability reports and bandwidth probes.
+	// CapsInterval is how often a member measures its upload again.
+	CapsInterval time.Duration
+	// ReportInterval is how often a member publishes its report.
+	ReportInterval time.Duration
+	// ProbeBytes is how much one probe sends (f2f room probe, reports).
+	ProbeBytes int
+	// MaxProbeBytes is the most a peer may send in one probe to the node.
+	MaxProbeBytes int
+	// ProbePeers is how many members a report's upload figure is measured
+	// against.
+	ProbePeers int
+	// ProbeRate and ProbeBurst bound the probes the node serves per peer
+	// (per second); ProbeConcurrency bounds those it serves at once.
+	ProbeRate        float64
+	ProbeBurst       int
+	ProbeConcurrency int
+	// TelemetryInterval is how often a member publishes its network
+	// activity summary.
+	TelemetryInterval time.Duration
+
+	// UploadLimit, when positive, caps the probe's sending rate (bytes/s):
+	// it simulates a slow uplink in tests and demos.
+	UploadLimit float64
 }
 
 // DefaultParams returns the default tunables.
@@ -82,6 +126,22 @@ func DefaultParams() Params {
 		MaxConnectsPerRound: 20,
 		AuthorRate:          100,
 		AuthorBurst:         200,
+		HeartbeatInterval:   500 * time.Millisecond,
+		LeaseTimeout:        2 * time.Second,
+		ElectionTimeout:     time.Second,
+		ElectionTick:        50 * time.Millisecond,
+		MarginPct:           20,
+		MeshMax:             4,
+		ControlMaxAge:       30 * time.Second,
+		CapsInterval:        5 * time.Minute,
+		ReportInterval:      10 * time.Second,
+		ProbeBytes:          2 << 20,
+		MaxProbeBytes:       16 << 20,
+		ProbePeers:          3,
+		ProbeRate:           0.2,
+		ProbeBurst:          3,
+		ProbeConcurrency:    2,
+		TelemetryInterval:   5 * time.Second,
 	}
 }
 
@@ -90,6 +150,10 @@ func (p Params) validate() error {
 		"DiscoverInterval": p.DiscoverInterval, "FastDiscover": p.FastDiscover,
 		"PresenceInterval": p.PresenceInterval, "GoneAfter": p.GoneAfter,
 		"SyncInterval": p.SyncInterval, "StreamTimeout": p.StreamTimeout,
+		"HeartbeatInterval": p.HeartbeatInterval, "LeaseTimeout": p.LeaseTimeout,
+		"ElectionTimeout": p.ElectionTimeout, "ElectionTick": p.ElectionTick,
+		"ControlMaxAge": p.ControlMaxAge, "CapsInterval": p.CapsInterval, "ReportInterval": p.ReportInterval,
+		"TelemetryInterval": p.TelemetryInterval,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("overlay: %s must be > 0", name)
@@ -98,13 +162,45 @@ func (p Params) validate() error {
 	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 {
 		return errors.New("overlay: limits must be > 0")
 	}
+	if p.LeaseTimeout <= p.HeartbeatInterval {
+		return errors.New("overlay: LeaseTimeout must exceed HeartbeatInterval")
+	}
+	if p.MarginPct < 0 || p.MeshMax < 1 || p.MeshMax > MaxMeshMax || p.ProbeBytes <= 0 || p.MaxProbeBytes < p.ProbeBytes ||
+		p.ProbePeers <= 0 || p.ProbeRate <= 0 || p.ProbeBurst <= 0 || p.ProbeConcurrency <= 0 || p.UploadLimit < 0 {
+		return errors.New("overlay: bad election or probe limits")
+	}
 	return nil
 }
 
 type config struct {
-	params Params
-	log    *slog.Logger
-	events EventSink
+	params     Params
+	log        *slog.Logger
+	events     EventSink
+	reach      func() Reachability
+	dropFilter DropFilter
+	activity   Activity
+}
+
+// DropFilter decides, for a message received on a topic from a peer,
+// whether to drop it: tests use it to lose messages.
+type DropFilter func(topic string, from peer.ID) bool
+
+// WithDropFilter drops the control and telemetry messages f selects as
+// they arrive (a lossy network for tests; nil: none).
+func WithDropFilter(f DropFilter) Option {
+	return func(c *config) error { c.dropFilter = f; return nil }
+}
+
+// WithReachability tells capability reports the node's reachability
+// (node wires AutoNAT's).
+func WithReachability(f func() Reachability) Option {
+	return func(c *config) error {
+		if f == nil {
+			return errors.New("overlay: nil reachability")
+		}
+		c.reach = f
+		return nil
+	}
 }
 
 // Option configures New.
@@ -177,12 +273,29 @@ type Service struct {
 	fileMu    sync.Mutex
 	fileRooms map[string]map[string]bool
 	closed    bool
+
+	started     time.Time
+	reach       func() Reachability
+	dropFilter  DropFilter
+	activity    Activity
+	codecOnce   sync.Once
+	codecUS     uint64
+	probeSem    chan struct{}
+	probeMu     sync.Mutex
+	probeLimits map[peer.ID]*rate.Limiter
+}
+
+// codecMicros is the codec benchmark, run once.
+func (s *Service) codecMicros() uint64 {
+	s.codecOnce.Do(func() { s.codecUS = codecBenchmark() })
+	return s.codecUS
 }
 
 // New starts the room service and its stream handlers on h. ps must have
 // been built with a peer filter that calls AllowPeer.
 func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.PrivKey, opts ...Option) (*Service, error) {
-	c := config{params: DefaultParams(), log: slog.Default(), events: func(string, any) {}}
+	c := config{params: DefaultParams(), log: slog.Default(), events: func(string, any) {},
+		reach: func() Reachability { return ReachUnknown }}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
@@ -195,7 +308,9 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 		return nil, errors.New("overlay: nil dependency")
 	}
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
-		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch)}
+		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
+		started: time.Now(), reach: c.reach, dropFilter: c.dropFilter, activity: c.activity,
+		probeSem: make(chan struct{}, c.params.ProbeConcurrency), probeLimits: map[peer.ID]*rate.Limiter{}}
 	if err := s.loadFileRooms(context.Background()); err != nil {
 		s.log.Warn("load shared files", "err", err)
 	}
@@ -207,6 +322,7 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	}()
 	h.SetStreamHandler(AuthProtocol, s.handleAuth)
 	h.SetStreamHandler(HistoryProtocol, s.handleHistory)
+	h.SetStreamHandler(ProbeProtocol, s.handleProbe)
 	return s, nil
 }
 
@@ -245,6 +361,7 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.h.RemoveStreamHandler(AuthProtocol)
 	s.h.RemoveStreamHandler(HistoryProtocol)
+	s.h.RemoveStreamHandler(ProbeProtocol)
 	s.cancel()
 	for _, r := range rooms {
 		r.stop()
@@ -587,6 +704,8 @@ const ChatHelp = `chat commands:
   /who          list the room's members
   /share PATH   share a file: add it and post its link (f2f file add PATH --room ROOM)
   /files        list the files shared in this room (f2f file ls --room ROOM)
+  /mixer        the room's mixer, term and scores; /mixer set PEER pins
+                one for everyone, /mixer auto lets the election pick again
   /help         this help
   //TEXT        send TEXT starting with a single /`
 
@@ -609,6 +728,8 @@ func (s *Service) Send(ctx context.Context, ref, text string) (SendResult, error
 			return SendResult{Output: ChatHelp}, nil
 		case "/who":
 			return SendResult{Output: r.whoText()}, nil
+		case "/mixer":
+			return s.mixerCommand(ctx, r, arg)
 		case "/me":
 			kind, body = KindMe, arg
 		case "/nick":

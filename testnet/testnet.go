@@ -54,6 +54,7 @@ type config struct {
 	seed     int64
 	logger   *slog.Logger
 	nodeOpts []node.Option
+	perNode  func(i int) []node.Option
 }
 
 // Option configures New.
@@ -73,6 +74,12 @@ func WithLogger(l *slog.Logger) Option {
 // WithNodeOptions adds options to every node.
 func WithNodeOptions(opts ...node.Option) Option {
 	return func(c *config) error { c.nodeOpts = append(c.nodeOpts, opts...); return nil }
+}
+
+// WithNodeOptionsFor adds the options f returns for node i to that node
+// (e.g. a different simulated uplink for each).
+func WithNodeOptionsFor(f func(i int) []node.Option) Option {
+	return func(c *config) error { c.perNode = f; return nil }
 }
 
 // Net is a set of in-process nodes, each with its own repo under Dir.
@@ -117,8 +124,11 @@ func New(dir string, n int, opts ...Option) (_ *Net, err error) {
 			}
 			boot = net.Nodes[target].Addrs()
 		}
-		nd, err := StartNode(filepath.Join(dir, fmt.Sprintf("node%d", i)), boot,
-			append([]node.Option{node.WithLogger(c.logger.With("node", i))}, c.nodeOpts...)...)
+		opts := append([]node.Option{node.WithLogger(c.logger.With("node", i))}, c.nodeOpts...)
+		if c.perNode != nil {
+			opts = append(opts, c.perNode(i)...)
+		}
+		nd, err := StartNode(filepath.Join(dir, fmt.Sprintf("node%d", i)), boot, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("testnet: node %d: %w", i, err)
 		}

@@ -13,7 +13,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		// go-flow-metrics (libp2p's bandwidth counter) runs one sweeper
+		// per process while any meter exists; it is the library's global,
+		// not a node's goroutine.
+		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"))
 }
 
 func newNet(t *testing.T, n int, opts ...Option) *Net {

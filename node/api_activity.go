@@ -1,0 +1,191 @@
+package node
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// Network-activity API paths.
+const (
+	PathTopo         = APIPrefix + "/topo"
+	PathEventsRecent = APIPrefix + "/events/recent"
+	// PathMetrics serves Prometheus metrics (go-libp2p's own included).
+	PathMetrics = "/metrics"
+)
+
+// ProbeRequest is the body of POST /api/v1/rooms/{room}/probe.
+type ProbeRequest struct {
+	// Peer is a member's peer ID or nickname; empty: every connected member.
+	Peer string `json:"peer,omitempty"`
+}
+
+func (s *apiServer) routeActivity(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+pathRoom+"/mixer", s.handleMixer)
+	mux.HandleFunc("POST "+pathRoom+"/mixer", s.handleSetMixer)
+	mux.HandleFunc("POST "+pathRoom+"/probe", s.handleProbe)
+	mux.HandleFunc("GET "+PathTopo, s.handleTopo)
+	mux.HandleFunc("GET "+PathEventsRecent, s.handleRecentEvents)
+	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.n.metrics, promhttp.HandlerOpts{}))
+}
+
+func (s *apiServer) handleMixer(w http.ResponseWriter, r *http.Request) {
+	in, err := s.n.rooms.Mixer(r.Context(), r.PathValue("room"))
+	if err != nil {
+		writeError(w, roomStatus(err), "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+func (s *apiServer) handleSetMixer(w http.ResponseWriter, r *http.Request) {
+	var req overlay.MixerChangeRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	in, err := s.n.rooms.SetMixer(r.Context(), r.PathValue("room"), req)
+	if err != nil {
+		status := roomStatus(err)
+		if status == http.StatusInternalServerError {
+			status = http.StatusBadRequest // the request's values
+		}
+		writeError(w, status, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+func (s *apiServer) handleProbe(w http.ResponseWriter, r *http.Request) {
+	var req ProbeRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	res, err := s.n.rooms.Probe(r.Context(), r.PathValue("room"), req.Peer)
+	if err != nil {
+		status := roomStatus(err)
+		if errors.Is(err, overlay.ErrUnknownMember) || errors.Is(err, overlay.ErrNotMember) {
+			status = http.StatusNotFound
+		}
+		writeError(w, status, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *apiServer) handleTopo(w http.ResponseWriter, r *http.Request) {
+	if room := r.URL.Query().Get("room"); room != "" {
+		g, err := s.n.rooms.Graph(r.Context(), room)
+		if err != nil {
+			writeError(w, roomStatus(err), "%v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, g)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.n.NodeGraph())
+}
+
+func (s *apiServer) handleRecentEvents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.n.events.Recent())
+}
+
+// NodeGraph is the node's own topology: itself and every connected peer,
+// with the connection's transport, direction, RTT, rates and bitswap
+// traffic.
+func (n *Node) NodeGraph() overlay.Graph {
+	me := n.host.ID()
+	g := overlay.Graph{Time: time.Now().UTC(), Topology: "node"}
+	g.Nodes = append(g.Nodes, overlay.GraphNode{ID: me.String(), Nick: "me", Role: "me", DHTSize: uint64(len(n.dht.RoutingTable()))})
+	peers := n.host.Network().Peers()
+	sort.Slice(peers, func(i, j int) bool { return peers[i] < peers[j] })
+	for _, p := range peers {
+		conns := n.host.Network().ConnsToPeer(p)
+		if len(conns) == 0 {
+			continue
+		}
+		c := conns[0]
+		g.Nodes = append(g.Nodes, overlay.GraphNode{ID: p.String(), Nick: shortID(p), Role: "peer"})
+		st := n.bwc.GetBandwidthForPeer(p)
+		e := overlay.GraphEdge{From: me.String(), To: p.String(), Kind: overlay.EdgeConn,
+			Transport: c.ConnState().Transport, Outbound: c.Stat().Direction == network.DirOutbound,
+			RTTMS: float64(n.host.Peerstore().LatencyEWMA(p).Microseconds()) / 1000,
+			InBps: uint64(max(st.RateIn, 0)), OutBps: uint64(max(st.RateOut, 0))}
+		if l := n.bswap.LedgerForPeer(p); l != nil {
+			e.BitswapSent, e.BitswapRecv = l.Sent, l.Recv
+		}
+		g.Edges = append(g.Edges, e)
+	}
+	return g
+}
+
+func shortID(p peer.ID) string {
+	s := p.String()
+	if len(s) > 8 {
+		return "…" + s[len(s)-6:]
+	}
+	return s
+}
+
+// newMetrics builds the node's Prometheus registry: Go and process
+// collectors and the node's own gauges; go-libp2p registers its metrics
+// into it too (hostOptions).
+func (n *Node) newMetrics() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &nodeCollector{n: n})
+	return reg
+}
+
+var (
+	descPeers   = prometheus.NewDesc("f2f_peers_connected", "Peers the node is connected to.", nil, nil)
+	descDHT     = prometheus.NewDesc("f2f_dht_routing_table_size", "Peers in the DHT routing table.", nil, nil)
+	descBytes   = prometheus.NewDesc("f2f_bytes_total", "Bytes the node sent and received.", []string{"direction"}, nil)
+	descMembers = prometheus.NewDesc("f2f_room_members", "Members of a joined room the node sees present, itself included.", []string{"room"}, nil)
+	descTerm    = prometheus.NewDesc("f2f_room_mixer_term", "The room's current election term.", []string{"room"}, nil)
+	descIsMixer = prometheus.NewDesc("f2f_room_is_mixer", "1 when the node is the room's mixer.", []string{"room"}, nil)
+	descDropped = prometheus.NewDesc("f2f_room_messages_total", "Room messages accepted or dropped, by reason.", []string{"result"}, nil)
+)
+
+// nodeCollector reads the node's state at scrape time.
+type nodeCollector struct{ n *Node }
+
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPeers, descDHT, descBytes, descMembers, descTerm, descIsMixer, descDropped} {
+		ch <- d
+	}
+}
+
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.n
+	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(len(n.host.Network().Peers())))
+	ch <- prometheus.MustNewConstMetric(descDHT, prometheus.GaugeValue, float64(len(n.dht.RoutingTable())))
+	tot := n.bwc.GetBandwidthTotals()
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(tot.TotalIn), "in")
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(tot.TotalOut), "out")
+	st := n.rooms.Stats()
+	for k, v := range map[string]uint64{"accepted": st.Accepted, "malformed": st.Malformed, "oversize": st.Oversize,
+		"bad_signature": st.BadSig, "foreign": st.Foreign, "replayed": st.Replayed, "rate_limited": st.RateLimit, "synced": st.Synced} {
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(v), k)
+	}
+	for _, hash := range n.rooms.JoinedHashes() {
+		t, ok := n.rooms.Topology(hash)
+		if !ok {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(len(t.Members)), hash)
+		ch <- prometheus.MustNewConstMetric(descTerm, prometheus.GaugeValue, float64(t.Term), hash)
+		is := 0.0
+		if t.Mixer == n.host.ID() {
+			is = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descIsMixer, prometheus.GaugeValue, is, hash)
+	}
+}

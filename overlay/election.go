@@ -1,0 +1,530 @@
+package overlay
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Event types of the election.
+const (
+	// EventMixerChanged: a room's mixer or term changed (data: MixerChange
+	// with the room hash).
+	EventMixerChanged = "room.mixer_changed"
+)
+
+// MixerChange is one entry of a room's mixer history.
+type MixerChange struct {
+	Room   string    `json:"room"`
+	Time   time.Time `json:"time"`
+	Term   uint64    `json:"term"`
+	Mixer  string    `json:"mixer"`
+	Nick   string    `json:"nick"`
+	Reason string    `json:"reason"`
+}
+
+// maxMixerHistory bounds a room's mixer history.
+const maxMixerHistory = 32
+
+// maxWonTerms bounds the list of terms a node won (kept for tests and
+// `f2f mixer --json`).
+const maxWonTerms = 256
+
+// election is one room's mixer election. Every member scores the capability
+// reports with Score; the member that should be the mixer (the best score,
+// or the pinned member, with hysteresis in favour of a live incumbent)
+// asks for votes in a new term. Each member votes at most once per term,
+// and only for the member it also sees as the one to elect; a candidate
+// with votes from more than half of the members it sees alive (itself
+// included) is the mixer of that term, announces it and renews its lease
+// with heartbeats. A member that sees a higher term follows it.
+//
+// In a connected room every member sees the same members alive, so two
+// majorities of one term share a voter, and a term has at most one mixer.
+// Under a partition each side sees only itself and elects its own; after
+// healing the higher term wins (a tie between two terms of equal number
+// starts a new term).
+//
+// Concurrency: mu guards every field; onReport and onElect run on the
+// room's control loop, tick on the election loop; messages are published
+// outside the lock.
+type election struct {
+	r *room
+
+	mu        sync.Mutex
+	reports   map[peer.ID]CapReport
+	claimed   map[peer.ID]uint64 // scores candidates claimed, for members without a report
+	term      uint64
+	mixer     peer.ID
+	lease     time.Time
+	reason    string
+	since     time.Time
+	votedTerm uint64
+	votedFor  peer.ID
+	cand      *candidacy
+	retryAt   time.Time
+	lastBeat  time.Time
+	policy    Policy
+	// conflictTerm is a term in which two members announced themselves
+	// mixer (after a partition healed); while it is the current term the
+	// incumbent's lease counts for nothing and a new term is elected.
+	conflictTerm uint64
+	history      []MixerChange
+	won          []uint64
+}
+
+type candidacy struct {
+	term     uint64
+	votes    map[peer.ID]bool
+	deadline time.Time
+	sent     time.Time
+	reason   string
+}
+
+func newElection(r *room) *election {
+	return &election{r: r, reports: map[peer.ID]CapReport{}, claimed: map[peer.ID]uint64{}}
+}
+
+func (e *election) self() peer.ID { return e.r.s.h.ID() }
+
+// alive returns the members the node counts for the election: itself and
+// every member that is connected, subscribed to the room and not gone.
+func (e *election) alive() map[peer.ID]bool {
+	r := e.r
+	out := map[peer.ID]bool{e.self(): true}
+	for _, p := range r.chat.ListPeers() {
+		if r.s.connected(p) {
+			out[p] = true
+		}
+	}
+	r.mu.Lock()
+	for id, m := range r.members {
+		if m.gone || m.left {
+			delete(out, id)
+		}
+	}
+	r.mu.Unlock()
+	return out
+}
+
+// scoreLocked is p's score: from its report, else from its candidacy.
+func (e *election) scoreLocked(p peer.ID) (uint64, bool) {
+	if c, ok := e.reports[p]; ok {
+		return Score(c), true
+	}
+	s, ok := e.claimed[p]
+	return s, ok
+}
+
+// better reports whether a ranks above b: higher score, then lower ID.
+func (e *election) betterLocked(a, b peer.ID) bool {
+	sa, _ := e.scoreLocked(a)
+	sb, _ := e.scoreLocked(b)
+	if sa != sb {
+		return sa > sb
+	}
+	return a < b
+}
+
+// bestLocked is the alive member with a known score that ranks first.
+func (e *election) bestLocked(alive map[peer.ID]bool) peer.ID {
+	var best peer.ID
+	for p := range alive {
+		if _, ok := e.scoreLocked(p); !ok && p != e.self() {
+			continue
+		}
+		if best == "" || e.betterLocked(p, best) {
+			best = p
+		}
+	}
+	return best
+}
+
+// leaseValidLocked reports whether the current mixer holds a live lease.
+func (e *election) leaseValidLocked(alive map[peer.ID]bool, now time.Time) bool {
+	return e.mixer != "" && alive[e.mixer] && now.Before(e.lease)
+}
+
+// desiredLocked returns who should be the mixer and why: the pinned member
+// when it is alive; else the incumbent unless the best beats it by the
+// margin; else the best.
+func (e *election) desiredLocked(alive map[peer.ID]bool, now time.Time) (peer.ID, string) {
+	if pin := e.policy.Pin; pin != "" && alive[pin] {
+		return pin, "pinned by " + e.r.nickOf(e.policy.Setter)
+	}
+	best := e.bestLocked(alive)
+	if e.conflictLocked() {
+		return best, "two mixers in one term after a partition healed"
+	}
+	if !e.leaseValidLocked(alive, now) {
+		switch {
+		case e.mixer == "":
+			return best, fmt.Sprintf("no mixer yet: best score of %d members", len(alive))
+		case !alive[e.mixer]:
+			return best, fmt.Sprintf("mixer %s is gone: best score of %d members", e.r.nickOf(e.mixer), len(alive))
+		default:
+			return best, fmt.Sprintf("mixer %s stopped its heartbeats: best score of %d members", e.r.nickOf(e.mixer), len(alive))
+		}
+	}
+	if best == e.mixer || best == "" {
+		return e.mixer, e.reason
+	}
+	sb, _ := e.scoreLocked(best)
+	sm, _ := e.scoreLocked(e.mixer)
+	if sb*100 > sm*uint64(100+e.r.s.params.MarginPct) {
+		return best, fmt.Sprintf("score %d beats the mixer's %d by more than %d%%", sb, sm, e.r.s.params.MarginPct)
+	}
+	return e.mixer, e.reason
+}
+
+func (e *election) conflictLocked() bool { return e.conflictTerm != 0 && e.conflictTerm == e.term }
+
+// tick runs the timers: heartbeats while mixer, a candidacy when the node
+// should be the mixer and is not.
+func (e *election) tick(now time.Time) {
+	alive := e.alive()
+	var out []Elect
+	e.mu.Lock()
+	p := e.r.s.params
+	me := e.self()
+	if e.mixer == me && now.Sub(e.lastBeat) >= p.HeartbeatInterval {
+		e.lastBeat = now
+		e.lease = now.Add(p.LeaseTimeout)
+		out = append(out, Elect{Op: OpHeartbeat, Term: e.term, Peer: me, Policy: e.policy, Reason: e.reason, Report: e.myReportLocked()})
+	}
+	want, why := e.desiredLocked(alive, now)
+	if want == me && (e.mixer != me || !e.leaseValidLocked(alive, now) || e.conflictLocked()) {
+		c := e.cand
+		switch {
+		case c != nil && now.Before(c.deadline):
+			if e.countLocked(alive) {
+				out = append(out, e.winLocked(now))
+			} else if now.Sub(c.sent) >= p.HeartbeatInterval {
+				c.sent = now // ask again: a candidacy or a vote may have been dropped
+				out = append(out, Elect{Op: OpCandidate, Term: c.term, Peer: me, Score: e.myScoreLocked(), Reason: c.reason, Report: e.myReportLocked()})
+			}
+		case c != nil && e.retryAt.IsZero():
+			// Lost (no majority in time): retry after a random pause, so
+			// that two candidates do not keep splitting the votes.
+			e.retryAt = now.Add(rand.N(p.ElectionTimeout/2 + 1))
+		case c == nil || !now.Before(e.retryAt):
+			term := max(e.term, e.votedTerm) + 1
+			if c != nil {
+				term = max(term, c.term+1)
+			}
+			e.cand = &candidacy{term: term, votes: map[peer.ID]bool{me: true}, deadline: now.Add(p.ElectionTimeout), sent: now, reason: why}
+			e.retryAt = time.Time{}
+			e.votedTerm, e.votedFor = term, me
+			if e.countLocked(alive) {
+				out = append(out, e.winLocked(now))
+			} else {
+				out = append(out, Elect{Op: OpCandidate, Term: term, Peer: me, Score: e.myScoreLocked(), Reason: why, Report: e.myReportLocked()})
+			}
+		}
+	} else if e.cand != nil && want != me {
+		e.cand = nil
+	}
+	e.mu.Unlock()
+	for _, m := range out {
+		e.r.publishElect(m)
+	}
+}
+
+func (e *election) myReportLocked() *CapReport {
+	if c, ok := e.reports[e.self()]; ok {
+		return &c
+	}
+	return nil
+}
+
+func (e *election) myScoreLocked() uint64 {
+	s, _ := e.scoreLocked(e.self())
+	return s
+}
+
+// countLocked reports whether the running candidacy has a majority of the
+// members alive.
+func (e *election) countLocked(alive map[peer.ID]bool) bool {
+	n := 0
+	for v := range e.cand.votes {
+		if alive[v] {
+			n++
+		}
+	}
+	return n*2 > len(alive)
+}
+
+// winLocked makes the node the mixer of its candidacy's term and returns
+// the first heartbeat.
+func (e *election) winLocked(now time.Time) Elect {
+	c := e.cand
+	e.cand = nil
+	e.won = append(e.won, c.term)
+	if len(e.won) > maxWonTerms {
+		e.won = e.won[1:]
+	}
+	e.setMixerLocked(c.term, e.self(), c.reason, now)
+	e.lastBeat = now
+	return Elect{Op: OpHeartbeat, Term: c.term, Peer: e.self(), Policy: e.policy, Reason: c.reason, Report: e.myReportLocked()}
+}
+
+// setMixerLocked records a new (term, mixer) and emits the change.
+func (e *election) setMixerLocked(term uint64, m peer.ID, reason string, now time.Time) {
+	changed := term != e.term || m != e.mixer
+	e.term, e.mixer, e.reason = term, m, reason
+	e.lease = now.Add(e.r.s.params.LeaseTimeout)
+	if !changed {
+		return
+	}
+	e.since = now
+	ch := MixerChange{Room: e.r.hash, Time: now.UTC(), Term: term, Mixer: m.String(), Nick: e.r.nickOf(m), Reason: reason}
+	if m == e.self() {
+		ch.Nick = e.r.nickname()
+	}
+	e.history = append(e.history, ch)
+	if len(e.history) > maxMixerHistory {
+		e.history = e.history[1:]
+	}
+	e.r.s.events(EventMixerChanged, ch)
+}
+
+// onReport takes a member's capability report.
+func (e *election) onReport(from peer.ID, c CapReport) {
+	e.mu.Lock()
+	e.reports[from] = c
+	e.mu.Unlock()
+}
+
+// onElect takes an election message from its author.
+func (e *election) onElect(from peer.ID, m Elect) {
+	now := time.Now()
+	var alive map[peer.ID]bool
+	if m.Op == OpCandidate || m.Op == OpVote {
+		alive = e.alive()
+	}
+	var out []Elect
+	e.mu.Lock()
+	me := e.self()
+	if m.Report != nil && (m.Op == OpCandidate || m.Op == OpHeartbeat) && m.Peer == from {
+		e.reports[from] = *m.Report
+	}
+	switch m.Op {
+	case OpPolicy:
+		e.mergePolicyLocked(m.Policy)
+	case OpCandidate:
+		if m.Peer != from || m.Term < e.term {
+			break
+		}
+		if _, ok := e.reports[from]; !ok {
+			e.claimed[from] = m.Score
+		}
+		if m.Term == e.votedTerm && e.votedFor == from {
+			out = append(out, Elect{Op: OpVote, Term: m.Term, Peer: from}) // again: it may not have arrived
+			break
+		}
+		if m.Term <= e.votedTerm || m.Term <= e.term {
+			break
+		}
+		if want, _ := e.desiredLocked(alive, now); want != from {
+			break
+		}
+		e.votedTerm, e.votedFor = m.Term, from
+		out = append(out, Elect{Op: OpVote, Term: m.Term, Peer: from})
+	case OpVote:
+		c := e.cand
+		if m.Peer != me || c == nil || m.Term != c.term || !now.Before(c.deadline) {
+			break
+		}
+		c.votes[from] = true
+		if e.countLocked(alive) {
+			out = append(out, e.winLocked(now))
+		}
+	case OpHeartbeat:
+		if m.Peer != from {
+			break
+		}
+		e.mergePolicyLocked(m.Policy)
+		switch {
+		case m.Term > e.term || (m.Term == e.term && (e.mixer == "" || e.mixer == from)):
+			if e.cand != nil && e.cand.term <= m.Term {
+				e.cand = nil
+			}
+			e.setMixerLocked(m.Term, from, m.Reason, now)
+		case m.Term == e.term:
+			// Two mixers in one term: only after a partition healed. A
+			// mixer ranked lower steps down; everyone elects a new term.
+			e.conflictTerm = m.Term
+			if e.mixer == me && e.betterLocked(from, me) {
+				e.setMixerLocked(m.Term, from, m.Reason, now)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, x := range out {
+		e.r.publishElect(x)
+	}
+}
+
+func (e *election) mergePolicyLocked(p Policy) {
+	if p.newer(e.policy) {
+		e.policy = p
+	}
+}
+
+// setPolicy changes the room's policy for everyone.
+func (e *election) setPolicy(f func(*Policy)) Policy {
+	e.mu.Lock()
+	p := e.policy
+	f(&p)
+	p.Seq, p.Setter = e.policy.Seq+1, e.self()
+	e.policy = p
+	e.mu.Unlock()
+	e.r.publishElect(Elect{Op: OpPolicy, Policy: p})
+	return p
+}
+
+// run is the room's election loop.
+func (e *election) run(ctx context.Context) {
+	t := time.NewTicker(e.r.s.params.ElectionTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			e.tick(now)
+		}
+	}
+}
+
+// MemberScore is one member's line of `f2f mixer`.
+type MemberScore struct {
+	ID     string     `json:"id"`
+	Nick   string     `json:"nick"`
+	Score  uint64     `json:"score"`
+	Report *CapReport `json:"report,omitempty"`
+	Alive  bool       `json:"alive"`
+	Mixer  bool       `json:"mixer"`
+	Me     bool       `json:"me"`
+}
+
+// MixerInfo is a room's election state (`f2f mixer ROOM`).
+type MixerInfo struct {
+	Room     string        `json:"room"`
+	Name     string        `json:"name"`
+	Term     uint64        `json:"term"`
+	Mixer    string        `json:"mixer,omitempty"`
+	Nick     string        `json:"nick,omitempty"`
+	Since    time.Time     `json:"since,omitzero"`
+	Reason   string        `json:"reason,omitempty"`
+	Policy   Policy        `json:"policy"`
+	Topology string        `json:"topology"`
+	MeshMax  int           `json:"mesh_max"`
+	Members  []MemberScore `json:"members"`
+	History  []MixerChange `json:"history"`
+	Won      []uint64      `json:"won_terms,omitempty"`
+}
+
+// Topology is what media needs of a room: the mixer, the mode and who
+// sends media to whom.
+type Topology struct {
+	Room  string `json:"room"`
+	Term  uint64 `json:"term"`
+	Mixer peer.ID
+	// Mode is TopologyMesh or TopologyStar.
+	Mode    string
+	Members []peer.ID // alive members, the node included, sorted
+}
+
+// Peers returns the members self exchanges media with: all others in a
+// mesh; in a star the mixer, or every member for the mixer itself.
+func (t Topology) Peers(self peer.ID) []peer.ID {
+	var out []peer.ID
+	for _, p := range t.Members {
+		if p == self {
+			continue
+		}
+		if t.Mode == TopologyMesh || self == t.Mixer || p == t.Mixer {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (e *election) topologyLocked(alive map[peer.ID]bool) Topology {
+	t := Topology{Room: e.r.hash, Term: e.term, Mixer: e.mixer}
+	for p := range alive {
+		t.Members = append(t.Members, p)
+	}
+	sort.Slice(t.Members, func(i, j int) bool { return t.Members[i] < t.Members[j] })
+	meshMax := e.meshMaxLocked()
+	switch e.policy.Topology {
+	case TopologyMesh, TopologyStar:
+		t.Mode = e.policy.Topology
+	default:
+		t.Mode = TopologyMesh
+		if len(alive) > meshMax {
+			t.Mode = TopologyStar
+		}
+	}
+	if t.Mode == TopologyStar && (t.Mixer == "" || !alive[t.Mixer]) {
+		t.Mode = TopologyMesh // no mixer yet: everyone to everyone until one is elected
+	}
+	return t
+}
+
+func (e *election) meshMaxLocked() int {
+	if e.policy.MeshMax > 0 {
+		return int(e.policy.MeshMax)
+	}
+	return e.r.s.params.MeshMax
+}
+
+func (e *election) info() (MixerInfo, Topology) {
+	alive := e.alive()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	me := e.self()
+	in := MixerInfo{Room: e.r.hash, Name: e.r.key.Name, Term: e.term, Since: e.since.UTC(), Reason: e.reason,
+		Policy: e.policy, MeshMax: e.meshMaxLocked(), History: append([]MixerChange{}, e.history...),
+		Won: append([]uint64(nil), e.won...)}
+	if e.mixer != "" {
+		in.Mixer, in.Nick = e.mixer.String(), e.r.nickOf(e.mixer)
+		if e.mixer == me {
+			in.Nick = e.r.nickname()
+		}
+	}
+	topo := e.topologyLocked(alive)
+	in.Topology = topo.Mode
+	ids := map[peer.ID]bool{}
+	for p := range alive {
+		ids[p] = true
+	}
+	for p := range e.reports {
+		ids[p] = true
+	}
+	for p := range ids {
+		ms := MemberScore{ID: p.String(), Nick: e.r.nickOf(p), Alive: alive[p], Mixer: p == e.mixer, Me: p == me}
+		if p == me {
+			ms.Nick = e.r.nickname()
+		}
+		ms.Score, _ = e.scoreLocked(p)
+		if c, ok := e.reports[p]; ok {
+			ms.Report = &c
+		}
+		in.Members = append(in.Members, ms)
+	}
+	sort.Slice(in.Members, func(i, j int) bool {
+		a, b := in.Members[i], in.Members[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		return a.ID < b.ID
+	})
+	return in, topo
+}

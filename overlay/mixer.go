@@ -1,0 +1,176 @@
+package overlay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// ErrUnknownMember is returned when a peer named for a pin is not a member
+// present in the room.
+var ErrUnknownMember = errors.New("no such member present")
+
+// Mixer returns a room's election state.
+func (s *Service) Mixer(ctx context.Context, ref string) (MixerInfo, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return MixerInfo{}, err
+	}
+	in, _ := r.el.info()
+	return in, nil
+}
+
+// MixerChangeRequest changes a room's election policy (`f2f mixer ROOM
+// --set PEER | --auto | --topology T | --mesh-max K`); zero fields keep
+// what is set.
+type MixerChangeRequest struct {
+	// Pin is a member's peer ID or nickname to pin as the mixer.
+	Pin string `json:"pin,omitempty"`
+	// Auto clears the pin: the election picks the mixer again.
+	Auto bool `json:"auto,omitempty"`
+	// Topology is auto, mesh or star.
+	Topology string `json:"topology,omitempty"`
+	// MeshMax overrides the largest mesh (1..MaxMeshMax).
+	MeshMax int `json:"mesh_max,omitempty"`
+}
+
+// SetMixer changes the room's policy for every member and returns the
+// state after it.
+func (s *Service) SetMixer(ctx context.Context, ref string, req MixerChangeRequest) (MixerInfo, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return MixerInfo{}, err
+	}
+	if req.Pin != "" && req.Auto {
+		return MixerInfo{}, errors.New("give either a member to pin or auto, not both")
+	}
+	var pin peer.ID
+	if req.Pin != "" {
+		if pin, err = r.findMember(req.Pin); err != nil {
+			return MixerInfo{}, err
+		}
+	}
+	if req.Topology != "" && req.Topology != TopologyAuto && req.Topology != TopologyMesh && req.Topology != TopologyStar {
+		return MixerInfo{}, fmt.Errorf("unknown topology %q (want auto, mesh or star)", req.Topology)
+	}
+	if req.MeshMax < 0 || req.MeshMax > MaxMeshMax {
+		return MixerInfo{}, fmt.Errorf("mesh size %d out of range 1..%d", req.MeshMax, MaxMeshMax)
+	}
+	if req.Pin == "" && !req.Auto && req.Topology == "" && req.MeshMax == 0 {
+		return MixerInfo{}, errors.New("nothing to change")
+	}
+	r.el.setPolicy(func(p *Policy) {
+		switch {
+		case pin != "":
+			p.Pin = pin
+		case req.Auto:
+			p.Pin = ""
+		}
+		if req.Topology == TopologyAuto {
+			p.Topology = ""
+		} else if req.Topology != "" {
+			p.Topology = req.Topology
+		}
+		if req.MeshMax > 0 {
+			p.MeshMax = uint64(req.MeshMax)
+		}
+	})
+	in, _ := r.el.info()
+	return in, nil
+}
+
+// findMember resolves a peer ID or a nickname to a present member (the
+// node itself included).
+func (r *room) findMember(ref string) (peer.ID, error) {
+	alive := r.el.alive()
+	if id, err := peer.Decode(ref); err == nil {
+		if alive[id] {
+			return id, nil
+		}
+		return "", fmt.Errorf("%w: %s", ErrUnknownMember, ref)
+	}
+	var found []peer.ID
+	for p := range alive {
+		nick := r.nickOf(p)
+		if p == r.s.h.ID() {
+			nick = r.nickname()
+		}
+		if nick == ref {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("%w: %q", ErrUnknownMember, ref)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%d members are called %q; give the peer ID", len(found), ref)
+}
+
+// Topology returns what media needs of the room with this hash: the
+// mixer, the mode and the members; false when the room is not joined.
+func (s *Service) Topology(hash string) (Topology, bool) {
+	r := s.roomByHash(hash)
+	if r == nil {
+		return Topology{}, false
+	}
+	_, t := r.el.info()
+	return t, true
+}
+
+// mixerText is the output of /mixer.
+func (r *room) mixerText() string {
+	in, _ := r.el.info()
+	var b strings.Builder
+	if in.Mixer == "" {
+		fmt.Fprintf(&b, "no mixer elected yet in %s (%s)", in.Name, in.Topology)
+	} else {
+		fmt.Fprintf(&b, "mixer of %s: %s, term %d, %s; %s", in.Name, in.Nick, in.Term, in.Topology, in.Reason)
+	}
+	if in.Policy.Pin != "" {
+		fmt.Fprintf(&b, "; pinned to %s", r.nickOf(in.Policy.Pin))
+	}
+	for _, m := range in.Members {
+		fmt.Fprintf(&b, "\n  %s score %s", m.Nick, strconv.FormatUint(m.Score, 10))
+		if m.Mixer {
+			b.WriteString(" (mixer)")
+		}
+	}
+	return b.String()
+}
+
+// mixerCommand runs `/mixer [set PEER | auto]` in a chat.
+func (s *Service) mixerCommand(ctx context.Context, r *room, arg string) (SendResult, error) {
+	verb, rest, _ := strings.Cut(arg, " ")
+	switch verb {
+	case "":
+		return SendResult{Output: r.mixerText()}, nil
+	case "set":
+		if _, err := s.SetMixer(ctx, r.key.String(), MixerChangeRequest{Pin: strings.TrimSpace(rest)}); err != nil {
+			return SendResult{}, err
+		}
+	case "auto":
+		if _, err := s.SetMixer(ctx, r.key.String(), MixerChangeRequest{Auto: true}); err != nil {
+			return SendResult{}, err
+		}
+	default:
+		return SendResult{Output: ChatHelp}, fmt.Errorf("%w /mixer %s (want /mixer, /mixer set PEER or /mixer auto)", ErrUnknownCommand, verb)
+	}
+	return SendResult{Output: r.mixerText()}, nil
+}
+
+// JoinedHashes returns the hashes of the joined rooms.
+func (s *Service) JoinedHashes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for h := range s.rooms {
+		out = append(out, h)
+	}
+	return out
+}

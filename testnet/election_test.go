@@ -1,0 +1,157 @@
+package testnet
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// uplinks returns per-node options giving node i a simulated uplink of
+// caps[i] MB/s (the probe's sending rate).
+func uplinks(caps []float64, extra ...overlay.Option) func(i int) []node.Option {
+	return func(i int) []node.Option {
+		p := overlay.DefaultParams()
+		p.UploadLimit = caps[i] * 1e6
+		return []node.Option{node.WithOverlayOptions(append([]overlay.Option{overlay.WithParams(p)}, extra...)...)}
+	}
+}
+
+// agreedMixer returns the mixer and term every node in nodes sees, or ""
+// when they do not agree yet.
+func agreedMixer(ctx context.Context, nodes []*node.Node, ref string) (peer.ID, uint64, error) {
+	var mixer string
+	var term uint64
+	for i, nd := range nodes {
+		in, err := nd.Rooms().Mixer(ctx, ref)
+		if err != nil {
+			return "", 0, err
+		}
+		if in.Mixer == "" || i > 0 && (in.Mixer != mixer || in.Term != term) {
+			return "", 0, nil
+		}
+		mixer, term = in.Mixer, in.Term
+	}
+	id, err := peer.Decode(mixer)
+	return id, term, err
+}
+
+// waitMixer waits until every node agrees on want as the mixer and
+// returns the term.
+func waitMixer(t *testing.T, ctx context.Context, nodes []*node.Node, ref string, want peer.ID) uint64 {
+	t.Helper()
+	var term uint64
+	err := WaitFor(ctx, func() (bool, error) {
+		m, tm, err := agreedMixer(ctx, nodes, ref)
+		term = tm
+		return m == want, err
+	})
+	if err != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for i, nd := range nodes {
+			in, _ := nd.Rooms().Mixer(dctx, ref)
+			t.Logf("node %s (%d) sees mixer %s term %d (%s); members:", nd.ID(), i, in.Mixer, in.Term, in.Reason)
+			for _, m := range in.Members {
+				t.Logf("   %s score %d alive %v", m.ID, m.Score, m.Alive)
+			}
+		}
+		t.Fatalf("mixer %s not agreed: %v", want, err)
+	}
+	return term
+}
+
+// waitReports waits until every node holds a report with a measured
+// upload from every node.
+func waitReports(t *testing.T, ctx context.Context, nodes []*node.Node, ref string) {
+	t.Helper()
+	err := WaitFor(ctx, func() (bool, error) {
+		for _, nd := range nodes {
+			in, err := nd.Rooms().Mixer(ctx, ref)
+			if err != nil {
+				return false, err
+			}
+			n := 0
+			for _, m := range in.Members {
+				if m.Report != nil && m.Report.Probed > 0 {
+					n++
+				}
+			}
+			if n < len(nodes) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("capability reports: %v", err)
+	}
+}
+
+// TestElectionPicksBestUplinkAndFailsOver: 8 nodes with different uplinks
+// elect the one with the best; when it is killed the others agree on the
+// next best; a pin from any member moves the mixer, and auto moves it back.
+func TestElectionPicksBestUplinkAndFailsOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	caps := []float64{3, 5, 8, 12, 24, 6, 4, 10} // MB/s: node 4 best, then node 3
+	net, err := New(t.TempDir(), len(caps), WithNodeOptionsFor(uplinks(caps)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	info := makeRoom(t, ctx, net.Nodes, "elect")
+	waitReports(t, ctx, net.Nodes, info.Key)
+	term := waitMixer(t, ctx, net.Nodes, info.Key, net.Nodes[4].ID())
+	t.Logf("node 4 elected, term %d", term)
+
+	// The mixer's report carries the upload its probes measured.
+	in, err := net.Nodes[0].Rooms().Mixer(ctx, info.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range in.Members {
+		if m.ID == net.Nodes[4].ID().String() && (m.Report == nil || m.Report.UploadBps < 15e6 || m.Report.UploadBps > 30e6) {
+			t.Fatalf("mixer's report %+v: want about 24 MB/s upload", m.Report)
+		}
+	}
+
+	// Kill the mixer: the rest agree on node 3 in a later term.
+	start := time.Now()
+	if err := net.Nodes[4].Close(); err != nil {
+		t.Fatal(err)
+	}
+	rest := append(append([]*node.Node{}, net.Nodes[:4]...), net.Nodes[5:]...)
+	term2 := waitMixer(t, ctx, rest, info.Key, net.Nodes[3].ID())
+	t.Logf("failover to node 3 agreed after %v, term %d", time.Since(start), term2)
+	if term2 <= term {
+		t.Fatalf("failover term %d not after %d", term2, term)
+	}
+
+	// Pin node 6 from node 0, then let the election pick again from node 7.
+	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: net.Nodes[6].ID().String()}); err != nil {
+		t.Fatal(err)
+	}
+	waitMixer(t, ctx, rest, info.Key, net.Nodes[6].ID())
+	for _, nd := range rest {
+		in, err := nd.Rooms().Mixer(ctx, info.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Policy.Pin != net.Nodes[6].ID() {
+			t.Fatalf("%s does not see the pin: %+v", nd.ID(), in.Policy)
+		}
+	}
+	if _, err := net.Nodes[7].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Auto: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitMixer(t, ctx, rest, info.Key, net.Nodes[3].ID())
+	// A pin to someone not in the room is refused.
+	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: net.Nodes[4].ID().String()}); err == nil {
+		t.Fatal("pin to a gone member accepted")
+	}
+}
