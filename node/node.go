@@ -62,6 +62,15 @@ type config struct {
 	logger       *slog.Logger
 	newHost      HostConstructor
 	overlayOpts  []overlay.Option
+	libp2pMet    bool
+}
+
+// WithLibp2pMetrics registers go-libp2p's own Prometheus metrics (swarm,
+// identify, resource manager, ...) with the node's /metrics. They are off by
+// default: they cost about 1.5 MiB of memory, which an idle daemon under the
+// 40 MB goal cannot spare.
+func WithLibp2pMetrics() Option {
+	return func(c *config) error { c.libp2pMet = true; return nil }
 }
 
 // WithOverlayOptions adds options to the room service (tests: loss,
@@ -239,7 +248,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.closers = append(n.closers, n.ds.Close)
 
 	// libp2p host.
-	hostOpts, err := n.hostOptions()
+	hostOpts, err := n.hostOptions(c.libp2pMet)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +381,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	return n, nil
 }
 
-func (n *Node) hostOptions() ([]libp2p.Option, error) {
+func (n *Node) hostOptions(libp2pMetrics bool) ([]libp2p.Option, error) {
 	rm, err := newResourceManager(n.cfg.Resources)
 	if err != nil {
 		return nil, err
@@ -395,8 +404,12 @@ func (n *Node) hostOptions() ([]libp2p.Option, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.Ping(true),
 		libp2p.UserAgent("face2face/" + Version),
-		libp2p.PrometheusRegisterer(n.metrics),
 		libp2p.BandwidthReporter(n.bwc),
+	}
+	if libp2pMetrics {
+		opts = append(opts, libp2p.PrometheusRegisterer(n.metrics))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
 	}
 	nat := n.cfg.NAT
 	if nat.PortMapping {

@@ -304,7 +304,7 @@ func (e *election) onReport(from peer.ID, c CapReport) {
 func (e *election) onElect(from peer.ID, m Elect) {
 	now := time.Now()
 	var alive map[peer.ID]bool
-	if m.Op == OpCandidate || m.Op == OpVote {
+	if m.Op != OpPolicy {
 		alive = e.alive()
 	}
 	var out []Elect
@@ -350,7 +350,9 @@ func (e *election) onElect(from peer.ID, m Elect) {
 		}
 		e.mergePolicyLocked(m.Policy)
 		switch {
-		case m.Term > e.term || (m.Term == e.term && (e.mixer == "" || e.mixer == from)):
+		case m.Term > e.term || m.Term == e.term && (e.mixer == "" || e.mixer == from || !e.leaseValidLocked(alive, now)):
+			// A higher term, the current mixer, or (after a partition
+			// healed) the other mixer of this term once ours went quiet.
 			if e.cand != nil && e.cand.term <= m.Term {
 				e.cand = nil
 			}

@@ -19,7 +19,7 @@ import (
 // Goals the benchmarks are measured against (issues 2 and 3).
 const (
 	goalStartToReady = 500 * time.Millisecond
-	goalIdleRSS      = 40 << 20
+	goalIdleRSS      = 40_000_000 // 40 MB, as issue 2 puts it
 	goalChatP99      = 20 * time.Millisecond // at 50 nodes
 	goalChatNodes    = 50
 )
@@ -74,8 +74,8 @@ shutdown takes. Nothing leaves the machine.`,
 			fmt.Fprintf(tw, "daemon start-to-ready\t%d\t%.0f ms\t%.0f ms\t<= %.0f ms\t%v\n", runs,
 				ms(testnet.Median(res.StartToReady)), ms(testnet.Max(res.StartToReady)), ms(goalStartToReady),
 				testnet.Median(res.StartToReady) <= goalStartToReady)
-			fmt.Fprintf(tw, "daemon idle RSS (after %s)\t%d\t%.1f MiB\t%.1f MiB\t<= %.0f MiB\t%v\n", idle, runs,
-				mb(testnet.Median(res.IdleRSS)), mb(testnet.Max(res.IdleRSS)), mb(int64(goalIdleRSS)),
+			fmt.Fprintf(tw, "daemon idle RSS (after %s)\t%d\t%.1f MiB (%.1f MB)\t%.1f MiB\t<= 40 MB (%.1f MiB)\t%v\n", idle, runs,
+				mb(testnet.Median(res.IdleRSS)), float64(testnet.Median(res.IdleRSS))/1e6, mb(testnet.Max(res.IdleRSS)), mb(int64(goalIdleRSS)),
 				testnet.Median(res.IdleRSS) <= goalIdleRSS)
 			fmt.Fprintf(tw, "daemon shutdown (SIGTERM to exit)\t%d\t%.0f ms\t%.0f ms\t\t\n", runs,
 				ms(testnet.Median(res.Shutdown)), ms(testnet.Max(res.Shutdown)))

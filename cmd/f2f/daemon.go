@@ -24,9 +24,10 @@ func newDaemonCmd(g *globals) *cobra.Command {
 		mdnsOn      bool
 		apiAddr     string
 		logLevel    string
+		libp2pMet   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "daemon [--listen MA]... [--api HOST:PORT] [--bootstrap MA]... [--no-bootstrap] [--mdns=false]",
+		Use:   "daemon [--listen MA]... [--api HOST:PORT] [--bootstrap MA]... [--no-bootstrap] [--mdns=false] [--libp2p-metrics]",
 		Short: "Run the node: libp2p host, DHT, GossipSub, blockstore and bitswap, local API",
 		Long: `Run the face2face node until SIGINT or SIGTERM.
 
@@ -62,6 +63,9 @@ configured one is busy) and prints "` + node.ReadyLine + `" once it serves.`,
 			if apiAddr != "" {
 				opts = append(opts, node.WithAPIAddr(apiAddr))
 			}
+			if libp2pMet {
+				opts = append(opts, node.WithLibp2pMetrics())
+			}
 			return runDaemon(cmd.Context(), g, p, opts)
 		},
 	}
@@ -72,6 +76,7 @@ configured one is busy) and prints "` + node.ReadyLine + `" once it serves.`,
 	f.BoolVar(&mdnsOn, "mdns", true, "mDNS discovery on the local network (default from config)")
 	f.StringVar(&apiAddr, "api", "", "local API HOST:PORT on loopback (default from config: "+node.DefaultAPIAddr+")")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&libp2pMet, "libp2p-metrics", false, "add go-libp2p's own metrics to /metrics (about 1.5 MiB more memory)")
 	return cmd
 }
 

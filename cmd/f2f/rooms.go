@@ -50,7 +50,7 @@ func newRoomCmd(g *globals) *cobra.Command {
 		Use:   "room",
 		Short: "Create, join, list and leave rooms (found through the DHT)",
 	}
-	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g))
+	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g), newRoomProbeCmd(g))
 	return cmd
 }
 
