@@ -38,6 +38,7 @@ bench: build
 	./bin/f2f bench daemon
 	./bin/f2f bench chat
 	./bin/f2f bench files
+	./bin/f2f bench election
 
 clean:
 	rm -rf bin

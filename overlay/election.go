@@ -75,6 +75,8 @@ type election struct {
 	// incumbent's lease counts for nothing and a new term is elected.
 	conflictTerm uint64
 	history      []MixerChange
+	lastReport   time.Time // when tick last republished the node's report
+	lastPolicy   time.Time // when the node last republished its policy
 	won          []uint64
 }
 
@@ -197,6 +199,16 @@ func (e *election) tick(now time.Time) {
 		e.lease = now.Add(p.LeaseTimeout)
 		out = append(out, Elect{Op: OpHeartbeat, Term: e.term, Peer: me, Policy: e.policy, Reason: e.reason, Report: e.myReportLocked()})
 	}
+	var report *CapReport
+	if !e.leaseValidLocked(alive, now) && now.Sub(e.lastReport) >= p.HeartbeatInterval*2 {
+		// No mixer: members may disagree on who is best because a report
+		// was lost; send ours again so that their views converge.
+		e.lastReport = now
+		report = e.myReportLocked()
+		if e.policy.Seq > 0 { // and the policy: a pin may have been lost
+			out = append(out, Elect{Op: OpPolicy, Policy: e.policy})
+		}
+	}
 	want, why := e.desiredLocked(alive, now)
 	if want == me && (e.mixer != me || !e.leaseValidLocked(alive, now) || e.conflictLocked()) {
 		c := e.cand
@@ -206,7 +218,7 @@ func (e *election) tick(now time.Time) {
 				out = append(out, e.winLocked(now))
 			} else if now.Sub(c.sent) >= p.HeartbeatInterval {
 				c.sent = now // ask again: a candidacy or a vote may have been dropped
-				out = append(out, Elect{Op: OpCandidate, Term: c.term, Peer: me, Score: e.myScoreLocked(), Reason: c.reason, Report: e.myReportLocked()})
+				out = append(out, Elect{Op: OpCandidate, Term: c.term, Peer: me, Score: e.myScoreLocked(), Reason: c.reason, Report: e.myReportLocked(), Policy: e.policy})
 			}
 		case c != nil && e.retryAt.IsZero():
 			// Lost (no majority in time): retry after a random pause, so
@@ -223,13 +235,16 @@ func (e *election) tick(now time.Time) {
 			if e.countLocked(alive) {
 				out = append(out, e.winLocked(now))
 			} else {
-				out = append(out, Elect{Op: OpCandidate, Term: term, Peer: me, Score: e.myScoreLocked(), Reason: why, Report: e.myReportLocked()})
+				out = append(out, Elect{Op: OpCandidate, Term: term, Peer: me, Score: e.myScoreLocked(), Reason: why, Report: e.myReportLocked(), Policy: e.policy})
 			}
 		}
 	} else if e.cand != nil && want != me {
 		e.cand = nil
 	}
 	e.mu.Unlock()
+	if report != nil {
+		e.r.publishControl(e.r.control, KindCaps, report.Marshal())
+	}
 	for _, m := range out {
 		e.r.publishElect(m)
 	}
@@ -323,6 +338,7 @@ func (e *election) onElect(from peer.ID, m Elect) {
 		if _, ok := e.reports[from]; !ok {
 			e.claimed[from] = m.Score
 		}
+		e.mergePolicyLocked(m.Policy)
 		if m.Term == e.votedTerm && e.votedFor == from {
 			out = append(out, Elect{Op: OpVote, Term: m.Term, Peer: from}) // again: it may not have arrived
 			break
@@ -349,6 +365,11 @@ func (e *election) onElect(from peer.ID, m Elect) {
 			break
 		}
 		e.mergePolicyLocked(m.Policy)
+		if e.policy.newer(m.Policy) && now.Sub(e.lastPolicy) >= e.r.s.params.HeartbeatInterval {
+			// The mixer missed a policy change: send it again.
+			e.lastPolicy = now
+			out = append(out, Elect{Op: OpPolicy, Policy: e.policy})
+		}
 		switch {
 		case m.Term > e.term || m.Term == e.term && (e.mixer == "" || e.mixer == from || !e.leaseValidLocked(alive, now)):
 			// A higher term, the current mixer, or (after a partition
@@ -385,6 +406,7 @@ func (e *election) setPolicy(f func(*Policy)) Policy {
 	f(&p)
 	p.Seq, p.Setter = e.policy.Seq+1, e.self()
 	e.policy = p
+	e.lastPolicy = time.Now()
 	e.mu.Unlock()
 	e.r.publishElect(Elect{Op: OpPolicy, Policy: p})
 	return p

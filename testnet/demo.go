@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/node"
@@ -53,7 +57,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("(profile local: no public bootstrap, no mDNS, no port mapping; nothing leaves this machine)")
 	say("")
 	start := time.Now()
-	net, err := New(dir, p.Nodes, WithShape(p.Shape))
+	uplinks := SimulatedUplinks(demoUplinks(p.Nodes), overlay.DefaultParams())
+	net, err := New(dir, p.Nodes, WithShape(p.Shape), WithNodeOptionsFor(uplinks))
 	if err != nil {
 		return err
 	}
@@ -115,6 +120,12 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		}
 		return err
 	}
+	if err := demoElection(ctx, say, net, names, uplinks); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if p.Ready != nil {
 		p.Ready(net)
 	}
@@ -126,6 +137,10 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("  %s --repo %s/node%d chat log demo-room --follow", p.CLI, dir, p.Nodes-1)
 	say("  %s --repo %s/node1 file ls --room demo-room", p.CLI, dir)
 	say("  %s --repo %s/node1 chat send demo-room /share README.md", p.CLI, dir)
+	say("  %s --repo %s/node0 mixer demo-room", p.CLI, dir)
+	say("  %s --repo %s/node1 mixer demo-room --set node3-nick   (any member's nickname or peer ID; --auto undoes it)", p.CLI, dir)
+	say("  %s --repo %s/node0 topo --room demo-room --format svg > room.svg", p.CLI, dir)
+	say("  %s --repo %s/node0 events", p.CLI, dir)
 	say("Running until Ctrl-C.")
 
 	ch, unsub := net.Nodes[0].Subscribe(64)
@@ -325,3 +340,123 @@ func demoFile(ctx context.Context, say func(string, ...any), net *Net) error {
 	say("  fetched in %s from %d peer(s), every block checked; sha256 matches", d.Round(time.Millisecond), len(sources))
 	return nil
 }
+
+// demoUplinks gives demo node i a simulated uplink (MB/s), all different.
+func demoUplinks(n int) []float64 {
+	caps := make([]float64, n)
+	for i := range caps {
+		caps[i] = float64(4 + (i*7)%11*2)
+	}
+	return caps
+}
+
+// demoElection shows the mixer election in demo-room: the scores, the
+// topology, and a failover when the mixer stops (it then comes back).
+func demoElection(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, uplinks func(int) []node.Option) error {
+	say("")
+	say("mixer election: every member probes the upload to a few others over /f2f/bwprobe/1 (uplinks are")
+	say("simulated here: %v MB/s), gossips a signed capability report, and all elect the best score:", demoUplinks(len(net.Nodes)))
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var in overlay.MixerInfo
+	if err := WaitFor(wctx, func() (bool, error) {
+		var err error
+		in, err = net.Nodes[0].Rooms().Mixer(wctx, "demo-room")
+		if err != nil {
+			return false, err
+		}
+		measured := 0
+		for _, m := range in.Members {
+			if m.Report != nil && m.Report.Probed > 0 {
+				measured++
+			}
+		}
+		best := in.Members[0].ID // sorted by score
+		m, _, err := AgreedMixer(wctx, net.Nodes, "demo-room")
+		return measured == len(net.Nodes) && m.String() == best, err
+	}); err != nil {
+		return fmt.Errorf("no mixer elected: %w", err)
+	}
+	for _, m := range in.Members {
+		mark := ""
+		if m.Mixer {
+			mark = "  <- mixer"
+		}
+		say("  %-6s score %6d  upload %5.1f MB/s%s", names[m.ID], m.Score, float64(m.Report.UploadBps)/1e6, mark)
+	}
+	say("  all %d nodes agree: mixer %s, term %d (%s); topology %s", len(net.Nodes), names[in.Mixer], in.Term, in.Reason, in.Topology)
+	// Members publish their telemetry every few seconds: wait for all.
+	var g overlay.Graph
+	if err := WaitFor(wctx, func() (bool, error) {
+		var err error
+		g, err = net.Nodes[0].Rooms().Graph(wctx, "demo-room")
+		if err != nil {
+			return false, err
+		}
+		reported := map[string]bool{}
+		for _, e := range g.Edges {
+			reported[e.From] = true
+		}
+		return len(reported) == len(net.Nodes), nil
+	}); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	say("topology as node0 sees it from every member's telemetry (f2f topo --room demo-room; --format svg draws it):")
+	for _, n := range g.Nodes {
+		var conns, mesh []string
+		for _, e := range g.Edges {
+			if e.From != n.ID {
+				continue
+			}
+			if e.Kind == overlay.EdgeConn {
+				conns = append(conns, names[e.To])
+			} else if e.Kind == overlay.EdgeGossip {
+				mesh = append(mesh, names[e.To])
+			}
+		}
+		say("  %-6s %-7s connections: %s; gossip mesh: %s", names[n.ID], n.Role, strings.Join(conns, " "), strings.Join(mesh, " "))
+	}
+
+	// Failover: stop the mixer; the others agree on the next best.
+	idx := -1
+	for i, nd := range net.Nodes {
+		if nd.ID().String() == in.Mixer {
+			idx = i
+		}
+	}
+	say("stopping the mixer %s...", names[in.Mixer])
+	start := time.Now()
+	if err := net.Nodes[idx].Close(); err != nil {
+		return err
+	}
+	var rest []*node.Node
+	for i, nd := range net.Nodes {
+		if i != idx {
+			rest = append(rest, nd)
+		}
+	}
+	var next peer.ID
+	var term uint64
+	if err := WaitFor(wctx, func() (bool, error) {
+		var err error
+		next, term, err = AgreedMixer(wctx, rest, "demo-room")
+		return next != "" && next.String() != in.Mixer, err
+	}); err != nil {
+		return fmt.Errorf("no failover: %w", err)
+	}
+	after, _ := rest[0].Rooms().Mixer(wctx, "demo-room")
+	say("  failover: after %s the other %d agree on %s, term %d (%s)", time.Since(start).Round(time.Millisecond),
+		len(rest), names[next.String()], term, after.Reason)
+	// Restart it: it rejoins the room; the incumbent keeps the role unless
+	// the returning node beats it by the margin.
+	repo := filepath.Join(net.Dir, fmt.Sprintf("node%d", idx))
+	nd, err := StartNode(repo, net.Nodes[0].Addrs(), append([]node.Option{node.WithLogger(discard())}, uplinks(idx)...)...)
+	if err != nil {
+		return fmt.Errorf("restart node%d: %w", idx, err)
+	}
+	net.Nodes[idx] = nd
+	say("  node%d restarted and rejoined demo-room; the election continues (f2f mixer demo-room shows it)", idx)
+	return nil
+}
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -11,33 +11,12 @@ import (
 	"github.com/fluttershy/face2face/overlay"
 )
 
-// uplinks returns per-node options giving node i a simulated uplink of
-// caps[i] MB/s (the probe's sending rate).
 func uplinks(caps []float64, extra ...overlay.Option) func(i int) []node.Option {
-	return func(i int) []node.Option {
-		p := overlay.DefaultParams()
-		p.UploadLimit = caps[i] * 1e6
-		return []node.Option{node.WithOverlayOptions(append([]overlay.Option{overlay.WithParams(p)}, extra...)...)}
-	}
+	return SimulatedUplinks(caps, overlay.DefaultParams(), extra...)
 }
 
-// agreedMixer returns the mixer and term every node in nodes sees, or ""
-// when they do not agree yet.
 func agreedMixer(ctx context.Context, nodes []*node.Node, ref string) (peer.ID, uint64, error) {
-	var mixer string
-	var term uint64
-	for i, nd := range nodes {
-		in, err := nd.Rooms().Mixer(ctx, ref)
-		if err != nil {
-			return "", 0, err
-		}
-		if in.Mixer == "" || i > 0 && (in.Mixer != mixer || in.Term != term) {
-			return "", 0, nil
-		}
-		mixer, term = in.Mixer, in.Term
-	}
-	id, err := peer.Decode(mixer)
-	return id, term, err
+	return AgreedMixer(ctx, nodes, ref)
 }
 
 // waitMixer waits until every node agrees on want as the mixer and

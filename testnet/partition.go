@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/node"
@@ -65,6 +66,10 @@ func (p *Partition) Heal(ctx context.Context, nodes []*node.Node) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// Dials refused during the split left backoffs behind.
+				if sw, ok := a.Host().Network().(*swarm.Swarm); ok {
+					sw.Backoff().Clear(b.ID())
+				}
 				_ = a.Host().Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Host().Addrs()})
 			}()
 		}

@@ -146,6 +146,11 @@ func TestDemo(t *testing.T) {
 		"<erin> and every line here is signed by its author",
 		"shared holiday-video.bin (8388608 bytes, application/octet-stream) -> f2f file get bafy",
 		"sha256 matches",
+		"mixer election:",
+		"<- mixer",
+		"all 5 nodes agree: mixer node",
+		"failover: after",
+		"restarted and rejoined demo-room",
 		"all nodes stopped",
 	} {
 		if !strings.Contains(text, want) {
