@@ -19,7 +19,7 @@ import (
 // Goals the benchmarks are measured against (issues 2 and 3).
 const (
 	goalStartToReady = 500 * time.Millisecond
-	goalIdleRSS      = 40_000_000 // 40 MB, as issue 2 puts it
+	goalIdleRSS      = 40_000_000            // 40 MB, as issue 2 puts it
 	goalChatP99      = 20 * time.Millisecond // at 50 nodes
 	goalChatNodes    = 50
 )
