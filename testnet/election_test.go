@@ -2,6 +2,8 @@ package testnet
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"testing"
 	"time"
 
@@ -132,5 +134,52 @@ func TestElectionPicksBestUplinkAndFailsOver(t *testing.T) {
 	// A pin to someone not in the room is refused.
 	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: net.Nodes[4].ID().String()}); err == nil {
 		t.Fatal("pin to a gone member accepted")
+	}
+}
+
+// TestProbeRefusals: /f2f/bwprobe/1 serves only members, refuses sizes
+// over the limit, and rate-limits a peer.
+func TestProbeRefusals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	net := newNet(t, 3)
+	info := makeRoom(t, ctx, net.Nodes[:2], "probe")
+	hash := info.Hash
+	stranger, member, target := net.Nodes[2], net.Nodes[1], net.Nodes[0]
+	ask := func(from *node.Node, size uint32) byte {
+		t.Helper()
+		if err := from.Host().Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := from.Host().NewStream(ctx, target.ID(), overlay.ProbeProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		hdr := binary.BigEndian.AppendUint32([]byte(hash), size)
+		if _, err := st.Write(hdr); err != nil {
+			t.Fatal(err)
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(st, b[:]); err != nil {
+			t.Fatal(err)
+		}
+		return b[0]
+	}
+	if got := ask(stranger, 1<<20); got != 1 {
+		t.Errorf("a stranger's probe: status %d, want 1 (not a member)", got)
+	}
+	if got := ask(member, 1<<30); got != 3 {
+		t.Errorf("a 1 GiB probe: status %d, want 3 (too large)", got)
+	}
+	limited := false
+	for range 10 {
+		if ask(member, 1<<10) == 4 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("10 probes in a row were never rate-limited")
 	}
 }
