@@ -35,7 +35,9 @@ func (s *apiServer) routeActivity(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+pathRoom+"/probe", s.handleProbe)
 	mux.HandleFunc("GET "+PathTopo, s.handleTopo)
 	mux.HandleFunc("GET "+PathEventsRecent, s.handleRecentEvents)
-	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(s.n.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET "+PathMetrics, func(w http.ResponseWriter, r *http.Request) {
+		promhttp.HandlerFor(s.n.registry(), promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	})
 }
 
 func (s *apiServer) handleMixer(w http.ResponseWriter, r *http.Request) {
@@ -133,6 +135,17 @@ func shortID(p peer.ID) string {
 		return "…" + s[len(s)-6:]
 	}
 	return s
+}
+
+// registry returns the node's Prometheus registry, building it on the
+// first scrape (an idle daemon nobody scrapes does not pay for it).
+func (n *Node) registry() *prometheus.Registry {
+	n.metricsOnce.Do(func() {
+		if n.metrics == nil {
+			n.metrics = n.newMetrics()
+		}
+	})
+	return n.metrics
 }
 
 // newMetrics builds the node's Prometheus registry: Go and process

@@ -155,25 +155,26 @@ func WithHostConstructor(f HostConstructor) Option {
 // lifecycle state (started, closed). Every goroutine the node starts runs
 // under ctx and is tracked by wg; Close cancels ctx and waits.
 type Node struct {
-	repo    *Repo
-	cfg     *Config
-	log     *slog.Logger
-	ds      *pebbleds.Datastore
-	host    host.Host
-	dht     *dht.Service
-	ps      *pubsub.PubSub
-	bstore  blockstore.Blockstore
-	bswap   *bitswap.Bitswap
-	db      *sql.DB
-	rooms   *overlay.Service
-	files   *files.Service
-	mdns    mdns.Service
-	events  *eventHub
-	api     *apiServer
-	bwc     *metrics.BandwidthCounter
-	metrics *prometheus.Registry
-	mesh    *overlay.MeshTracer
-	reach   atomic.Int32 // overlay.Reachability
+	repo        *Repo
+	cfg         *Config
+	log         *slog.Logger
+	ds          *pebbleds.Datastore
+	host        host.Host
+	dht         *dht.Service
+	ps          *pubsub.PubSub
+	bstore      blockstore.Blockstore
+	bswap       *bitswap.Bitswap
+	db          *sql.DB
+	rooms       *overlay.Service
+	files       *files.Service
+	mdns        mdns.Service
+	events      *eventHub
+	api         *apiServer
+	bwc         *metrics.BandwidthCounter
+	metricsOnce sync.Once
+	metrics     *prometheus.Registry // built on first use unless go-libp2p's metrics are on
+	mesh        *overlay.MeshTracer
+	reach       atomic.Int32 // overlay.Reachability
 
 	mdnsOn    bool
 	apiAddr   string
@@ -206,7 +207,9 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n := &Node{repo: repo, cfg: repo.Config, log: c.logger, events: newEventHub(),
 		bwc: metrics.NewBandwidthCounter(), mesh: overlay.NewMeshTracer()}
-	n.metrics = n.newMetrics()
+	if c.libp2pMet {
+		n.metrics = n.newMetrics() // go-libp2p registers into it as the host is built
+	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.closers = append(n.closers, repo.Close) // released last
 	defer func() {

@@ -273,17 +273,24 @@ func (r *room) capsLoop() {
 	r.publishCaps(r.report(nil))
 	last, lastAt, measured := r.report(nil), time.Now(), time.Now()
 	probed := map[peer.ID]float64{}
+	failed := map[peer.ID]time.Time{} // probes refused or failed: not again for a while
+	// Members who join together do not all probe at once.
+	if !sleepCtx(r.ctx, rand.N(2*time.Second)) {
+		return
+	}
 	for {
-		// Probe members not measured yet, up to ProbePeers in all.
+		// Probe members not measured yet, up to ProbePeers in all and
+		// ProbePeers attempts per round.
 		var fresh []peer.ID
 		for _, p := range r.chat.ListPeers() {
-			if _, ok := probed[p]; !ok && r.s.connected(p) {
+			_, done := probed[p]
+			if !done && time.Since(failed[p]) >= probeRetry && r.s.connected(p) {
 				fresh = append(fresh, p)
 			}
 		}
 		rand.Shuffle(len(fresh), func(i, j int) { fresh[i], fresh[j] = fresh[j], fresh[i] })
-		for _, p := range fresh {
-			if len(probed) >= s.params.ProbePeers {
+		for i, p := range fresh {
+			if len(probed) >= s.params.ProbePeers || i >= s.params.ProbePeers {
 				break
 			}
 			res, err := r.probe(r.ctx, p, s.params.ProbeBytes)
@@ -292,6 +299,7 @@ func (r *room) capsLoop() {
 			}
 			if err != nil {
 				s.log.Debug("probe", "room", r.hash, "peer", p, "err", err)
+				failed[p] = time.Now()
 				continue
 			}
 			probed[p] = res.Bps
@@ -316,10 +324,14 @@ func (r *room) capsLoop() {
 		}
 		if time.Since(measured) >= s.params.CapsInterval {
 			clear(probed) // measure again
+			clear(failed)
 			measured = time.Now()
 		}
 	}
 }
+
+// probeRetry is how long a member whose probe failed is left alone.
+const probeRetry = 30 * time.Second
 
 func changedMuch(a, b uint64) bool {
 	lo, hi := min(a, b), max(a, b)

@@ -76,6 +76,9 @@ type election struct {
 	conflictTerm uint64
 	history      []MixerChange
 	lastReport   time.Time // when tick last republished the node's report
+	// present is the set alive() returned at the last tick: messages use
+	// it instead of asking pubsub for the topic's peers each time.
+	present map[peer.ID]bool
 	lastPolicy   time.Time // when the node last republished its policy
 	won          []uint64
 }
@@ -192,6 +195,7 @@ func (e *election) tick(now time.Time) {
 	alive := e.alive()
 	var out []Elect
 	e.mu.Lock()
+	e.present = alive
 	p := e.r.s.params
 	me := e.self()
 	if e.mixer == me && now.Sub(e.lastBeat) >= p.HeartbeatInterval {
@@ -200,7 +204,7 @@ func (e *election) tick(now time.Time) {
 		out = append(out, Elect{Op: OpHeartbeat, Term: e.term, Peer: me, Policy: e.policy, Reason: e.reason, Report: e.myReportLocked()})
 	}
 	var report *CapReport
-	if !e.leaseValidLocked(alive, now) && now.Sub(e.lastReport) >= p.HeartbeatInterval*2 {
+	if !e.leaseValidLocked(alive, now) && now.Sub(e.lastReport) >= p.HeartbeatInterval*4 {
 		// No mixer: members may disagree on who is best because a report
 		// was lost; send ours again so that their views converge.
 		e.lastReport = now
@@ -318,12 +322,12 @@ func (e *election) onReport(from peer.ID, c CapReport) {
 // onElect takes an election message from its author.
 func (e *election) onElect(from peer.ID, m Elect) {
 	now := time.Now()
-	var alive map[peer.ID]bool
-	if m.Op != OpPolicy {
-		alive = e.alive()
-	}
 	var out []Elect
 	e.mu.Lock()
+	alive := e.present
+	if alive == nil {
+		alive = map[peer.ID]bool{e.self(): true}
+	}
 	me := e.self()
 	if m.Report != nil && (m.Op == OpCandidate || m.Op == OpHeartbeat) && m.Peer == from {
 		e.reports[from] = *m.Report

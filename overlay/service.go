@@ -129,7 +129,7 @@ func DefaultParams() Params {
 		HeartbeatInterval:   500 * time.Millisecond,
 		LeaseTimeout:        2 * time.Second,
 		ElectionTimeout:     time.Second,
-		ElectionTick:        50 * time.Millisecond,
+		ElectionTick:        100 * time.Millisecond,
 		MarginPct:           20,
 		MeshMax:             4,
 		ControlMaxAge:       30 * time.Second,

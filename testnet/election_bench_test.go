@@ -16,8 +16,8 @@ func BenchmarkElection(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(Percentile(res.Join, 50).Milliseconds()), "join-p50-ms")
-	b.ReportMetric(float64(Percentile(res.Join, 99).Milliseconds()), "join-p99-ms")
-	b.ReportMetric(float64(Percentile(res.Failover, 50).Milliseconds()), "failover-p50-ms")
-	b.ReportMetric(float64(Percentile(res.Failover, 99).Milliseconds()), "failover-p99-ms")
+	b.ReportMetric(float64(Percentile(res.Join, 0.5).Milliseconds()), "join-p50-ms")
+	b.ReportMetric(float64(Percentile(res.Join, 0.99).Milliseconds()), "join-p99-ms")
+	b.ReportMetric(float64(Percentile(res.Failover, 0.5).Milliseconds()), "failover-p50-ms")
+	b.ReportMetric(float64(Percentile(res.Failover, 0.99).Milliseconds()), "failover-p99-ms")
 }

@@ -131,6 +131,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo ended before the network formed:\n%s", out.String())
 	}
 	for i, n := range rtSizes {
+		if strings.Contains(out.String(), fmt.Sprintf("node%d restarted", i)) {
+			continue // stopped as the mixer and started again: its table refills
+		}
 		if n < 4 {
 			t.Errorf("node%d routing table holds %d peers, want 4", i, n)
 		}
