@@ -78,9 +78,9 @@ type election struct {
 	lastReport   time.Time // when tick last republished the node's report
 	// present is the set alive() returned at the last tick: messages use
 	// it instead of asking pubsub for the topic's peers each time.
-	present map[peer.ID]bool
-	lastPolicy   time.Time // when the node last republished its policy
-	won          []uint64
+	present    map[peer.ID]bool
+	lastPolicy time.Time // when the node last republished its policy
+	won        []uint64
 }
 
 type candidacy struct {
