@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/testnet"
+)
+
+// TestTopoSVGOfSixNodeRoom: the SVG and JSON `f2f topo --room` prints for a
+// 6-node room hold the six members and one line per pair of members that
+// are really connected (a full mesh: 15), as their libp2p hosts say.
+func TestTopoSVGOfSixNodeRoom(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := overlay.DefaultParams()
+	p.TelemetryInterval = 500 * time.Millisecond
+	net, err := testnet.New(t.TempDir(), 6, testnet.WithNodeOptionsFor(testnet.SimulatedUplinks(nil, p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	info, err := testnet.FormRoom(ctx, net.Nodes, "six")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g overlay.Graph
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		var err error
+		if g, err = net.Nodes[0].Rooms().Graph(ctx, info.Key); err != nil {
+			return false, err
+		}
+		from := map[string]int{}
+		for _, e := range g.Edges {
+			if e.Kind == overlay.EdgeConn {
+				from[e.From]++
+			}
+		}
+		return len(g.Nodes) == 6 && len(from) == 6, nil
+	}); err != nil {
+		t.Fatalf("graph incomplete: %+v", g)
+	}
+	// The real connections between members, as unordered pairs.
+	real := map[string]bool{}
+	for _, a := range net.Nodes {
+		for _, b := range net.Nodes {
+			if a.ID() < b.ID() && len(a.Host().Network().ConnsToPeer(b.ID())) > 0 {
+				real[a.ID().String()+" "+b.ID().String()] = true
+			}
+		}
+	}
+	drawn := map[string]bool{}
+	for _, e := range undirected(g) {
+		if e.kind == overlay.EdgeConn {
+			drawn[e.a+" "+e.b] = true
+		}
+	}
+	if len(real) != 15 || len(drawn) != len(real) {
+		t.Fatalf("%d real connections, %d drawn", len(real), len(drawn))
+	}
+	for k := range drawn {
+		if !real[k] {
+			t.Fatalf("drawn connection %s does not exist", k)
+		}
+	}
+
+	// JSON round trip, then the SVG: well-formed, six member circles
+	// titled by peer ID, and a line per drawn edge.
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(g); err != nil {
+		t.Fatal(err)
+	}
+	var back overlay.Graph
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back.Nodes) != 6 || len(back.Edges) != len(g.Edges) {
+		t.Fatalf("JSON round trip: %v", err)
+	}
+	buf.Reset()
+	if err := writeSVG(&buf, g); err != nil {
+		t.Fatal(err)
+	}
+	type elem struct {
+		XMLName xml.Name
+		Title   string `xml:"title"`
+		Items   []elem `xml:",any"`
+	}
+	var root elem
+	if err := xml.Unmarshal(buf.Bytes(), &root); err != nil {
+		t.Fatalf("SVG not well-formed: %v", err)
+	}
+	members, conns := 0, 0
+	var walk func(e elem)
+	walk = func(e elem) {
+		switch {
+		case e.XMLName.Local == "g" && e.Title != "":
+			for _, n := range net.Nodes {
+				if n.ID().String() == e.Title {
+					members++
+				}
+			}
+		case e.XMLName.Local == "line" && strings.HasPrefix(e.Title, overlay.EdgeConn):
+			conns++
+		}
+		for _, c := range e.Items {
+			walk(c)
+		}
+	}
+	walk(root)
+	if members != 6 || conns != len(drawn) {
+		t.Fatalf("SVG has %d member nodes and %d connection lines, want 6 and %d", members, conns, len(drawn))
+	}
+}
