@@ -184,10 +184,14 @@ func (r *room) probe(ctx context.Context, p peer.ID, size int) (ProbeResult, err
 		return res, fmt.Errorf("%w by %s: %s", ErrProbeRefused, res.Nick, why)
 	}
 	var lim *rate.Limiter
-	if s.params.UploadLimit > 0 {
-		lim = rate.NewLimiter(rate.Limit(s.params.UploadLimit), 32<<10)
-	}
 	chunk := make([]byte, 32<<10)
+	if l := s.params.UploadLimit; l > 0 {
+		// Bursts of at most 50 ms of the rate, so that the pacing (and
+		// so the measurement) holds for small probes too.
+		burst := max(1<<10, min(len(chunk), int(l/20)))
+		lim = rate.NewLimiter(rate.Limit(l), burst)
+		chunk = chunk[:burst]
+	}
 	for i := range chunk {
 		chunk[i] = byte(rand.Uint32())
 	}

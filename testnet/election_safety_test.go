@@ -78,7 +78,7 @@ func TestElectionSafetyUnderLossAndPartitions(t *testing.T) {
 	defer cancel()
 	const n = 6
 	part := NewPartition()
-	caps := []float64{0.4, 0.9, 0.6, 1.2, 0.5, 0.8}
+	caps := []float64{0.04, 0.09, 0.06, 0.12, 0.05, 0.08}
 	net, err := New(t.TempDir(), n, WithNodeOptions(part.Option()), WithNodeOptionsFor(uplinks(caps, lossy(0.2))))
 	if err != nil {
 		t.Fatal(err)
