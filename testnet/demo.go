@@ -138,7 +138,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("  %s --repo %s/node1 file ls --room demo-room", p.CLI, dir)
 	say("  %s --repo %s/node1 chat send demo-room /share README.md", p.CLI, dir)
 	say("  %s --repo %s/node0 mixer demo-room", p.CLI, dir)
-	say("  %s --repo %s/node1 mixer demo-room --set node3-nick   (any member's nickname or peer ID; --auto undoes it)", p.CLI, dir)
+	say("  %s --repo %s/node1 mixer demo-room --set %s   (pin any member by nickname or peer ID; --auto undoes it)",
+		p.CLI, dir, demoNicks[(p.Nodes-1)%len(demoNicks)])
 	say("  %s --repo %s/node0 topo --room demo-room --format svg > room.svg", p.CLI, dir)
 	say("  %s --repo %s/node0 events", p.CLI, dir)
 	say("Running until Ctrl-C.")
@@ -154,7 +155,7 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 			if !ok {
 				return nil
 			}
-			if m, ok := ev.Data.(overlay.ChatMessage); ok && m.Author != net.Nodes[0].ID().String() {
+			if m, ok := ev.Data.(overlay.ChatMessage); ok && m.Author != net.Nodes[0].ID().String() && m.Kind == overlay.KindChat.String() {
 				say("node0 got chat from %s: <%s> %s", names[m.Author], m.Nick, m.Text)
 				continue
 			}
@@ -444,7 +445,7 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 		return fmt.Errorf("no failover: %w", err)
 	}
 	after, _ := rest[0].Rooms().Mixer(wctx, "demo-room")
-	say("  failover: after %s the other %d agree on %s, term %d (%s)", time.Since(start).Round(time.Millisecond),
+	say("  failover: %s after the stop began, the other %d agree on %s, term %d (%s)", time.Since(start).Round(time.Millisecond),
 		len(rest), names[next.String()], term, after.Reason)
 	// Restart it: it rejoins the room; the incumbent keeps the role unless
 	// the returning node beats it by the margin.

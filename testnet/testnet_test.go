@@ -152,7 +152,7 @@ func TestDemo(t *testing.T) {
 		"mixer election:",
 		"<- mixer",
 		"all 5 nodes agree: mixer node",
-		"failover: after",
+		"failover: ",
 		"restarted and rejoined demo-room",
 		"all nodes stopped",
 	} {
