@@ -160,8 +160,10 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 		fmt.Fprintf(&b, `<circle cx="40" cy="%d" r="7" fill="%s" stroke="#333"/><text x="68" y="%d" font-size="13">%s</text>`+"\n", y, r.color, y+4, r.name)
 		y += 20
 	}
-	// Edges: parallel kinds between one pair are offset so each shows.
+	// Edges: parallel kinds between one pair are offset so each shows;
+	// their labels go on top of every line.
 	pairs := map[string]int{}
+	var labels strings.Builder
 	for _, e := range undirected(g) {
 		p, q := pos[e.a], pos[e.b]
 		k := e.a + " " + e.b
@@ -181,10 +183,15 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f" stroke-dasharray="%s"><title>%s</title></line>`+"\n",
 			p[0]+nx, p[1]+ny, q[0]+nx, q[1]+ny, st.color, sw, st.dash, esc(e.kind+" "+e.label))
 		if e.label != "" {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" fill="#444" text-anchor="middle">%s</text>`+"\n",
-				(p[0]+q[0])/2+nx, (p[1]+q[1])/2+ny-4, esc(e.label))
+			// A third of the way along, on a white halo: the labels of
+			// crossing edges do not meet in the middle of the circle.
+			x, y := p[0]+dx/3+nx, p[1]+dy/3+ny
+			w := 6.2 * float64(len([]rune(e.label)))
+			fmt.Fprintf(&labels, `<rect x="%.1f" y="%.1f" width="%.1f" height="14" rx="3" fill="white" fill-opacity="0.85"/>`, x-w/2-2, y-11, w+4)
+			fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="11" fill="#333" text-anchor="middle">%s</text>`+"\n", x, y, esc(e.label))
 		}
 	}
+	b.WriteString(labels.String())
 	for _, nd := range g.Nodes {
 		p := pos[nd.ID]
 		fmt.Fprintf(&b, `<g><title>%s</title><circle cx="%.1f" cy="%.1f" r="%.0f" fill="%s" stroke="#333" stroke-width="2"/>`,
