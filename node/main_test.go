@@ -13,5 +13,6 @@ func TestMain(m *testing.M) {
 		// go-flow-metrics (libp2p's bandwidth counter) runs one sweeper
 		// per process while any meter exists; it is the library's global,
 		// not a node's goroutine.
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"))
+		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
+		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"))
 }

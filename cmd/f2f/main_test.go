@@ -38,7 +38,8 @@ func testMain(m *testing.M) int {
 	code := m.Run()
 	// go-flow-metrics (libp2p's bandwidth counter of in-process nodes) keeps
 	// one sweeper per process; it is the library's global.
-	if err := goleak.Find(goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive")); err != nil {
+	if err := goleak.Find(goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
+		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run")); err != nil {
 		fmt.Fprintln(os.Stderr, "goleak: leaked goroutines:", err)
 		if code == 0 {
 			code = 1
