@@ -25,7 +25,8 @@ import (
 //	prober -> member: room hash (32 bytes) || size (uint32, big endian)
 //	member -> prober: status (1 byte: 0 go, 1 not a member, 2 busy,
 //	                  3 too large, 4 rate limited)
-//	prober -> member: size bytes (after a go)
+//	prober -> member: up to size bytes (after a go; a prober may stop
+//	                  early, after ProbeTime, and close its side)
 //	member -> prober: bytes counted (uint32) || microseconds from the
 //	                  first to the last byte (uint64)
 const ProbeProtocol protocol.ID = "/f2f/bwprobe/1"
@@ -195,8 +196,10 @@ func (r *room) probe(ctx context.Context, p peer.ID, size int) (ProbeResult, err
 	for i := range chunk {
 		chunk[i] = byte(rand.Uint32())
 	}
+	// On a slow uplink the probe ends after ProbeTime with what it sent:
+	// the member measures whatever arrived.
 	start := time.Now()
-	for sent := 0; sent < size; {
+	for sent := 0; sent < size && time.Since(start) < s.params.ProbeTime; {
 		n := min(len(chunk), size-sent)
 		if lim != nil {
 			if err := lim.WaitN(ctx, n); err != nil {

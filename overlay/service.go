@@ -93,6 +93,9 @@ type Params struct {
 	ReportInterval time.Duration
 	// ProbeBytes is how much one probe sends (f2f room probe, reports).
 	ProbeBytes int
+	// ProbeTime bounds one probe: on a slow uplink it measures what it
+	// sent by then.
+	ProbeTime time.Duration
 	// MaxProbeBytes is the most a peer may send in one probe to the node.
 	MaxProbeBytes int
 	// ProbePeers is how many members a report's upload figure is measured
@@ -136,6 +139,7 @@ func DefaultParams() Params {
 		CapsInterval:        5 * time.Minute,
 		ReportInterval:      10 * time.Second,
 		ProbeBytes:          2 << 20,
+		ProbeTime:           5 * time.Second,
 		MaxProbeBytes:       16 << 20,
 		ProbePeers:          3,
 		ProbeRate:           0.2,
@@ -153,7 +157,7 @@ func (p Params) validate() error {
 		"HeartbeatInterval": p.HeartbeatInterval, "LeaseTimeout": p.LeaseTimeout,
 		"ElectionTimeout": p.ElectionTimeout, "ElectionTick": p.ElectionTick,
 		"ControlMaxAge": p.ControlMaxAge, "CapsInterval": p.CapsInterval, "ReportInterval": p.ReportInterval,
-		"TelemetryInterval": p.TelemetryInterval,
+		"TelemetryInterval": p.TelemetryInterval, "ProbeTime": p.ProbeTime,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("overlay: %s must be > 0", name)
@@ -161,6 +165,9 @@ func (p Params) validate() error {
 	}
 	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 {
 		return errors.New("overlay: limits must be > 0")
+	}
+	if p.ProbeTime >= p.StreamTimeout {
+		return errors.New("overlay: ProbeTime must be shorter than StreamTimeout")
 	}
 	if p.LeaseTimeout <= p.HeartbeatInterval {
 		return errors.New("overlay: LeaseTimeout must exceed HeartbeatInterval")

@@ -75,6 +75,14 @@ func waitReports(t *testing.T, ctx context.Context, nodes []*node.Node, ref stri
 		return true, nil
 	})
 	if err != nil {
+		for i, nd := range nodes {
+			in, _ := nd.Rooms().Mixer(context.Background(), ref)
+			ms, _ := nd.Rooms().Peers(context.Background(), ref)
+			t.Logf("node %d: mixer %q term %d, peers %+v", i, in.Nick, in.Term, ms)
+			for _, m := range in.Members {
+				t.Logf("   %s %s report %+v", m.ID, m.Nick, m.Report)
+			}
+		}
 		t.Fatalf("capability reports: %v", err)
 	}
 }
@@ -187,5 +195,73 @@ func TestProbeRefusals(t *testing.T) {
 	}
 	if !limited {
 		t.Error("10 probes in a row were never rate-limited")
+	}
+}
+
+// TestElectionInPasswordRoom: in a password room (sealed reports, election
+// and telemetry; topics only for proven members) the members still elect
+// one mixer and draw each other's connections.
+func TestElectionInPasswordRoom(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := overlay.DefaultParams()
+	p.TelemetryInterval = 500 * time.Millisecond
+	p.ProbeBytes = 64 << 10
+	net, err := New(t.TempDir(), 3, WithNodeOptionsFor(SimulatedUplinks([]float64{0.05, 0.2, 0.1}, p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	info, err := net.Nodes[0].Rooms().Create(ctx, "secret", "hunter2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range net.Nodes[1:] {
+		if _, err := nd.Rooms().Join(ctx, info.Key, "hunter2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReports(t, ctx, net.Nodes, info.Key)
+	waitMixer(t, ctx, net.Nodes, info.Key, net.Nodes[1].ID())
+	if err := WaitFor(ctx, func() (bool, error) {
+		g, err := net.Nodes[2].Rooms().Graph(ctx, info.Key)
+		if err != nil {
+			return false, err
+		}
+		from := map[string]bool{}
+		for _, e := range g.Edges {
+			if e.Kind == overlay.EdgeConn {
+				from[e.From] = true
+			}
+		}
+		return len(from) == 3, nil
+	}); err != nil {
+		t.Fatalf("telemetry in a password room: %v", err)
+	}
+}
+
+// TestProbeOnSlowUplink: a probe on an uplink too slow for its bytes ends
+// after ProbeTime and still measures the rate.
+func TestProbeOnSlowUplink(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := overlay.DefaultParams()
+	p.ProbeTime = time.Second
+	net, err := New(t.TempDir(), 2, WithNodeOptionsFor(SimulatedUplinks([]float64{0.1, 0.1}, p))) // 2 MiB would take 21 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	info := makeRoom(t, ctx, net.Nodes, "slow")
+	var res []overlay.ProbeResult
+	if err := WaitFor(ctx, func() (bool, error) { // the member may still be rate-limiting the room's own probes
+		var err error
+		res, err = net.Nodes[0].Rooms().Probe(ctx, info.Key, net.Nodes[1].ID().String())
+		return err == nil && len(res) == 1 && res[0].Error == "", err
+	}); err != nil {
+		t.Fatalf("probe: %+v: %v", res, err)
+	}
+	if r := res[0]; r.Bytes >= 2<<20 || r.Bps < 0.05e6 || r.Bps > 0.2e6 {
+		t.Fatalf("probe on a 0.1 MB/s uplink: %+v", r)
 	}
 }

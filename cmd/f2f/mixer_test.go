@@ -73,11 +73,30 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 		}
 	}
 
-	// Pin (by nickname, from a) whichever of bob and carol is not the
-	// mixer; then --auto from b.
+	// Once every report has its measured upload the election settles; then
+	// pin (by nickname, from a) one of bob and carol that is not the mixer
+	// (the lower-scoring if both), whom only the pin can make the mixer
+	// now (hysteresis keeps a settled mixer); then --auto from b.
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		in = mixerOf(ctx, t, a, "stage")
+		for _, m := range in.Members {
+			if m.Report == nil || m.Report.Probed == 0 {
+				return false, nil
+			}
+		}
+		return len(in.Members) == 3, nil
+	}); err != nil {
+		t.Fatalf("reports never measured: %+v", in)
+	}
+	in = agreed("")
 	nick, repo := "carol", c
-	if in.Nick == "carol" {
-		nick, repo = "bob", b
+	for _, m := range in.Members { // sorted by score, best first
+		if (m.Nick == "bob" || m.Nick == "carol") && !m.Mixer {
+			nick = m.Nick
+		}
+	}
+	if nick == "bob" {
+		repo = b
 	}
 	target := strings.TrimSpace(idLines(ctx, t, repo)[0])
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
