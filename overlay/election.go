@@ -325,6 +325,15 @@ func (e *election) onElect(from peer.ID, m Elect) {
 	var out []Elect
 	e.mu.Lock()
 	alive := e.present
+	if m.Op == OpCandidate || m.Op == OpVote && !alive[from] {
+		// A candidacy (rare) is judged on who is present now: the
+		// incumbent may have gone since the last tick. A vote from a
+		// member that joined since then is counted too.
+		e.mu.Unlock()
+		alive = e.alive()
+		e.mu.Lock()
+		e.present = alive
+	}
 	if alive == nil {
 		alive = map[peer.ID]bool{e.self(): true}
 	}
