@@ -97,6 +97,15 @@ func newElection(r *room) *election {
 
 func (e *election) self() peer.ID { return e.r.s.h.ID() }
 
+// nick is p's nickname in the room, the node's own for itself. It takes
+// the room's lock: callers may hold e.mu (the order is e.mu, then r.mu).
+func (e *election) nick(p peer.ID) string {
+	if p == e.self() {
+		return e.r.nickname()
+	}
+	return e.r.nickOf(p)
+}
+
 // alive returns the members the node counts for the election: itself and
 // every member that is connected, subscribed to the room and not gone.
 func (e *election) alive() map[peer.ID]bool {
@@ -160,7 +169,7 @@ func (e *election) leaseValidLocked(alive map[peer.ID]bool, now time.Time) bool 
 // margin; else the best.
 func (e *election) desiredLocked(alive map[peer.ID]bool, now time.Time) (peer.ID, string) {
 	if pin := e.policy.Pin; pin != "" && alive[pin] {
-		return pin, "pinned by " + e.r.nickOf(e.policy.Setter)
+		return pin, "pinned by " + e.nick(e.policy.Setter)
 	}
 	best := e.bestLocked(alive)
 	if e.conflictLocked() {
@@ -171,9 +180,9 @@ func (e *election) desiredLocked(alive map[peer.ID]bool, now time.Time) (peer.ID
 		case e.mixer == "":
 			return best, fmt.Sprintf("no mixer yet: best score of %d members", len(alive))
 		case !alive[e.mixer]:
-			return best, fmt.Sprintf("mixer %s is gone: best score of %d members", e.r.nickOf(e.mixer), len(alive))
+			return best, fmt.Sprintf("mixer %s is gone: best score of %d members", e.nick(e.mixer), len(alive))
 		default:
-			return best, fmt.Sprintf("mixer %s stopped its heartbeats: best score of %d members", e.r.nickOf(e.mixer), len(alive))
+			return best, fmt.Sprintf("mixer %s stopped its heartbeats: best score of %d members", e.nick(e.mixer), len(alive))
 		}
 	}
 	if best == e.mixer || best == "" {
@@ -301,10 +310,7 @@ func (e *election) setMixerLocked(term uint64, m peer.ID, reason string, now tim
 		return
 	}
 	e.since = now
-	ch := MixerChange{Room: e.r.hash, Time: now.UTC(), Term: term, Mixer: m.String(), Nick: e.r.nickOf(m), Reason: reason}
-	if m == e.self() {
-		ch.Nick = e.r.nickname()
-	}
+	ch := MixerChange{Room: e.r.hash, Time: now.UTC(), Term: term, Mixer: m.String(), Nick: e.nick(m), Reason: reason}
 	e.history = append(e.history, ch)
 	if len(e.history) > maxMixerHistory {
 		e.history = e.history[1:]
@@ -531,10 +537,7 @@ func (e *election) info() (MixerInfo, Topology) {
 		Policy: e.policy, MeshMax: e.meshMaxLocked(), History: append([]MixerChange{}, e.history...),
 		Won: append([]uint64(nil), e.won...)}
 	if e.mixer != "" {
-		in.Mixer, in.Nick = e.mixer.String(), e.r.nickOf(e.mixer)
-		if e.mixer == me {
-			in.Nick = e.r.nickname()
-		}
+		in.Mixer, in.Nick = e.mixer.String(), e.nick(e.mixer)
 	}
 	topo := e.topologyLocked(alive)
 	in.Topology = topo.Mode
@@ -546,10 +549,7 @@ func (e *election) info() (MixerInfo, Topology) {
 		ids[p] = true
 	}
 	for p := range ids {
-		ms := MemberScore{ID: p.String(), Nick: e.r.nickOf(p), Alive: alive[p], Mixer: p == e.mixer, Me: p == me}
-		if p == me {
-			ms.Nick = e.r.nickname()
-		}
+		ms := MemberScore{ID: p.String(), Nick: e.nick(p), Alive: alive[p], Mixer: p == e.mixer, Me: p == me}
 		ms.Score, _ = e.scoreLocked(p)
 		if c, ok := e.reports[p]; ok {
 			ms.Report = &c
