@@ -95,11 +95,7 @@ func (r *room) findMember(ref string) (peer.ID, error) {
 	}
 	var found []peer.ID
 	for p := range alive {
-		nick := r.nickOf(p)
-		if p == r.s.h.ID() {
-			nick = r.nickname()
-		}
-		if nick == ref {
+		if r.el.nick(p) == ref {
 			found = append(found, p)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -364,23 +365,27 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 }
 
 // validateControl is the control topic's validator (presence, capability
-// reports, election): besides the envelope checks, a message must be fresh
-// (within ControlMaxAge of the node's clock), so an old one cannot be
-// replayed once it left pubsub's seen cache.
+// reports, election).
 func (r *room) validateControl(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	return r.validateLive(controlTopic(r.hash), msg, KindPresence, KindCaps, KindElect)
+}
+
+// validateLive checks a message of a live (not stored) topic: besides the
+// envelope checks it must be of one of the kinds, fresh (within
+// ControlMaxAge of the node's clock, so an old one cannot be replayed once
+// it left pubsub's seen cache) and within the author's rate.
+func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pubsub.ValidationResult {
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept
 	}
-	if f := r.s.dropFilter; f != nil && f(controlTopic(r.hash), msg.ReceivedFrom) {
+	if f := r.s.dropFilter; f != nil && f(topic, msg.ReceivedFrom) {
 		return pubsub.ValidationIgnore
 	}
 	env, body, err := r.checkEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	switch env.Kind {
-	case KindPresence, KindCaps, KindElect:
-	default:
+	if !slices.Contains(kinds, env.Kind) {
 		r.s.stats.malformed.Add(1)
 		return pubsub.ValidationReject
 	}

@@ -405,36 +405,9 @@ func (r *room) telemetryRecvLoop() {
 }
 
 // validateTelemetry is the telemetry topic's validator: a fresh, signed
-// KindTelemetry envelope of a member, within the author's rate.
+// KindTelemetry envelope within the author's rate.
 func (r *room) validateTelemetry(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	if msg.ReceivedFrom == r.s.h.ID() {
-		return pubsub.ValidationAccept
-	}
-	if f := r.s.dropFilter; f != nil && f(telemetryTopic(r.hash), msg.ReceivedFrom) {
-		return pubsub.ValidationIgnore
-	}
-	if len(msg.Data) > MaxEnvelopeSize {
-		r.s.stats.oversize.Add(1)
-		return pubsub.ValidationReject
-	}
-	env, body, err := r.checkEnvelope(msg.Data)
-	if err != nil {
-		return pubsub.ValidationReject
-	}
-	if env.Kind != KindTelemetry {
-		r.s.stats.malformed.Add(1)
-		return pubsub.ValidationReject
-	}
-	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.ControlMaxAge || age < -r.s.params.ControlMaxAge {
-		r.s.stats.replayed.Add(1)
-		return pubsub.ValidationIgnore
-	}
-	if !r.allow(env.Author) {
-		r.s.stats.rateLimit.Add(1)
-		return pubsub.ValidationIgnore
-	}
-	msg.ValidatorData = validated{env: env, body: body}
-	return pubsub.ValidationAccept
+	return r.validateLive(telemetryTopic(r.hash), msg, KindTelemetry)
 }
 
 // GraphNode is a member in a topology graph.

@@ -212,26 +212,8 @@ func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	want := len(net.Nodes) - 1
 	start := time.Now()
-	if err := WaitFor(wctx, func() (bool, error) {
-		for _, nd := range net.Nodes {
-			peers, err := nd.Rooms().Peers(wctx, "demo-room")
-			if err != nil {
-				return false, err
-			}
-			n := 0
-			for _, p := range peers {
-				if p.Connected {
-					n++
-				}
-			}
-			if n < want {
-				return false, nil
-			}
-		}
-		return true, nil
-	}); err != nil {
+	if err := waitRoom(wctx, net.Nodes, "demo-room"); err != nil {
 		return fmt.Errorf("room members did not meet: %w", err)
 	}
 	say("  all %d nodes are in the room after %s", len(net.Nodes), time.Since(start).Round(time.Millisecond))

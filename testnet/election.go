@@ -49,18 +49,18 @@ func AgreedMixer(ctx context.Context, nodes []*node.Node, ref string) (peer.ID, 
 // FormRoom has nodes[0] create an open room and the others join it, and
 // waits until every node sees every other connected in it.
 func FormRoom(ctx context.Context, nodes []*node.Node, name string) (overlay.RoomInfo, error) {
-	info, err := nodes[0].Rooms().Create(ctx, name, "")
+	info, err := nodesJoin(ctx, nodes, name)
 	if err != nil {
 		return info, err
 	}
-	for _, nd := range nodes[1:] {
-		if _, err := nd.Rooms().Join(ctx, info.Key, ""); err != nil {
-			return info, err
-		}
-	}
-	err = WaitFor(ctx, func() (bool, error) {
+	return info, waitRoom(ctx, nodes, info.Key)
+}
+
+// waitRoom waits until every node sees every other connected in room ref.
+func waitRoom(ctx context.Context, nodes []*node.Node, ref string) error {
+	return WaitFor(ctx, func() (bool, error) {
 		for _, nd := range nodes {
-			peers, err := nd.Rooms().Peers(ctx, info.Key)
+			peers, err := nd.Rooms().Peers(ctx, ref)
 			if err != nil {
 				return false, err
 			}
@@ -76,7 +76,6 @@ func FormRoom(ctx context.Context, nodes []*node.Node, name string) (overlay.Roo
 		}
 		return true, nil
 	})
-	return info, err
 }
 
 // ElectionBenchResult is what `f2f bench election` prints: per run, the
@@ -115,7 +114,7 @@ func electionRun(ctx context.Context, dir string, caps []float64) (join, fail ti
 	defer net.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	info, err := nodesJoin(ctx, net.Nodes)
+	info, err := nodesJoin(ctx, net.Nodes, "bench")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -166,10 +165,10 @@ func electionRun(ctx context.Context, dir string, caps []float64) (join, fail ti
 	return join, time.Since(start), nil
 }
 
-// nodesJoin creates a room on nodes[0] and has the others join it, without
-// waiting for anything.
-func nodesJoin(ctx context.Context, nodes []*node.Node) (overlay.RoomInfo, error) {
-	info, err := nodes[0].Rooms().Create(ctx, "bench", "")
+// nodesJoin creates an open room on nodes[0] and has the others join it,
+// without waiting for anything.
+func nodesJoin(ctx context.Context, nodes []*node.Node, name string) (overlay.RoomInfo, error) {
+	info, err := nodes[0].Rooms().Create(ctx, name, "")
 	if err != nil {
 		return info, err
 	}

@@ -56,7 +56,7 @@ func waitAgreed(t *testing.T, ctx context.Context, nodes []*node.Node, ref, what
 	var term uint64
 	err := WaitFor(ctx, func() (bool, error) {
 		var err error
-		m, term, err = agreedMixer(ctx, nodes, ref)
+		m, term, err = AgreedMixer(ctx, nodes, ref)
 		return m != "", err
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func TestElectionSafetyUnderLossAndPartitions(t *testing.T) {
 		for s, side := range sides {
 			// Each side elects its own: a mixer on its side.
 			err := WaitFor(ctx, func() (bool, error) {
-				m, _, err := agreedMixer(ctx, side, ref)
+				m, _, err := AgreedMixer(ctx, side, ref)
 				return m != "" && slices.ContainsFunc(side, func(nd *node.Node) bool { return nd.ID() == m }), err
 			})
 			if err != nil {

@@ -23,17 +23,13 @@ func uplinks(caps []float64, extra ...overlay.Option) func(i int) []node.Option 
 	return SimulatedUplinks(caps, p, extra...)
 }
 
-func agreedMixer(ctx context.Context, nodes []*node.Node, ref string) (peer.ID, uint64, error) {
-	return AgreedMixer(ctx, nodes, ref)
-}
-
 // waitMixer waits until every node agrees on want as the mixer and
 // returns the term.
 func waitMixer(t *testing.T, ctx context.Context, nodes []*node.Node, ref string, want peer.ID) uint64 {
 	t.Helper()
 	var term uint64
 	err := WaitFor(ctx, func() (bool, error) {
-		m, tm, err := agreedMixer(ctx, nodes, ref)
+		m, tm, err := AgreedMixer(ctx, nodes, ref)
 		term = tm
 		return m == want, err
 	})

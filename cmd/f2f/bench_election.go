@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -37,7 +35,7 @@ Prints p50 and p99 over the runs. Nothing leaves the machine.`,
 			if runs < 1 || runs > 1000 {
 				return fmt.Errorf("--runs must be between 1 and 1000, got %d", runs)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			dir, err := os.MkdirTemp("", "f2f-bench-election-")
 			if err != nil {

@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -39,7 +37,7 @@ one of them received blocks from. Nothing leaves the machine.`,
 			if nodes < 0 || nodes > 50 {
 				return fmt.Errorf("--fanout must be between 0 and 50, got %d", nodes)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			dir, err := os.MkdirTemp("", "f2f-bench-files-")
 			if err != nil {
