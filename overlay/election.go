@@ -78,7 +78,14 @@ type election struct {
 	lastReport   time.Time // when tick last republished the node's report
 	// present is the set alive() returned at the last tick: messages use
 	// it instead of asking pubsub for the topic's peers each time.
-	present    map[peer.ID]bool
+	present map[peer.ID]bool
+	// unheard holds the members that became present at the given time and
+	// have sent no election message since: once the room has had a term,
+	// the node does not ask for votes until it has heard them (at most
+	// LeaseTimeout; a mixer heartbeats within HeartbeatInterval), so that
+	// after a partition heals it learns the other side's term before it
+	// picks a term of its own.
+	unheard    map[peer.ID]time.Time
 	lastPolicy time.Time // when the node last republished its policy
 	won        []uint64
 }
@@ -92,7 +99,7 @@ type candidacy struct {
 }
 
 func newElection(r *room) *election {
-	return &election{r: r, reports: map[peer.ID]CapReport{}, claimed: map[peer.ID]uint64{}}
+	return &election{r: r, reports: map[peer.ID]CapReport{}, claimed: map[peer.ID]uint64{}, unheard: map[peer.ID]time.Time{}}
 }
 
 func (e *election) self() peer.ID { return e.r.s.h.ID() }
@@ -204,7 +211,7 @@ func (e *election) tick(now time.Time) {
 	alive := e.alive()
 	var out []Elect
 	e.mu.Lock()
-	e.present = alive
+	e.notePresentLocked(alive, now)
 	p := e.r.s.params
 	me := e.self()
 	if e.mixer == me && now.Sub(e.lastBeat) >= p.HeartbeatInterval {
@@ -237,6 +244,8 @@ func (e *election) tick(now time.Time) {
 			// Lost (no majority in time): retry after a random pause, so
 			// that two candidates do not keep splitting the votes.
 			e.retryAt = now.Add(rand.N(p.ElectionTimeout/2 + 1))
+		case e.waitingLocked(now):
+			// A member just arrived: hear it first (see unheard).
 		case c == nil || !now.Before(e.retryAt):
 			term := max(e.term, e.votedTerm) + 1
 			if c != nil {
@@ -261,6 +270,36 @@ func (e *election) tick(now time.Time) {
 	for _, m := range out {
 		e.r.publishElect(m)
 	}
+}
+
+// notePresentLocked records who is present, and when members arrive.
+func (e *election) notePresentLocked(alive map[peer.ID]bool, now time.Time) {
+	for p := range alive {
+		if !e.present[p] && p != e.self() && e.present != nil {
+			e.unheard[p] = now
+		}
+	}
+	for p := range e.unheard {
+		if !alive[p] {
+			delete(e.unheard, p)
+		}
+	}
+	e.present = alive
+}
+
+// waitingLocked reports whether, in a room that has had a term, a member
+// that arrived less than LeaseTimeout ago has sent no election message yet.
+func (e *election) waitingLocked(now time.Time) bool {
+	if e.term == 0 {
+		return false
+	}
+	for p, at := range e.unheard {
+		if now.Sub(at) < e.r.s.params.LeaseTimeout {
+			return true
+		}
+		delete(e.unheard, p)
+	}
+	return false
 }
 
 func (e *election) myReportLocked() *CapReport {
@@ -338,8 +377,9 @@ func (e *election) onElect(from peer.ID, m Elect) {
 		e.mu.Unlock()
 		alive = e.alive()
 		e.mu.Lock()
-		e.present = alive
+		e.notePresentLocked(alive, now)
 	}
+	delete(e.unheard, from)
 	if alive == nil {
 		alive = map[peer.ID]bool{e.self(): true}
 	}
