@@ -1,0 +1,464 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// sendTrack is a local track to send on an edge, by its key.
+type sendTrack struct {
+	key   trackKey
+	track webrtc.TrackLocal
+}
+
+// outEdge is one PeerConnection on which this node sends media to one
+// member of a room. Its goroutine (run) owns the connection and is the only
+// one to add or remove tracks and to offer; update hands it the wanted
+// tracks.
+type outEdge struct {
+	s      *Service
+	room   string
+	peer   peer.ID
+	ctx    context.Context
+	cancel context.CancelFunc
+	kickCh chan struct{}
+	born   time.Time
+
+	mu      sync.Mutex
+	want    []sendTrack
+	mix     bool // the receiver asked for mixed audio
+	pc      *webrtc.PeerConnection
+	stats   stats.Getter
+	senders map[trackKey]*webrtc.RTPSender
+	rs      rateSampler
+	state   webrtc.PeerConnectionState
+
+	connected atomic.Bool
+}
+
+func (s *Service) newOutEdge(room string, p peer.ID) *outEdge {
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &outEdge{s: s, room: room, peer: p, ctx: ctx, cancel: cancel, kickCh: make(chan struct{}, 1),
+		born: time.Now(), senders: map[trackKey]*webrtc.RTPSender{}}
+}
+
+func (e *outEdge) update(ts []sendTrack) {
+	e.mu.Lock()
+	e.want = ts
+	e.mu.Unlock()
+	select {
+	case e.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (e *outEdge) wantsMix() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.mix
+}
+
+func (e *outEdge) run() {
+	s := e.s
+	defer s.wg.Done()
+	err := e.serve()
+	e.cancel()
+	s.edgeDone(e, err)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Debug("media send edge", "room", e.room, "peer", e.peer, "err", err)
+	}
+}
+
+func (e *outEdge) serve() error {
+	s := e.s
+	octx, ocancel := context.WithTimeout(e.ctx, s.params.SignalTimeout)
+	st, err := s.h.NewStream(network.WithAllowLimitedConn(octx, "media"), e.peer, protocol.ID(ID))
+	ocancel()
+	if err != nil {
+		return fmt.Errorf("open signaling stream: %w", err)
+	}
+	defer func() { _ = st.Reset() }()
+	conn := newSigConn(st, s.params)
+	if err := conn.write(signalMsg{Type: sigHello, Room: e.room}); err != nil {
+		return err
+	}
+	pc, getter, err := s.newPC()
+	if err != nil {
+		return err
+	}
+	var rtcpWG sync.WaitGroup
+	defer func() {
+		_ = pc.Close()
+		rtcpWG.Wait()
+	}()
+	e.mu.Lock()
+	e.pc, e.stats = pc, getter
+	e.mu.Unlock()
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		ci := c.ToJSON()
+		_ = conn.write(signalMsg{Type: sigCand, Cand: &ci})
+	})
+	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
+		e.mu.Lock()
+		e.state = state
+		e.mu.Unlock()
+		switch state {
+		case webrtc.PeerConnectionStateConnected:
+			e.connected.Store(true)
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			e.cancel()
+		}
+	})
+	msgs := make(chan *signalMsg)
+	readErr := make(chan error, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			m, err := conn.read()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-e.ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var (
+		negotiating, dirty, remoteSet bool
+		pending                       []webrtc.ICECandidateInit
+		cands                         int
+		negSince                      time.Time
+	)
+	offer := func() error {
+		o, err := pc.CreateOffer(nil)
+		if err != nil {
+			return fmt.Errorf("create offer: %w", err)
+		}
+		if err := pc.SetLocalDescription(o); err != nil {
+			return fmt.Errorf("set local description: %w", err)
+		}
+		negotiating, dirty, negSince = true, false, time.Now()
+		return conn.write(signalMsg{Type: sigOffer, SDP: o.SDP})
+	}
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return e.ctx.Err()
+		case err := <-readErr:
+			return fmt.Errorf("signaling: %w", err)
+		case <-check.C:
+			if negotiating && time.Since(negSince) > s.params.SignalTimeout {
+				return errors.New("no answer to the offer")
+			}
+		case <-e.kickCh:
+			changed, err := e.applyTracks(pc, &rtcpWG)
+			if err != nil {
+				return err
+			}
+			if changed {
+				dirty = true
+			}
+			if dirty && !negotiating {
+				if err := offer(); err != nil {
+					return err
+				}
+			}
+		case m := <-msgs:
+			switch m.Type {
+			case sigAnswer:
+				if !negotiating {
+					return errors.New("unexpected answer")
+				}
+				if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+					return fmt.Errorf("set answer: %w", err)
+				}
+				negotiating, remoteSet = false, true
+				for _, c := range pending {
+					if err := pc.AddICECandidate(c); err != nil {
+						return fmt.Errorf("add candidate: %w", err)
+					}
+				}
+				pending = nil
+				if dirty {
+					if err := offer(); err != nil {
+						return err
+					}
+				}
+			case sigCand:
+				if cands++; cands > s.params.MaxCandidates {
+					return errors.New("too many ICE candidates")
+				}
+				if !remoteSet {
+					pending = append(pending, *m.Cand)
+				} else if err := pc.AddICECandidate(*m.Cand); err != nil {
+					return fmt.Errorf("add candidate: %w", err)
+				}
+			case sigPrefs:
+				e.mu.Lock()
+				e.mix = *m.Mix
+				e.mu.Unlock()
+				ok, reason := true, ""
+				if err := s.mixer.Available(); err != nil {
+					ok, reason = false, err.Error()
+				}
+				mixing := ok && *m.Mix
+				_ = conn.write(signalMsg{Type: sigMixed, Mix: &mixing, Reason: reason})
+				s.kick()
+			case sigError:
+				return fmt.Errorf("receiver refused: %s", m.Reason)
+			default:
+				return fmt.Errorf("unexpected %s from the receiver", m.Type)
+			}
+		}
+	}
+}
+
+// applyTracks adds and removes senders to match the wanted tracks.
+func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bool, error) {
+	e.mu.Lock()
+	want := e.want
+	e.mu.Unlock()
+	keep := map[trackKey]bool{}
+	changed := false
+	for _, t := range want {
+		keep[t.key] = true
+		if _, ok := e.senders[t.key]; ok {
+			continue
+		}
+		snd, err := pc.AddTrack(t.track)
+		if err != nil {
+			return false, fmt.Errorf("add track: %w", err)
+		}
+		e.mu.Lock()
+		e.senders[t.key] = snd
+		e.mu.Unlock()
+		changed = true
+		key := t.key
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.readRTCP(snd, key)
+		}()
+	}
+	for k, snd := range e.senders {
+		if keep[k] {
+			continue
+		}
+		if err := pc.RemoveTrack(snd); err != nil {
+			return false, fmt.Errorf("remove track: %w", err)
+		}
+		e.mu.Lock()
+		delete(e.senders, k)
+		e.mu.Unlock()
+		changed = true
+	}
+	return changed, nil
+}
+
+// readRTCP drains a sender's RTCP (the interceptors need it read) and
+// passes keyframe requests for forwarded streams upstream.
+func (e *outEdge) readRTCP(snd *webrtc.RTPSender, key trackKey) {
+	for {
+		pkts, _, err := snd.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				e.s.keyframeRequested(e.room, key)
+			}
+		}
+	}
+}
+
+// inEdge is one PeerConnection on which a member sends this node media.
+type inEdge struct {
+	s      *Service
+	room   string
+	peer   peer.ID
+	ctx    context.Context
+	cancel context.CancelFunc
+	conn   *sigConn
+
+	mu      sync.Mutex
+	wantMix bool
+	pc      *webrtc.PeerConnection
+	stats   stats.Getter
+	remote  []*webrtc.TrackRemote
+	rs      rateSampler
+	state   webrtc.PeerConnectionState
+}
+
+func (e *inEdge) sendPrefs(on bool) {
+	e.mu.Lock()
+	e.wantMix = on
+	e.mu.Unlock()
+	_ = e.conn.write(signalMsg{Type: sigPrefs, Mix: &on})
+}
+
+// serveInbound runs one inbound edge until the sender or the service ends it.
+func (s *Service) serveInbound(st network.Stream) error {
+	defer func() { _ = st.Reset() }()
+	from := st.Conn().RemotePeer()
+	conn := newSigConn(st, s.params)
+	_ = st.SetReadDeadline(time.Now().Add(s.params.SignalTimeout))
+	hello, err := conn.read()
+	if err != nil {
+		return err
+	}
+	_ = st.SetReadDeadline(time.Time{})
+	if hello.Type != sigHello {
+		return errors.New("expected hello")
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	e := &inEdge{s: s, room: hello.Room, peer: from, ctx: ctx, cancel: cancel, conn: conn}
+	if err := s.registerInbound(e); err != nil {
+		_ = conn.write(signalMsg{Type: sigError, Reason: err.Error()})
+		return err
+	}
+	defer s.inboundDone(e)
+	pc, getter, err := s.newPC()
+	if err != nil {
+		return err
+	}
+	var trackWG sync.WaitGroup
+	defer func() {
+		_ = pc.Close()
+		trackWG.Wait()
+	}()
+	e.mu.Lock()
+	e.pc, e.stats = pc, getter
+	wantMix := e.wantMix
+	e.mu.Unlock()
+	if wantMix {
+		e.sendPrefs(true)
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		ci := c.ToJSON()
+		_ = conn.write(signalMsg{Type: sigCand, Cand: &ci})
+	})
+	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
+		e.mu.Lock()
+		e.state = state
+		e.mu.Unlock()
+		if state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed {
+			cancel()
+		}
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		e.mu.Lock()
+		if len(e.remote) >= s.params.MaxTracks || ctx.Err() != nil {
+			e.mu.Unlock()
+			return
+		}
+		e.remote = append(e.remote, tr)
+		e.mu.Unlock()
+		trackWG.Add(1)
+		go func() {
+			defer trackWG.Done()
+			s.receiveTrack(e, pc, tr)
+			e.mu.Lock()
+			e.remote = slices.DeleteFunc(e.remote, func(x *webrtc.TrackRemote) bool { return x == tr })
+			e.mu.Unlock()
+		}()
+	})
+
+	msgs := make(chan *signalMsg)
+	readErr := make(chan error, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			m, err := conn.read()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		remoteSet bool
+		pending   []webrtc.ICECandidateInit
+		cands     int
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			return fmt.Errorf("signaling: %w", err)
+		case m := <-msgs:
+			switch m.Type {
+			case sigOffer:
+				if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+					_ = conn.write(signalMsg{Type: sigError, Reason: "bad offer"})
+					return fmt.Errorf("set offer: %w", err)
+				}
+				remoteSet = true
+				for _, c := range pending {
+					if err := pc.AddICECandidate(c); err != nil {
+						return fmt.Errorf("add candidate: %w", err)
+					}
+				}
+				pending = nil
+				ans, err := pc.CreateAnswer(nil)
+				if err != nil {
+					return fmt.Errorf("create answer: %w", err)
+				}
+				if err := pc.SetLocalDescription(ans); err != nil {
+					return fmt.Errorf("set local description: %w", err)
+				}
+				if err := conn.write(signalMsg{Type: sigAnswer, SDP: ans.SDP}); err != nil {
+					return err
+				}
+			case sigCand:
+				if cands++; cands > s.params.MaxCandidates {
+					return errors.New("too many ICE candidates")
+				}
+				if !remoteSet {
+					pending = append(pending, *m.Cand)
+				} else if err := pc.AddICECandidate(*m.Cand); err != nil {
+					return fmt.Errorf("add candidate: %w", err)
+				}
+			case sigMixed:
+				s.mixedReply(e.room, e.peer, *m.Mix, m.Reason)
+			case sigError:
+				return fmt.Errorf("sender: %s", m.Reason)
+			default:
+				return fmt.Errorf("unexpected %s from the sender", m.Type)
+			}
+		}
+	}
+}

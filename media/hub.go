@@ -1,0 +1,281 @@
+package media
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+)
+
+// Track kinds and ids. A publisher's tracks are "video" and "audio" in the
+// stream named by its peer ID; a mixer's mixed audio is "mix".
+const (
+	kindVideo = "video"
+	kindAudio = "audio"
+	trackMix  = "mix"
+)
+
+// trackKey names a stream: whose it is (the origin publisher, whichever
+// path it arrives on) and which of its tracks.
+type trackKey struct {
+	origin peer.ID
+	kind   string // kindVideo or kindAudio
+	id     string // "video", "audio" or "mix"
+}
+
+func (k trackKey) String() string { return k.origin.String() + "/" + k.id }
+
+// source is one path a stream arrives on: a remote track of an inbound
+// PeerConnection.
+type source struct {
+	from peer.ID
+	pc   *webrtc.PeerConnection
+	ssrc uint32
+}
+
+// Gap is a pause in a received stream's frames.
+type Gap struct {
+	At     time.Time `json:"at"`
+	MS     float64   `json:"ms"`
+	Origin string    `json:"origin"`
+	Kind   string    `json:"kind"`
+	// Via is the peer the stream came from after the gap.
+	Via string `json:"via"`
+}
+
+// hub is a received stream (one origin's track). Whatever path carries it
+// (directly from the publisher, or through the mixer; two paths briefly
+// while the route changes) feeds it; it forwards the packets to its local
+// track (bound to sending edges when this node is the mixer), to the
+// recording sink and to the audio mixer, and keeps the receive statistics.
+// Concurrency: mu guards everything but key and s.
+type hub struct {
+	s    *Service
+	room string
+	key  trackKey
+
+	mu        sync.Mutex
+	local     *webrtc.TrackLocalStaticRTP
+	active    *source
+	lastAt    time.Time
+	sink      sink
+	mixIn     func(*rtp.Packet)
+	sources   int
+	packets   uint64
+	bytes     uint64
+	frames    uint64
+	dropped   uint64
+	lastFrame time.Time
+	maxGap    time.Duration
+	gaps      []Gap
+	lastPLI   time.Time
+	pliSent   uint64
+}
+
+func sortedHubs(m map[trackKey]*hub) []*hub {
+	out := make([]*hub, 0, len(m))
+	for _, h := range m {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b *hub) int {
+		return cmp.Or(cmp.Compare(a.key.origin, b.key.origin), cmp.Compare(a.key.id, b.key.id))
+	})
+	return out
+}
+
+// live reports whether the stream has a path now, or had one within the
+// last few seconds (a route change).
+func (h *hub) live() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sources > 0 || time.Since(h.lastAt) < 5*time.Second
+}
+
+func (h *hub) localTrack() *webrtc.TrackLocalStaticRTP {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.local
+}
+
+func (h *hub) setSink(sk sink) {
+	h.mu.Lock()
+	h.sink = sk
+	h.mu.Unlock()
+}
+
+func (h *hub) setMixIn(f func(*rtp.Packet)) {
+	h.mu.Lock()
+	h.mixIn = f
+	h.mu.Unlock()
+}
+
+// push takes one packet from src. A packet from a path other than the
+// active one is dropped unless the active path has been silent for
+// SourceSwitch, which makes that path the active one.
+func (h *hub) push(src *source, pkt *rtp.Packet) {
+	now := time.Now()
+	h.mu.Lock()
+	switched := false
+	if h.active != src {
+		if h.active != nil && now.Sub(h.lastAt) < h.s.params.SourceSwitch {
+			h.dropped++
+			h.mu.Unlock()
+			return
+		}
+		switched = h.active != nil || h.packets > 0
+		h.active = src
+	}
+	h.lastAt = now
+	h.packets++
+	h.bytes += uint64(len(pkt.Payload))
+	var gap *Gap
+	if h.key.kind == kindVideo && pkt.Marker {
+		if !h.lastFrame.IsZero() {
+			d := now.Sub(h.lastFrame)
+			h.maxGap = max(h.maxGap, d)
+			if d >= h.s.params.GapReport {
+				g := Gap{At: now, MS: float64(d.Microseconds()) / 1000, Origin: h.key.origin.String(), Kind: h.key.kind, Via: src.from.String()}
+				h.gaps = append(h.gaps, g)
+				if len(h.gaps) > 32 {
+					h.gaps = h.gaps[1:]
+				}
+				gap = &g
+			}
+		}
+		h.frames++
+		h.lastFrame = now
+	}
+	local, sk, mixIn := h.local, h.sink, h.mixIn
+	h.mu.Unlock()
+
+	// Forward with our own header extensions (the receiving connection
+	// negotiates its own).
+	pkt.Header.Extension = false
+	pkt.Header.Extensions = nil
+	if local != nil {
+		_ = local.WriteRTP(pkt)
+	}
+	if mixIn != nil {
+		mixIn(pkt)
+	}
+	if sk != nil {
+		sk.writeRTP(pkt)
+	}
+	if switched && h.key.kind == kindVideo {
+		// A new path: whoever decodes downstream needs a keyframe.
+		h.requestKeyframe()
+	}
+	if gap != nil {
+		h.s.emit("media.gap", map[string]any{"room": h.room, "origin": gap.Origin, "kind": gap.Kind, "ms": gap.MS, "via": gap.Via})
+	}
+}
+
+func (h *hub) sourceGone(src *source) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sources--
+	if h.active == src {
+		h.active = nil
+	}
+}
+
+// requestKeyframe sends a PLI upstream on the active path, at most once
+// per PLIInterval.
+func (h *hub) requestKeyframe() {
+	h.mu.Lock()
+	src := h.active
+	if src == nil || time.Since(h.lastPLI) < h.s.params.PLIInterval {
+		h.mu.Unlock()
+		return
+	}
+	h.lastPLI = time.Now()
+	h.pliSent++
+	h.mu.Unlock()
+	_ = src.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: src.ssrc}})
+}
+
+// keyframeRequested passes a receiver's PLI for a forwarded stream
+// upstream. A PLI for the node's own published track is counted by the
+// stats interceptor; files cannot make a keyframe on demand.
+func (s *Service) keyframeRequested(room string, key trackKey) {
+	if key.origin == s.self {
+		return
+	}
+	s.mu.Lock()
+	var hb *hub
+	if rm := s.media[room]; rm != nil {
+		hb = rm.hubs[key]
+	}
+	s.mu.Unlock()
+	if hb != nil {
+		hb.requestKeyframe()
+	}
+}
+
+// receiveTrack reads one remote track into its hub until the track ends.
+func (s *Service) receiveTrack(e *inEdge, pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
+	origin, err := peer.Decode(tr.StreamID())
+	key := trackKey{origin: origin, id: tr.ID()}
+	switch tr.Kind() {
+	case webrtc.RTPCodecTypeVideo:
+		key.kind = kindVideo
+	case webrtc.RTPCodecTypeAudio:
+		key.kind = kindAudio
+	}
+	valid := err == nil && key.kind != "" &&
+		((key.kind == kindVideo && key.id == "video") || (key.kind == kindAudio && (key.id == "audio" || key.id == trackMix))) &&
+		origin != s.self && (origin == e.peer || s.rooms.IsMember(e.room, origin)) &&
+		(key.id != trackMix || origin == e.peer)
+	if !valid {
+		s.log.Debug("media: ignoring track", "from", e.peer, "stream", tr.StreamID(), "id", tr.ID())
+		drain(tr)
+		return
+	}
+	codec := tr.Codec().RTPCodecCapability
+	codec.RTCPFeedback = nil
+	hb := s.hubFor(e.room, key, func() *hub {
+		local, _ := webrtc.NewTrackLocalStaticRTP(codec, key.id, origin.String())
+		return &hub{s: s, room: e.room, key: key, local: local}
+	})
+	if hb == nil {
+		drain(tr)
+		return
+	}
+	src := &source{from: e.peer, pc: pc, ssrc: uint32(tr.SSRC())}
+	hb.mu.Lock()
+	hb.sources++
+	hb.mu.Unlock()
+	defer hb.sourceGone(src)
+	s.kick() // the mixer forwards a new stream at once
+	lim := rate.NewLimiter(rate.Limit(s.params.MaxPacketRate), int(s.params.MaxPacketRate/4)+1)
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if !lim.Allow() {
+			hb.mu.Lock()
+			hb.dropped++
+			hb.mu.Unlock()
+			continue
+		}
+		hb.push(src, pkt)
+	}
+}
+
+// drain reads and discards a track nobody uses, until it ends (pion needs
+// remote tracks read).
+func drain(tr *webrtc.TrackRemote) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := tr.Read(buf); err != nil {
+			return
+		}
+	}
+}

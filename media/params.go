@@ -1,0 +1,189 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Topology is the media shape of a room as the election chose it.
+type Topology struct {
+	// Mixer is the elected mixer ("" while there is none).
+	Mixer peer.ID
+	// Star is true when publishers send to the mixer only and the mixer
+	// forwards; false for a full mesh.
+	Star bool
+	// Members are the room's present members, the node included.
+	Members []peer.ID
+}
+
+// Receivers returns the members self sends media to: every other member in
+// a mesh (or in a star without a mixer); in a star the mixer, or every
+// member for the mixer itself.
+func (t Topology) Receivers(self peer.ID) []peer.ID {
+	var out []peer.ID
+	for _, p := range t.Members {
+		if p == self {
+			continue
+		}
+		if !t.Star || t.Mixer == "" || self == t.Mixer || p == t.Mixer {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Rooms is what media needs to know about rooms; node satisfies it with the
+// overlay service.
+type Rooms interface {
+	// JoinedHashes lists the rooms the node is in.
+	JoinedHashes() []string
+	// MediaTopology returns a joined room's topology.
+	MediaTopology(hash string) (Topology, bool)
+	// IsMember reports whether p may exchange media in the room (in a
+	// password room: has proven the key).
+	IsMember(hash string, p peer.ID) bool
+}
+
+// Event is published on the node's event stream.
+type Event struct {
+	Type string
+	Data any
+}
+
+// Params are the media tunables.
+type Params struct {
+	// Tick is how often each room's sending edges are reconciled with the
+	// topology (new members, a new mixer, mesh/star).
+	Tick time.Duration
+	// SignalTimeout bounds opening a signaling stream and each negotiation.
+	SignalTimeout time.Duration
+	// MaxSignalMsg is the largest signaling message accepted (an SDP offer
+	// with 64 tracks is about 40 KiB).
+	MaxSignalMsg int
+	// SignalRate and SignalBurst limit signaling messages per stream.
+	SignalRate  float64
+	SignalBurst int
+	// MaxCandidates is the most ICE candidates accepted per connection.
+	MaxCandidates int
+	// MaxInbound is the most connections accepted from peers per room.
+	MaxInbound int
+	// MaxTracks is the most remote tracks accepted per connection.
+	MaxTracks int
+	// MaxPacketRate caps RTP packets per second per received track; excess
+	// is dropped and counted.
+	MaxPacketRate float64
+	// SourceSwitch is how long a forwarded stream's current path must be
+	// silent before another path carrying the same publisher takes over.
+	SourceSwitch time.Duration
+	// GapReport is the smallest pause between received video frames that
+	// is reported as a gap (and an event).
+	GapReport time.Duration
+	// RetryBackoff is the pause before a failed edge to a receiver is tried
+	// again.
+	RetryBackoff time.Duration
+	// PLIInterval is the least time between keyframe requests sent upstream
+	// per stream.
+	PLIInterval time.Duration
+	// ICEDisconnected and ICEFailed are pion's ICE timeouts.
+	ICEDisconnected, ICEFailed time.Duration
+}
+
+// DefaultParams returns the defaults.
+func DefaultParams() Params {
+	return Params{
+		Tick:            100 * time.Millisecond,
+		SignalTimeout:   10 * time.Second,
+		MaxSignalMsg:    64 << 10,
+		SignalRate:      50,
+		SignalBurst:     200,
+		MaxCandidates:   64,
+		MaxInbound:      64,
+		MaxTracks:       64,
+		MaxPacketRate:   2000,
+		SourceSwitch:    300 * time.Millisecond,
+		GapReport:       250 * time.Millisecond,
+		RetryBackoff:    time.Second,
+		PLIInterval:     500 * time.Millisecond,
+		ICEDisconnected: 3 * time.Second,
+		ICEFailed:       8 * time.Second,
+	}
+}
+
+func (p Params) validate() error {
+	switch {
+	case p.Tick <= 0, p.SignalTimeout <= 0, p.SourceSwitch <= 0, p.GapReport <= 0,
+		p.RetryBackoff <= 0, p.PLIInterval <= 0, p.ICEDisconnected <= 0, p.ICEFailed <= 0:
+		return errors.New("media: durations must be positive")
+	case p.MaxSignalMsg < 4<<10, p.SignalRate <= 0, p.SignalBurst < 1, p.MaxCandidates < 1,
+		p.MaxInbound < 1, p.MaxTracks < 2, p.MaxPacketRate <= 0:
+		return errors.New("media: limits must be positive")
+	}
+	return nil
+}
+
+// ICEConfig says which addresses and servers WebRTC may use.
+type ICEConfig struct {
+	// LoopbackOnly restricts ICE candidates to loopback addresses (the
+	// local profile: nothing leaves the machine).
+	LoopbackOnly bool
+	// Servers are STUN/TURN URLs (optional), e.g. stun:stun.example.org:3478.
+	Servers []string
+	// Username and Credential authenticate to TURN servers.
+	Username, Credential string
+	// IPs, when set, restricts host candidates to these addresses.
+	IPs []net.IP
+}
+
+type config struct {
+	params Params
+	log    *slog.Logger
+	rooms  Rooms
+	events func(Event)
+	ice    ICEConfig
+	mixer  AudioMixer
+}
+
+// Option configures the service.
+type Option func(*config) error
+
+// WithParams sets the tunables.
+func WithParams(p Params) Option { return func(c *config) error { c.params = p; return nil } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("media: nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithRooms sets the source of rooms, members and topologies (required).
+func WithRooms(r Rooms) Option { return func(c *config) error { c.rooms = r; return nil } }
+
+// WithEvents sets the event sink.
+func WithEvents(f func(Event)) Option { return func(c *config) error { c.events = f; return nil } }
+
+// WithICE sets the ICE configuration.
+func WithICE(ic ICEConfig) Option {
+	return func(c *config) error {
+		for _, u := range ic.Servers {
+			if u == "" {
+				return fmt.Errorf("media: empty ICE server URL")
+			}
+		}
+		c.ice = ic
+		return nil
+	}
+}
+
+// WithAudioMixer replaces the audio mixer (the default is libopus when the
+// binary was built with the opus tag, else none).
+func WithAudioMixer(m AudioMixer) Option { return func(c *config) error { c.mixer = m; return nil } }

@@ -1,0 +1,103 @@
+package media
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// Codecs: VP8 video and Opus audio, as the files are.
+var (
+	capVP8  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	capOpus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+)
+
+// newPC builds a PeerConnection with VP8 and Opus only, pion's default
+// interceptors (NACK, RTCP reports, TWCC) plus the stats interceptor whose
+// getter it returns, and the ICE settings.
+func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, nil, err
+	}
+	sf, err := stats.NewInterceptor()
+	if err != nil {
+		return nil, nil, err
+	}
+	var getter stats.Getter
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter = g })
+	reg.Add(sf)
+
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetICETimeouts(s.params.ICEDisconnected, s.params.ICEFailed, s.params.ICEDisconnected/3)
+	se.LoggerFactory = quietLogger{}
+	if s.ice.LoopbackOnly {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	} else if len(s.ice.IPs) > 0 {
+		ips := s.ice.IPs
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool {
+			for _, a := range ips {
+				if a.Equal(ip) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	conf := webrtc.Configuration{}
+	if len(s.ice.Servers) > 0 {
+		conf.ICEServers = []webrtc.ICEServer{{URLs: s.ice.Servers, Username: s.ice.Username, Credential: s.ice.Credential}}
+	}
+	pc, err := api.NewPeerConnection(conf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	if getter == nil {
+		_ = pc.Close()
+		return nil, nil, fmt.Errorf("stats interceptor not bound")
+	}
+	return pc, getter, nil
+}
+
+// quietLogger drops pion's own logging (its warnings about closed
+// connections are routine here); errors reach us through return values.
+type quietLogger struct{}
+
+func (quietLogger) NewLogger(string) logging.LeveledLogger { return nopLogger{} }
+
+type nopLogger struct{}
+
+func (nopLogger) Trace(string)          {}
+func (nopLogger) Tracef(string, ...any) {}
+func (nopLogger) Debug(string)          {}
+func (nopLogger) Debugf(string, ...any) {}
+func (nopLogger) Info(string)           {}
+func (nopLogger) Infof(string, ...any)  {}
+func (nopLogger) Warn(string)           {}
+func (nopLogger) Warnf(string, ...any)  {}
+func (nopLogger) Error(string)          {}
+func (nopLogger) Errorf(string, ...any) {}

@@ -1,0 +1,272 @@
+package media
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+)
+
+// sink receives a stream's packets for recording.
+type sink interface {
+	writeRTP(*rtp.Packet)
+}
+
+// RecordedFile is one file a recording wrote.
+type RecordedFile struct {
+	Path   string `json:"path"`
+	Origin string `json:"origin"`
+	Kind   string `json:"kind"`
+	// Frames is the number of video frames, or audio packets, written.
+	Frames uint64 `json:"frames"`
+	Bytes  int64  `json:"bytes"`
+	Err    string `json:"error,omitempty"`
+}
+
+// recording writes each received stream of a room to D/<peer>-video.ivf
+// and D/<peer>-audio.ogg (a mixer's mixed audio to D/mix-audio.ogg). A
+// stream keeps its file across route changes. Concurrency: mu guards the
+// map; each file has its own mutex.
+type recording struct {
+	dir string
+	log *slog.Logger
+
+	mu     sync.Mutex
+	sinks  map[trackKey]*fileSink
+	closed bool
+}
+
+func newRecording(dir string, log *slog.Logger) (*recording, error) {
+	if dir == "" {
+		return nil, errors.New("give a directory to record into")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	probe, err := os.CreateTemp(abs, ".f2f-record-*")
+	if err != nil {
+		return nil, fmt.Errorf("record: %s is not writable: %w", abs, err)
+	}
+	_ = probe.Close()
+	_ = os.Remove(probe.Name())
+	return &recording{dir: abs, log: log, sinks: map[trackKey]*fileSink{}}, nil
+}
+
+// sink returns the file sink of a stream (nil recording: none).
+func (r *recording) sink(k trackKey) sink {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	if fs := r.sinks[k]; fs != nil {
+		return fs
+	}
+	name := k.origin.String() + "-" + k.id
+	if k.id == trackMix {
+		name = "mix-audio"
+	}
+	fs := &fileSink{key: k, log: r.log}
+	if k.kind == kindVideo {
+		fs.path = filepath.Join(r.dir, name+".ivf")
+		fs.sb = samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
+	} else {
+		fs.path = filepath.Join(r.dir, name+".ogg")
+	}
+	r.sinks[k] = fs
+	return fs
+}
+
+func (r *recording) files() []RecordedFile {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []RecordedFile
+	for _, fs := range r.sinks {
+		out = append(out, fs.info())
+	}
+	slices.SortFunc(out, func(a, b RecordedFile) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+func (r *recording) close() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	r.closed = true
+	sinks := r.sinks
+	r.mu.Unlock()
+	var errs []error
+	for _, fs := range sinks {
+		errs = append(errs, fs.close())
+	}
+	return errors.Join(errs...)
+}
+
+// fileSink writes one stream: video frames reassembled from RTP (frames
+// with a lost packet are dropped, never written half) into IVF from the
+// first keyframe; audio packets into Ogg Opus, in timestamp order.
+type fileSink struct {
+	key  trackKey
+	path string
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	f       *os.File
+	w       *bufio.Writer
+	ogg     *oggwriter.OggWriter
+	sb      *samplebuilder.SampleBuilder
+	frames  uint64
+	bytes   int64
+	firstTS uint32
+	lastTS  uint32
+	lastPTS uint64
+	started bool
+	w0, h0  uint16
+	err     error
+	closed  bool
+}
+
+func (fs *fileSink) info() RecordedFile {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	ri := RecordedFile{Path: fs.path, Origin: fs.key.origin.String(), Kind: fs.key.kind, Frames: fs.frames, Bytes: fs.bytes}
+	if fs.err != nil {
+		ri.Err = fs.err.Error()
+	}
+	return ri
+}
+
+func (fs *fileSink) writeRTP(pkt *rtp.Packet) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.closed || fs.err != nil {
+		return
+	}
+	if fs.key.kind == kindVideo {
+		fs.sb.Push(pkt)
+		for s := fs.sb.Pop(); s != nil; s = fs.sb.Pop() {
+			fs.writeFrameLocked(s.Data, s.PacketTimestamp)
+		}
+		return
+	}
+	if fs.ogg == nil {
+		w, err := oggwriter.New(fs.path, 48000, 2)
+		if err != nil {
+			fs.err = err
+			return
+		}
+		fs.ogg = w
+		fs.lastTS = pkt.Timestamp - 960
+	}
+	if int32(pkt.Timestamp-fs.lastTS) <= 0 {
+		return // late or duplicate
+	}
+	fs.lastTS = pkt.Timestamp
+	if err := fs.ogg.WriteRTP(pkt); err != nil {
+		fs.err = err
+		return
+	}
+	fs.frames++
+	fs.bytes += int64(len(pkt.Payload)) + 28
+}
+
+// IVF: a 32-byte file header, then per frame a 12-byte header (size,
+// 64-bit pts) and the frame. Time base 1/1000 (pts in ms).
+func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
+	if !fs.started {
+		w, h, key := vp8KeyframeDims(frame)
+		if !key {
+			return // start at a keyframe
+		}
+		f, err := os.Create(fs.path)
+		if err != nil {
+			fs.err = err
+			return
+		}
+		fs.f, fs.w = f, bufio.NewWriterSize(f, 64<<10)
+		fs.w0, fs.h0 = w, h
+		fs.started, fs.firstTS = true, ts
+		if _, err := fs.w.Write(ivfHeader(w, h, 0)); err != nil {
+			fs.err = err
+			return
+		}
+	}
+	pts := uint64(ts-fs.firstTS) / 90
+	if fs.frames > 0 && pts <= fs.lastPTS {
+		pts = fs.lastPTS + 1
+	}
+	fs.lastPTS = pts
+	var hdr [12]byte
+	binary.LittleEndian.PutUint32(hdr[0:], uint32(len(frame)))
+	binary.LittleEndian.PutUint64(hdr[4:], pts)
+	if _, err := fs.w.Write(hdr[:]); err != nil {
+		fs.err = err
+		return
+	}
+	if _, err := fs.w.Write(frame); err != nil {
+		fs.err = err
+		return
+	}
+	fs.frames++
+	fs.bytes += int64(len(frame)) + 12
+}
+
+func ivfHeader(w, h uint16, frames uint32) []byte {
+	b := make([]byte, 32)
+	copy(b, "DKIF")
+	binary.LittleEndian.PutUint16(b[4:], 0)
+	binary.LittleEndian.PutUint16(b[6:], 32)
+	copy(b[8:], "VP80")
+	binary.LittleEndian.PutUint16(b[12:], w)
+	binary.LittleEndian.PutUint16(b[14:], h)
+	binary.LittleEndian.PutUint32(b[16:], 1000) // time base denominator
+	binary.LittleEndian.PutUint32(b[20:], 1)    // numerator
+	binary.LittleEndian.PutUint32(b[24:], frames)
+	return b
+}
+
+func (fs *fileSink) close() error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.closed {
+		return fs.err
+	}
+	fs.closed = true
+	var errs []error
+	if fs.ogg != nil {
+		errs = append(errs, fs.ogg.Close())
+	}
+	if fs.f != nil {
+		errs = append(errs, fs.w.Flush())
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(fs.frames))
+		_, err := fs.f.WriteAt(n[:], 24)
+		errs = append(errs, err, fs.f.Sync(), fs.f.Close())
+	}
+	if err := errors.Join(errs...); err != nil && fs.err == nil {
+		fs.err = err
+	}
+	return fs.err
+}

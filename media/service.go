@@ -1,0 +1,539 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Errors users see.
+var (
+	ErrNotJoined      = errors.New("not a member of this room (join it first)")
+	ErrPublishing     = errors.New("already publishing in this room (f2f media stop first)")
+	ErrRecording      = errors.New("already recording this room (f2f media stop first)")
+	ErrNothingToStop  = errors.New("nothing is published or recorded in this room")
+	ErrClosed         = errors.New("media service closed")
+	ErrNoMixing       = errors.New("audio mixing is not available in this build (build with -tags opus and libopus installed)")
+	ErrNotMember      = errors.New("peer is not a member of the room")
+	errTooManyInbound = errors.New("too many media connections in this room")
+)
+
+// Service is a node's live media: it publishes files, receives and records
+// other members' tracks, and on the elected mixer of a star forwards every
+// track (and mixes audio for members that ask for it).
+//
+// Concurrency: mu guards the rooms map and each room's maps and pointers;
+// one loop goroutine reconciles sending edges with the topologies; each
+// edge runs its own goroutine that owns its PeerConnection's negotiation;
+// hubs (the received streams) guard their state with their own mutex so
+// that packets never wait for mu.
+type Service struct {
+	h      host.Host
+	self   peer.ID
+	params Params
+	log    *slog.Logger
+	rooms  Rooms
+	events func(Event)
+	ice    ICEConfig
+	mixer  AudioMixer
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	kickCh chan struct{}
+
+	mu     sync.Mutex
+	media  map[string]*roomMedia
+	closed bool
+}
+
+// roomMedia is one room's media state on this node.
+type roomMedia struct {
+	hash    string
+	topo    Topology
+	pub     *publisher
+	rec     *recording
+	wantMix bool
+	out     map[peer.ID]*outEdge
+	in      map[peer.ID]*inEdge
+	hubs    map[trackKey]*hub
+	retryAt map[peer.ID]time.Time
+	mix     *mixSession
+	mixErr  string // why the mixer refused to mix for this node, if it did
+	mixedBy peer.ID
+}
+
+// New builds the media service on h and registers /f2f/signal/1.
+func New(h host.Host, opts ...Option) (*Service, error) {
+	c := config{params: DefaultParams(), log: slog.Default(), events: func(Event) {}}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.params.validate(); err != nil {
+		return nil, err
+	}
+	if c.rooms == nil {
+		return nil, errors.New("media: WithRooms is required")
+	}
+	if c.mixer == nil {
+		c.mixer = defaultMixer()
+	}
+	s := &Service{
+		h: h, self: h.ID(), params: c.params, log: c.log, rooms: c.rooms, events: c.events,
+		ice: c.ice, mixer: c.mixer, kickCh: make(chan struct{}, 1), media: map[string]*roomMedia{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	h.SetStreamHandler(protocol.ID(ID), s.handleSignal)
+	s.wg.Add(1)
+	go s.loop()
+	return s, nil
+}
+
+// Close stops publishing and recording, closes every PeerConnection and
+// waits for the service's goroutines.
+func (s *Service) Close() error {
+	s.h.RemoveStreamHandler(protocol.ID(ID))
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	rooms := s.media
+	s.media = map[string]*roomMedia{}
+	s.mu.Unlock()
+	s.cancel()
+	var errs []error
+	for _, rm := range rooms {
+		errs = append(errs, s.teardown(rm))
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// kick makes the loop reconcile now.
+func (s *Service) kick() {
+	select {
+	case s.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) loop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.params.Tick)
+	defer t.Stop()
+	statsEvery := max(1, int(time.Second/s.params.Tick))
+	for n := 0; ; n++ {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kickCh:
+		}
+		s.reconcile()
+		if n%statsEvery == 0 {
+			s.sampleRates()
+		}
+	}
+}
+
+// room returns the media state of a joined room, creating it; nil when the
+// node is not in the room. Call with mu held.
+func (s *Service) roomLocked(hash string) *roomMedia {
+	if rm := s.media[hash]; rm != nil {
+		return rm
+	}
+	if !slices.Contains(s.rooms.JoinedHashes(), hash) {
+		return nil
+	}
+	rm := &roomMedia{hash: hash, out: map[peer.ID]*outEdge{}, in: map[peer.ID]*inEdge{},
+		hubs: map[trackKey]*hub{}, retryAt: map[peer.ID]time.Time{}}
+	s.media[hash] = rm
+	return rm
+}
+
+// reconcile brings every room's sending edges in line with its topology:
+// which receivers, and which tracks to each.
+func (s *Service) reconcile() {
+	joined := s.rooms.JoinedHashes()
+	var gone []*roomMedia
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	for h, rm := range s.media {
+		if !slices.Contains(joined, h) {
+			delete(s.media, h)
+			gone = append(gone, rm)
+		}
+	}
+	for _, h := range joined {
+		topo, ok := s.rooms.MediaTopology(h)
+		if !ok {
+			continue
+		}
+		rm := s.media[h]
+		if rm == nil {
+			if len(topo.Members) < 2 {
+				continue
+			}
+			rm = s.roomLocked(h)
+		}
+		if prev := rm.topo; prev.Mixer != topo.Mixer || prev.Star != topo.Star {
+			if prev.Mixer != "" || topo.Mixer != "" {
+				s.events(Event{Type: "media.route", Data: map[string]any{
+					"room": h, "mixer": topo.Mixer.String(), "star": topo.Star}})
+			}
+		}
+		rm.topo = topo
+		s.reconcileRoomLocked(rm)
+	}
+	s.mu.Unlock()
+	for _, rm := range gone {
+		_ = s.teardown(rm)
+	}
+}
+
+// wantLocked computes, per receiver, the tracks this node should send.
+func (s *Service) wantLocked(rm *roomMedia) map[peer.ID][]sendTrack {
+	want := map[peer.ID][]sendTrack{}
+	t := rm.topo
+	own := rm.pub.sendTracks()
+	isMixer := t.Star && t.Mixer == s.self
+	for _, r := range t.Receivers(s.self) {
+		var ts []sendTrack
+		mixFor := false
+		if e := rm.out[r]; isMixer && e != nil && e.wantsMix() && s.mixer.Available() == nil {
+			mixFor = true
+		}
+		for _, t := range own {
+			if !mixFor || t.key.kind != kindAudio {
+				ts = append(ts, t) // when mixing, the node's own audio is in the mix
+			}
+		}
+		if isMixer {
+			for _, hb := range sortedHubs(rm.hubs) {
+				if hb.key.origin == r || hb.key.origin == s.self || hb.key.id == trackMix || !hb.live() {
+					continue
+				}
+				if mixFor && hb.key.kind == kindAudio {
+					continue
+				}
+				if tl := hb.localTrack(); tl != nil {
+					ts = append(ts, sendTrack{key: hb.key, track: tl})
+				}
+			}
+			if mixFor {
+				if tl := s.mixTrackLocked(rm, r); tl != nil {
+					ts = append(ts, sendTrack{key: trackKey{origin: s.self, kind: kindAudio, id: trackMix}, track: tl})
+				}
+			}
+		}
+		if len(ts) > 0 {
+			want[r] = ts
+		}
+	}
+	return want
+}
+
+func (s *Service) reconcileRoomLocked(rm *roomMedia) {
+	want := s.wantLocked(rm)
+	now := time.Now()
+	for r, e := range rm.out {
+		if _, ok := want[r]; !ok {
+			e.cancel()
+			delete(rm.out, r)
+		}
+	}
+	for r, ts := range want {
+		e := rm.out[r]
+		if e == nil {
+			if now.Before(rm.retryAt[r]) {
+				continue
+			}
+			e = s.newOutEdge(rm.hash, r)
+			rm.out[r] = e
+			s.wg.Add(1)
+			go e.run()
+		}
+		e.update(ts)
+	}
+	s.reconcileMixLocked(rm, want)
+}
+
+// edgeDone removes a finished outgoing edge; a failed one is retried
+// after a backoff.
+func (s *Service) edgeDone(e *outEdge, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm := s.media[e.room]
+	if rm == nil || rm.out[e.peer] != e {
+		return
+	}
+	delete(rm.out, e.peer)
+	if err != nil && s.ctx.Err() == nil {
+		rm.retryAt[e.peer] = time.Now().Add(s.params.RetryBackoff)
+		s.log.Debug("media edge ended", "room", e.room, "peer", e.peer, "err", err)
+	}
+}
+
+// teardown stops a room's publisher and recording and closes its edges.
+func (s *Service) teardown(rm *roomMedia) error {
+	s.mu.Lock()
+	pub, rec := rm.pub, rm.rec
+	rm.pub, rm.rec = nil, nil
+	outs := make([]*outEdge, 0, len(rm.out))
+	for _, e := range rm.out {
+		outs = append(outs, e)
+	}
+	ins := make([]*inEdge, 0, len(rm.in))
+	for _, e := range rm.in {
+		ins = append(ins, e)
+	}
+	mix := rm.mix
+	rm.mix = nil
+	hubs := make([]*hub, 0, len(rm.hubs))
+	for _, hb := range rm.hubs {
+		hubs = append(hubs, hb)
+	}
+	s.mu.Unlock()
+	for _, e := range outs {
+		e.cancel()
+	}
+	for _, e := range ins {
+		e.cancel()
+	}
+	if mix != nil {
+		mix.stop()
+	}
+	pub.stop()
+	for _, hb := range hubs {
+		hb.setSink(nil)
+	}
+	return rec.close()
+}
+
+// Publish starts sending the files in the room.
+func (s *Service) Publish(hash string, spec PublishSpec) error {
+	pub, err := openPublisher(s, hash, spec)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		pub.stop()
+		return ErrClosed
+	}
+	rm := s.roomLocked(hash)
+	switch {
+	case rm == nil:
+		err = ErrNotJoined
+	case rm.pub != nil:
+		err = ErrPublishing
+	default:
+		rm.pub = pub
+	}
+	s.mu.Unlock()
+	if err != nil {
+		pub.stop()
+		return err
+	}
+	pub.start()
+	s.events(Event{Type: "media.publish", Data: map[string]any{"room": hash, "video": spec.Video, "audio": spec.Audio}})
+	s.kick()
+	return nil
+}
+
+// Record starts writing every remote publisher's tracks in the room to
+// files in dir.
+func (s *Service) Record(hash, dir string) error {
+	rec, err := newRecording(dir, s.log)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	rm := s.roomLocked(hash)
+	switch {
+	case rm == nil:
+		return ErrNotJoined
+	case rm.rec != nil:
+		return ErrRecording
+	}
+	rm.rec = rec
+	for _, hb := range rm.hubs {
+		hb.setSink(rec.sink(hb.key))
+	}
+	s.events(Event{Type: "media.record", Data: map[string]any{"room": hash, "dir": rec.dir}})
+	return nil
+}
+
+// StopResult says what Stop stopped.
+type StopResult struct {
+	Published bool `json:"published"`
+	Recorded  bool `json:"recorded"`
+	// Files are the recorded files, closed and complete.
+	Files []RecordedFile `json:"files,omitempty"`
+}
+
+// Stop stops publishing and recording in the room; recorded files are
+// finalized before it returns.
+func (s *Service) Stop(hash string) (StopResult, error) {
+	s.mu.Lock()
+	rm := s.media[hash]
+	if rm == nil || (rm.pub == nil && rm.rec == nil) {
+		s.mu.Unlock()
+		return StopResult{}, ErrNothingToStop
+	}
+	pub, rec := rm.pub, rm.rec
+	rm.pub, rm.rec = nil, nil
+	hubs := make([]*hub, 0, len(rm.hubs))
+	for _, hb := range rm.hubs {
+		hubs = append(hubs, hb)
+	}
+	s.mu.Unlock()
+	res := StopResult{Published: pub != nil, Recorded: rec != nil}
+	pub.stop()
+	for _, hb := range hubs {
+		hb.setSink(nil)
+	}
+	var err error
+	if rec != nil {
+		res.Files = rec.files()
+		err = rec.close()
+		res.Files = rec.files()
+	}
+	s.events(Event{Type: "media.stop", Data: map[string]any{"room": hash}})
+	s.kick()
+	return res, err
+}
+
+// SetMix asks the room's mixer to send this node one mixed audio stream
+// instead of one per publisher (star rooms only).
+func (s *Service) SetMix(hash string, on bool) error {
+	s.mu.Lock()
+	rm := s.roomLocked(hash)
+	if rm == nil {
+		s.mu.Unlock()
+		return ErrNotJoined
+	}
+	rm.wantMix = on
+	ins := make([]*inEdge, 0, len(rm.in))
+	for _, e := range rm.in {
+		ins = append(ins, e)
+	}
+	s.mu.Unlock()
+	for _, e := range ins {
+		e.sendPrefs(on)
+	}
+	return nil
+}
+
+// handleSignal serves /f2f/signal/1: a member that wants to send us media.
+func (s *Service) handleSignal(st network.Stream) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	if s.ctx.Err() != nil {
+		_ = st.Reset()
+		return
+	}
+	if err := s.serveInbound(st); err != nil && s.ctx.Err() == nil {
+		s.log.Debug("media inbound ended", "peer", st.Conn().RemotePeer(), "err", err)
+	}
+}
+
+func (s *Service) registerInbound(e *inEdge) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if !s.rooms.IsMember(e.room, e.peer) {
+		return ErrNotMember
+	}
+	rm := s.roomLocked(e.room)
+	if rm == nil {
+		return ErrNotJoined
+	}
+	if old := rm.in[e.peer]; old != nil {
+		old.cancel()
+	} else if len(rm.in) >= s.params.MaxInbound {
+		return errTooManyInbound
+	}
+	rm.in[e.peer] = e
+	e.wantMix = rm.wantMix
+	return nil
+}
+
+func (s *Service) inboundDone(e *inEdge) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rm := s.media[e.room]; rm != nil && rm.in[e.peer] == e {
+		delete(rm.in, e.peer)
+	}
+}
+
+// hubFor returns the room's hub for a received stream, creating it.
+func (s *Service) hubFor(hash string, key trackKey, create func() *hub) *hub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm := s.media[hash]
+	if rm == nil {
+		return nil
+	}
+	if hb := rm.hubs[key]; hb != nil {
+		return hb
+	}
+	if len(rm.hubs) >= 4*s.params.MaxTracks {
+		return nil
+	}
+	hb := create()
+	if rm.rec != nil {
+		hb.setSink(rm.rec.sink(key))
+	}
+	rm.hubs[key] = hb
+	return hb
+}
+
+// mixedReply records what the mixer said about mixing for this node.
+func (s *Service) mixedReply(hash string, from peer.ID, mixing bool, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rm := s.media[hash]; rm != nil {
+		rm.mixErr = reason
+		if mixing {
+			rm.mixedBy = from
+		} else if rm.mixedBy == from {
+			rm.mixedBy = ""
+		}
+	}
+}
+
+func (s *Service) emit(typ string, data map[string]any) { s.events(Event{Type: typ, Data: data}) }
+
+func shortID(p peer.ID) string {
+	str := p.String()
+	if len(str) > 12 {
+		return str[len(str)-12:]
+	}
+	return str
+}
+
+var _ = fmt.Sprintf

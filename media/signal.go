@@ -1,0 +1,116 @@
+package media
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/libp2p/go-msgio"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+)
+
+// ID is the signaling protocol: SDP offers and answers and trickled ICE
+// candidates for one PeerConnection, over one libp2p stream that lives as
+// long as the connection. The sender of media opens the stream and is
+// always the offerer; the receiver answers.
+const ID = "/f2f/signal/1"
+
+// Signal message types.
+const (
+	sigHello  = "hello"  // first message: the room
+	sigOffer  = "offer"  // sender → receiver
+	sigAnswer = "answer" // receiver → sender
+	sigCand   = "cand"   // both ways: a trickled ICE candidate
+	sigPrefs  = "prefs"  // receiver → sender: what it wants (mixed audio)
+	sigMixed  = "mixed"  // sender → receiver: whether it mixes for it
+	sigError  = "error"  // either way, then the stream closes
+)
+
+// signalMsg is one message on /f2f/signal/1, JSON in a varint-length frame.
+type signalMsg struct {
+	Type   string                   `json:"t"`
+	Room   string                   `json:"room,omitempty"`
+	SDP    string                   `json:"sdp,omitempty"`
+	Cand   *webrtc.ICECandidateInit `json:"cand,omitempty"`
+	Mix    *bool                    `json:"mix,omitempty"`
+	Reason string                   `json:"reason,omitempty"`
+}
+
+func (m *signalMsg) validate() error {
+	switch m.Type {
+	case sigHello:
+		if len(m.Room) == 0 || len(m.Room) > 128 {
+			return errors.New("hello without a valid room")
+		}
+	case sigOffer, sigAnswer:
+		if m.SDP == "" {
+			return fmt.Errorf("%s without SDP", m.Type)
+		}
+	case sigCand:
+		if m.Cand == nil || len(m.Cand.Candidate) > 1024 {
+			return errors.New("candidate missing or too long")
+		}
+	case sigPrefs, sigMixed:
+		if m.Mix == nil {
+			return fmt.Errorf("%s without mix", m.Type)
+		}
+	case sigError:
+		if len(m.Reason) > 512 {
+			m.Reason = m.Reason[:512]
+		}
+	default:
+		return fmt.Errorf("unknown signal message type %q", m.Type)
+	}
+	return nil
+}
+
+// sigConn frames signal messages on a stream: reads from one goroutine,
+// writes from any (serialized), reads rate-limited.
+type sigConn struct {
+	r   msgio.ReadCloser
+	wmu sync.Mutex
+	w   msgio.WriteCloser
+	lim *rate.Limiter
+}
+
+func newSigConn(rw io.ReadWriter, p Params) *sigConn {
+	return &sigConn{
+		r:   msgio.NewVarintReaderSize(rw, p.MaxSignalMsg),
+		w:   msgio.NewVarintWriter(rw),
+		lim: rate.NewLimiter(rate.Limit(p.SignalRate), p.SignalBurst),
+	}
+}
+
+var errSignalRate = errors.New("signaling messages arrive too fast")
+
+func (c *sigConn) read() (*signalMsg, error) {
+	b, err := c.r.ReadMsg()
+	if err != nil {
+		return nil, err
+	}
+	defer c.r.ReleaseMsg(b)
+	if !c.lim.Allow() {
+		return nil, errSignalRate
+	}
+	var m signalMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("bad signal message: %w", err)
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (c *sigConn) write(m signalMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.w.WriteMsg(b)
+}

@@ -1,0 +1,389 @@
+package media
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/webrtc/v4"
+)
+
+// rateSampler turns byte counters into bitrates, sampled about once a
+// second by the service loop.
+type rateSampler struct {
+	mu   sync.Mutex
+	last map[uint32]rateSample
+	kbps map[uint32]float64
+}
+
+type rateSample struct {
+	bytes uint64
+	at    time.Time
+}
+
+func (r *rateSampler) sample(ssrc uint32, bytes uint64, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last, r.kbps = map[uint32]rateSample{}, map[uint32]float64{}
+	}
+	if l, ok := r.last[ssrc]; ok && now.After(l.at) && bytes >= l.bytes {
+		r.kbps[ssrc] = float64(bytes-l.bytes) * 8 / 1000 / now.Sub(l.at).Seconds()
+	}
+	r.last[ssrc] = rateSample{bytes: bytes, at: now}
+}
+
+func (r *rateSampler) rate(ssrc uint32) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kbps[ssrc]
+}
+
+// EdgeTrack is one track on a media edge.
+type EdgeTrack struct {
+	Origin  string  `json:"origin"`
+	Kind    string  `json:"kind"`
+	ID      string  `json:"id"`
+	SSRC    uint32  `json:"ssrc"`
+	Packets uint64  `json:"packets"`
+	Bytes   uint64  `json:"bytes"`
+	Kbps    float64 `json:"kbps"`
+	Lost    int64   `json:"lost"`
+	// Jitter is the interarrival jitter in ms (as the receiver reports it).
+	JitterMS float64 `json:"jitter_ms"`
+	// RTTMS is the round-trip time from RTCP reports (sending edges).
+	RTTMS float64 `json:"rtt_ms,omitempty"`
+	NACK  uint32  `json:"nack"`
+	PLI   uint32  `json:"pli"`
+	// Frames are the video frames received on this edge (receiving edges).
+	Frames uint64 `json:"frames,omitempty"`
+}
+
+// EdgeStats is one PeerConnection.
+type EdgeStats struct {
+	Peer      string      `json:"peer"`
+	Direction string      `json:"direction"` // "send" or "recv"
+	State     string      `json:"state"`
+	Tracks    []EdgeTrack `json:"tracks"`
+}
+
+// StreamStats is one received stream (a publisher's track), whatever path
+// carried it.
+type StreamStats struct {
+	Origin  string  `json:"origin"`
+	Kind    string  `json:"kind"`
+	ID      string  `json:"id"`
+	Via     string  `json:"via,omitempty"`
+	Packets uint64  `json:"packets"`
+	Bytes   uint64  `json:"bytes"`
+	Frames  uint64  `json:"frames,omitempty"`
+	Dropped uint64  `json:"dropped"`
+	MaxGap  float64 `json:"max_gap_ms"`
+	Gaps    []Gap   `json:"gaps,omitempty"`
+	// LastMS is how long ago the last packet arrived.
+	LastMS    float64 `json:"last_ms"`
+	Forwarded int     `json:"forwarded_to"`
+	PLISent   uint64  `json:"pli_sent"`
+}
+
+// PublishStats describes what the node publishes.
+type PublishStats struct {
+	Video        string  `json:"video,omitempty"`
+	Audio        string  `json:"audio,omitempty"`
+	Loop         bool    `json:"loop"`
+	VideoFrames  uint64  `json:"video_frames"`
+	AudioPackets uint64  `json:"audio_packets"`
+	Seconds      float64 `json:"seconds"`
+	Done         bool    `json:"done"`
+}
+
+// MixStats describes audio mixing on this node (when it is the mixer).
+type MixStats struct {
+	Receivers int    `json:"receivers"`
+	Inputs    int    `json:"inputs"`
+	Frames    uint64 `json:"frames"`
+	// EncodeUS and DecodeUS are the mean microseconds per encoded (or
+	// decoded) 20 ms frame per stream.
+	EncodeUS float64 `json:"encode_us"`
+	DecodeUS float64 `json:"decode_us"`
+}
+
+// RoomStats is a room's media on this node.
+type RoomStats struct {
+	Room       string         `json:"room"`
+	Mode       string         `json:"mode"`
+	Mixer      string         `json:"mixer,omitempty"`
+	Members    int            `json:"members"`
+	Publishing *PublishStats  `json:"publishing,omitempty"`
+	Recording  string         `json:"recording,omitempty"`
+	Files      []RecordedFile `json:"files,omitempty"`
+	Edges      []EdgeStats    `json:"edges"`
+	Streams    []StreamStats  `json:"streams"`
+	Mix        *MixStats      `json:"mix,omitempty"`
+	// MixWanted: this node asked for mixed audio; MixedBy: who mixes for
+	// it; MixRefused: why the mixer does not.
+	MixWanted    bool   `json:"mix_wanted"`
+	MixedBy      string `json:"mixed_by,omitempty"`
+	MixRefused   string `json:"mix_refused,omitempty"`
+	MixAvailable string `json:"mix_unavailable,omitempty"`
+}
+
+// sampleRates updates every edge's bitrates.
+func (s *Service) sampleRates() {
+	now := time.Now()
+	for _, e := range s.allEdges() {
+		for _, t := range e.tracks() {
+			e.rates().sample(t.ssrc, t.bytes(e.getter()), now)
+		}
+	}
+}
+
+// edgeView is what stats need of either kind of edge.
+type edgeView interface {
+	tracks() []edgeTrackRef
+	rates() *rateSampler
+	getter() stats.Getter
+}
+
+type edgeTrackRef struct {
+	key  trackKey
+	ssrc uint32
+	send bool
+}
+
+func (r edgeTrackRef) bytes(g stats.Getter) uint64 {
+	if g == nil {
+		return 0
+	}
+	st := g.Get(r.ssrc)
+	if st == nil {
+		return 0
+	}
+	if r.send {
+		return st.OutboundRTPStreamStats.BytesSent
+	}
+	return st.InboundRTPStreamStats.BytesReceived
+}
+
+func (e *outEdge) tracks() []edgeTrackRef {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]edgeTrackRef, 0, len(e.senders))
+	for k, snd := range e.senders {
+		if ps := snd.GetParameters(); len(ps.Encodings) > 0 {
+			out = append(out, edgeTrackRef{key: k, ssrc: uint32(ps.Encodings[0].SSRC), send: true})
+		}
+	}
+	return out
+}
+func (e *outEdge) rates() *rateSampler { return &e.rs }
+func (e *outEdge) getter() stats.Getter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
+
+func (e *inEdge) tracks() []edgeTrackRef {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]edgeTrackRef, 0, len(e.remote))
+	for _, tr := range e.remote {
+		k := trackKey{id: tr.ID()}
+		k.origin, _ = peer.Decode(tr.StreamID())
+		k.kind = tr.Kind().String()
+		out = append(out, edgeTrackRef{key: k, ssrc: uint32(tr.SSRC())})
+	}
+	return out
+}
+func (e *inEdge) rates() *rateSampler { return &e.rs }
+func (e *inEdge) getter() stats.Getter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
+
+func (s *Service) allEdges() []edgeView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []edgeView
+	for _, rm := range s.media {
+		for _, e := range rm.out {
+			out = append(out, e)
+		}
+		for _, e := range rm.in {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func edgeTracks(e edgeView) []EdgeTrack {
+	g := e.getter()
+	var out []EdgeTrack
+	for _, t := range e.tracks() {
+		et := EdgeTrack{Origin: t.key.origin.String(), Kind: t.key.kind, ID: t.key.id, SSRC: t.ssrc, Kbps: e.rates().rate(t.ssrc)}
+		if g != nil {
+			if st := g.Get(t.ssrc); st != nil {
+				if t.send {
+					et.Packets, et.Bytes = st.OutboundRTPStreamStats.PacketsSent, st.OutboundRTPStreamStats.BytesSent
+					et.NACK, et.PLI = st.OutboundRTPStreamStats.NACKCount, st.OutboundRTPStreamStats.PLICount
+					et.Lost = st.RemoteInboundRTPStreamStats.PacketsLost
+					et.JitterMS = st.RemoteInboundRTPStreamStats.Jitter * 1000
+					et.RTTMS = float64(st.RemoteInboundRTPStreamStats.RoundTripTime.Microseconds()) / 1000
+				} else {
+					in := st.InboundRTPStreamStats
+					et.Packets, et.Bytes, et.Lost = in.PacketsReceived, in.BytesReceived, in.PacketsLost
+					et.JitterMS = in.Jitter * 1000
+					et.NACK, et.PLI = in.NACKCount, in.PLICount
+					et.RTTMS = float64(st.RemoteOutboundRTPStreamStats.RoundTripTime.Microseconds()) / 1000
+				}
+			}
+		}
+		out = append(out, et)
+	}
+	slices.SortFunc(out, func(a, b EdgeTrack) int { return cmp.Or(cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.ID, b.ID)) })
+	return out
+}
+
+// Stats returns a room's media statistics (zero values when the node has
+// no media state in the room).
+func (s *Service) Stats(hash string) RoomStats {
+	rs := RoomStats{Room: hash, Edges: []EdgeStats{}, Streams: []StreamStats{}}
+	if err := s.mixer.Available(); err != nil {
+		rs.MixAvailable = err.Error()
+	}
+	topo, _ := s.rooms.MediaTopology(hash)
+	rs.Mode, rs.Members = "mesh", len(topo.Members)
+	if topo.Star {
+		rs.Mode = "star"
+	}
+	if topo.Mixer != "" {
+		rs.Mixer = topo.Mixer.String()
+	}
+	s.mu.Lock()
+	rm := s.media[hash]
+	if rm == nil {
+		s.mu.Unlock()
+		return rs
+	}
+	pub, rec, mix := rm.pub, rm.rec, rm.mix
+	rs.MixWanted, rs.MixRefused = rm.wantMix, rm.mixErr
+	if rm.mixedBy != "" {
+		rs.MixedBy = rm.mixedBy.String()
+	}
+	type ev struct {
+		v    edgeView
+		p    peer.ID
+		dir  string
+		stFn func() webrtc.PeerConnectionState
+	}
+	var evs []ev
+	for p, e := range rm.out {
+		evs = append(evs, ev{e, p, "send", e.pcState})
+	}
+	for p, e := range rm.in {
+		evs = append(evs, ev{e, p, "recv", e.pcState})
+	}
+	hubs := sortedHubs(rm.hubs)
+	forwarded := map[trackKey]int{}
+	for _, e := range rm.out {
+		e.mu.Lock()
+		for k := range e.senders {
+			forwarded[k]++
+		}
+		e.mu.Unlock()
+	}
+	s.mu.Unlock()
+
+	if pub != nil {
+		rs.Publishing = &PublishStats{Video: pub.spec.Video, Audio: pub.spec.Audio, Loop: pub.spec.Loop,
+			VideoFrames: pub.videoFrames.Load(), AudioPackets: pub.audioPackets.Load(),
+			Seconds: time.Since(pub.started).Seconds(), Done: pub.done.Load()}
+	}
+	if rec != nil {
+		rs.Recording, rs.Files = rec.dir, rec.files()
+	}
+	for _, x := range evs {
+		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), Tracks: edgeTracks(x.v)})
+	}
+	slices.SortFunc(rs.Edges, func(a, b EdgeStats) int {
+		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Peer, b.Peer))
+	})
+	now := time.Now()
+	for _, hb := range hubs {
+		hb.mu.Lock()
+		ss := StreamStats{Origin: hb.key.origin.String(), Kind: hb.key.kind, ID: hb.key.id, Packets: hb.packets,
+			Bytes: hb.bytes, Frames: hb.frames, Dropped: hb.dropped, MaxGap: float64(hb.maxGap.Microseconds()) / 1000,
+			Gaps: slices.Clone(hb.gaps), Forwarded: forwarded[hb.key], PLISent: hb.pliSent}
+		if hb.active != nil {
+			ss.Via = hb.active.from.String()
+		}
+		if !hb.lastAt.IsZero() {
+			ss.LastMS = float64(now.Sub(hb.lastAt).Microseconds()) / 1000
+		}
+		hb.mu.Unlock()
+		rs.Streams = append(rs.Streams, ss)
+	}
+	if mix != nil {
+		frames, enc, dec := mix.stats()
+		ms := &MixStats{Receivers: mix.outputCount(), Inputs: mix.inputCount(), Frames: frames}
+		if frames > 0 && ms.Receivers > 0 {
+			ms.EncodeUS = float64(enc) / 1000 / float64(frames) / float64(ms.Receivers)
+		}
+		if frames > 0 && ms.Inputs > 0 {
+			ms.DecodeUS = float64(dec) / 1000 / float64(frames) / float64(ms.Inputs)
+		}
+		rs.Mix = ms
+	}
+	return rs
+}
+
+func (e *outEdge) pcState() webrtc.PeerConnectionState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+func (e *inEdge) pcState() webrtc.PeerConnectionState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// MediaEdge is one media connection for the network graph.
+type MediaEdge struct {
+	From   peer.ID
+	To     peer.ID
+	Kbps   float64
+	Tracks int
+}
+
+// Edges returns the room's sending edges with their bitrates (each node
+// reports what it sends; together they are the room's media graph).
+func (s *Service) Edges(hash string) []MediaEdge {
+	s.mu.Lock()
+	rm := s.media[hash]
+	var outs []*outEdge
+	if rm != nil {
+		for _, e := range rm.out {
+			outs = append(outs, e)
+		}
+	}
+	s.mu.Unlock()
+	var res []MediaEdge
+	for _, e := range outs {
+		me := MediaEdge{From: s.self, To: e.peer}
+		for _, t := range e.tracks() {
+			me.Kbps += e.rates().rate(t.ssrc)
+			me.Tracks++
+		}
+		if me.Tracks > 0 {
+			res = append(res, me)
+		}
+	}
+	slices.SortFunc(res, func(a, b MediaEdge) int { return cmp.Compare(a.To, b.To) })
+	return res
+}
