@@ -308,6 +308,7 @@ type inEdge struct {
 	pc      *webrtc.PeerConnection
 	stats   stats.Getter
 	remote  []*webrtc.TrackRemote
+	jit     map[uint32]*jitter
 	rs      rateSampler
 	state   webrtc.PeerConnectionState
 }

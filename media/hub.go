@@ -2,8 +2,10 @@ package media
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -254,11 +256,34 @@ func (s *Service) receiveTrack(e *inEdge, pc *webrtc.PeerConnection, tr *webrtc.
 	defer hb.sourceGone(src)
 	s.kick() // the mixer forwards a new stream at once
 	lim := rate.NewLimiter(rate.Limit(s.params.MaxPacketRate), int(s.params.MaxPacketRate/4)+1)
+	jit := e.jitterOf(src.ssrc)
+	clock := float64(codec.ClockRate)
+	var (
+		first       time.Time
+		lastTransit float64
+		j           float64
+	)
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
+		// RFC 3550 interarrival jitter (pion's stats interceptor computes
+		// it from relative arrival times, which is wrong).
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		transit := now.Sub(first).Seconds()*clock - float64(pkt.Timestamp)
+		if jit.n.Add(1) > 1 {
+			d := transit - lastTransit
+			if d > 1<<31 || d < -(1<<31) {
+				d = 0 // timestamp wrap or a new source
+			}
+			j += (max(d, -d) - j) / 16
+			jit.ms.Store(math.Float64bits(j / clock * 1000))
+		}
+		lastTransit = transit
 		if !lim.Allow() {
 			hb.mu.Lock()
 			hb.dropped++
@@ -278,4 +303,33 @@ func drain(tr *webrtc.TrackRemote) {
 			return
 		}
 	}
+}
+
+// jitter is one received track's interarrival jitter.
+type jitter struct {
+	n  atomic.Uint64
+	ms atomic.Uint64 // float64 bits
+}
+
+func (e *inEdge) jitterOf(ssrc uint32) *jitter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.jit == nil {
+		e.jit = map[uint32]*jitter{}
+	}
+	j := e.jit[ssrc]
+	if j == nil {
+		j = &jitter{}
+		e.jit[ssrc] = j
+	}
+	return j
+}
+
+func (e *inEdge) jitterMS(ssrc uint32) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if j := e.jit[ssrc]; j != nil {
+		return math.Float64frombits(j.ms.Load())
+	}
+	return 0
 }

@@ -236,7 +236,9 @@ func edgeTracks(e edgeView) []EdgeTrack {
 				} else {
 					in := st.InboundRTPStreamStats
 					et.Packets, et.Bytes, et.Lost = in.PacketsReceived, in.BytesReceived, in.PacketsLost
-					et.JitterMS = in.Jitter * 1000
+					if ie, ok := e.(*inEdge); ok {
+						et.JitterMS = ie.jitterMS(t.ssrc)
+					}
 					et.NACK, et.PLI = in.NACKCount, in.PLICount
 					et.RTTMS = float64(st.RemoteOutboundRTPStreamStats.RoundTripTime.Microseconds()) / 1000
 				}

@@ -87,6 +87,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	s.routeRooms(mux)
 	s.routeFiles(mux)
 	s.routeActivity(mux)
+	s.routeMedia(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,

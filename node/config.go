@@ -72,6 +72,21 @@ type Config struct {
 	DHT DHTConfig `json:"dht"`
 	// Resources bounds what the network may make the node use.
 	Resources ResourcesConfig `json:"resources"`
+	// Media configures WebRTC (optional; the local profile keeps it on
+	// loopback whatever this says).
+	Media MediaConfig `json:"media"`
+}
+
+// MediaConfig configures WebRTC's ICE.
+type MediaConfig struct {
+	// ICEServers are optional STUN/TURN URLs (stun:host:port, turn:host:port).
+	ICEServers    []string `json:"ice_servers,omitempty"`
+	ICEUsername   string   `json:"ice_username,omitempty"`
+	ICECredential string   `json:"ice_credential,omitempty"`
+	// ICEAddresses, when set, are the only local IPs WebRTC uses.
+	ICEAddresses []string `json:"ice_addresses,omitempty"`
+	// LoopbackOnly keeps WebRTC on loopback addresses.
+	LoopbackOnly bool `json:"loopback_only,omitempty"`
 }
 
 // AddressesConfig lists the swarm (libp2p) and local API addresses.
@@ -156,6 +171,7 @@ func DefaultConfig(profile string) (*Config, error) {
 			NAT:       NATConfig{PortMapping: false, HolePunching: true, RelayClient: true, AutoNATService: true},
 			DHT:       DHTConfig{ProtocolPrefix: PrivateDHTPrefix, Mode: "server"},
 			Resources: res,
+			Media:     MediaConfig{LoopbackOnly: true},
 		}, nil
 	default:
 		return nil, fmt.Errorf("%w %q (want %q or %q)", ErrUnknownProfile, profile, ProfileDefault, ProfileLocal)

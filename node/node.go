@@ -42,6 +42,7 @@ import (
 
 	"github.com/fluttershy/face2face/dht"
 	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -167,6 +168,7 @@ type Node struct {
 	db          *sql.DB
 	rooms       *overlay.Service
 	files       *files.Service
+	media       *media.Service
 	mdns        mdns.Service
 	events      *eventHub
 	api         *apiServer
@@ -327,6 +329,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	// The block request filter asks the file service (built below, once
 	// the database is open) who may have a block; until then it refuses.
 	var fileSvc atomic.Pointer[files.Service]
+	var mediaSvc atomic.Pointer[media.Service]
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
 		bitswap.EngineBlockstoreWorkerCount(16),
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
@@ -359,6 +362,17 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			},
 			Mesh:    n.mesh.Mesh,
 			DHTSize: func() int { return len(n.dht.RoutingTable()) },
+			Media: func(hash string) []overlay.MediaLink {
+				m := mediaSvc.Load()
+				if m == nil {
+					return nil
+				}
+				var out []overlay.MediaLink
+				for _, e := range m.Edges(hash) {
+					out = append(out, overlay.MediaLink{To: e.To, Bps: e.Kbps * 1000 / 8})
+				}
+				return out
+			},
 		}),
 	}, c.overlayOpts...)
 	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key, ovOpts...)
@@ -381,6 +395,19 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.files.Close)
 	fileSvc.Store(n.files)
+
+	// Live media: pion PeerConnections to the members the room's topology
+	// selects, signaled over libp2p streams.
+	n.media, err = media.New(n.host,
+		media.WithLogger(n.log.With("subsystem", "media")),
+		media.WithRooms(mediaRooms{n.rooms}),
+		media.WithICE(mediaICE(n.cfg)),
+		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) }))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.media.Close)
+	mediaSvc.Store(n.media)
 	return n, nil
 }
 

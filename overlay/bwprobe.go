@@ -140,6 +140,13 @@ func (s *Service) probeLimit(p peer.ID) *rate.Limiter {
 	return l
 }
 
+// IsMember reports whether p is a member of the joined room with this hash
+// (in a password room: one that proved the key).
+func (s *Service) IsMember(hash string, p peer.ID) bool {
+	r := s.roomByHash(hash)
+	return r != nil && r.isMember(p)
+}
+
 // isMember reports whether p is a member of the room the node knows of
 // (and, in a password room, has proven the key).
 func (r *room) isMember(p peer.ID) bool {

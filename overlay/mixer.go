@@ -170,3 +170,13 @@ func (s *Service) JoinedHashes() []string {
 	}
 	return out
 }
+
+// RoomHash resolves a room reference (key or unique local name) of a
+// joined room to its hash.
+func (s *Service) RoomHash(ctx context.Context, ref string) (string, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return r.hash, nil
+}

@@ -218,6 +218,15 @@ type Activity struct {
 	Mesh func(topic string) []peer.ID
 	// DHTSize returns the routing table's size.
 	DHTSize func() int
+	// Media returns the node's media sending edges in a room: to whom and
+	// at how many bytes/s.
+	Media func(hash string) []MediaLink
+}
+
+// MediaLink is one media edge the node sends on.
+type MediaLink struct {
+	To  peer.ID
+	Bps float64
 }
 
 // WithActivity sets the sources of the node's telemetry.
@@ -332,6 +341,14 @@ func (r *room) localTelemetry() Telemetry {
 		t.Edges = append(t.Edges, e)
 		if len(t.Edges) >= MaxTelemetryEdges/2 {
 			break
+		}
+	}
+	if a.Media != nil {
+		for _, m := range a.Media(r.hash) {
+			if len(t.Edges) >= MaxTelemetryEdges*3/4 {
+				break
+			}
+			t.Edges = append(t.Edges, TelemetryEdge{Peer: m.To, Kind: EdgeMedia, Outbound: true, OutBps: rateU(m.Bps)})
 		}
 	}
 	if a.Mesh != nil {

@@ -179,3 +179,15 @@ func nodesJoin(ctx context.Context, nodes []*node.Node, name string) (overlay.Ro
 	}
 	return info, nil
 }
+
+// AgreedMixerWait waits until every node agrees on a mixer.
+func AgreedMixerWait(ctx context.Context, nodes []*node.Node, ref string) (peer.ID, uint64, error) {
+	var m peer.ID
+	var term uint64
+	err := WaitFor(ctx, func() (bool, error) {
+		var err error
+		m, term, err = AgreedMixer(ctx, nodes, ref)
+		return m != "", err
+	})
+	return m, term, err
+}
