@@ -42,6 +42,7 @@ type outEdge struct {
 	pc      *webrtc.PeerConnection
 	stats   stats.Getter
 	senders map[trackKey]*webrtc.RTPSender
+	ssrcs   map[trackKey]uint32 // the senders' SSRCs, read once when added
 	rs      rateSampler
 	state   webrtc.PeerConnectionState
 
@@ -251,8 +252,16 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 		if err != nil {
 			return false, fmt.Errorf("add track: %w", err)
 		}
+		var ssrc uint32
+		if ps := snd.GetParameters(); len(ps.Encodings) > 0 {
+			ssrc = uint32(ps.Encodings[0].SSRC)
+		}
 		e.mu.Lock()
 		e.senders[t.key] = snd
+		if e.ssrcs == nil {
+			e.ssrcs = map[trackKey]uint32{}
+		}
+		e.ssrcs[t.key] = ssrc
 		e.mu.Unlock()
 		changed = true
 		key := t.key
@@ -271,6 +280,7 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 		}
 		e.mu.Lock()
 		delete(e.senders, k)
+		delete(e.ssrcs, k)
 		e.mu.Unlock()
 		changed = true
 	}

@@ -171,11 +171,9 @@ func (r edgeTrackRef) bytes(g stats.Getter) uint64 {
 func (e *outEdge) tracks() []edgeTrackRef {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]edgeTrackRef, 0, len(e.senders))
-	for k, snd := range e.senders {
-		if ps := snd.GetParameters(); len(ps.Encodings) > 0 {
-			out = append(out, edgeTrackRef{key: k, ssrc: uint32(ps.Encodings[0].SSRC), send: true})
-		}
+	out := make([]edgeTrackRef, 0, len(e.ssrcs))
+	for k, ssrc := range e.ssrcs {
+		out = append(out, edgeTrackRef{key: k, ssrc: ssrc, send: true})
 	}
 	return out
 }
