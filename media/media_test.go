@@ -108,7 +108,7 @@ func TestPublishRecordPair(t *testing.T) {
 	if err := nodes[1].svc.Record("room1", dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := nodes[0].svc.Publish("room1", PublishSpec{Video: "testdata/test.ivf", Audio: "testdata/test.ogg", Loop: true}); err != nil {
+	if err := nodes[0].svc.Publish("room1", PublishSpec{Video: "../testnet/testdata/test.ivf", Audio: "../testnet/testdata/test.ogg", Loop: true}); err != nil {
 		t.Fatal(err)
 	}
 	sent, got := measureWindow(t, nodes[0].svc, nodes[1].svc, "room1", nodes[0].h.ID(), 4*time.Second)
@@ -191,7 +191,7 @@ func TestStarForwardAndSwitch(t *testing.T) {
 		if err := n.svc.Record("room1", dirs[i]); err != nil {
 			t.Fatal(err)
 		}
-		if err := n.svc.Publish("room1", PublishSpec{Video: "testdata/test.ivf", Audio: "testdata/test.ogg", Loop: true}); err != nil {
+		if err := n.svc.Publish("room1", PublishSpec{Video: "../testnet/testdata/test.ivf", Audio: "../testnet/testdata/test.ogg", Loop: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

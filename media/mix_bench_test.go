@@ -17,7 +17,7 @@ import (
 // how many mixed streams one core keeps up with in real time.
 func BenchmarkMix(b *testing.B) {
 	const n = 100
-	raw, err := os.ReadFile("testdata/test.ogg")
+	raw, err := os.ReadFile("../testnet/testdata/test.ogg")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestMixedAudio(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes[:3] {
-		if err := n.svc.Publish("room1", PublishSpec{Video: "testdata/test.ivf", Audio: "testdata/test.ogg", Loop: true}); err != nil {
+		if err := n.svc.Publish("room1", PublishSpec{Video: "../testnet/testdata/test.ivf", Audio: "../testnet/testdata/test.ogg", Loop: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

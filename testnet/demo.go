@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
 )
@@ -142,6 +143,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		p.CLI, dir, demoNicks[(p.Nodes-1)%len(demoNicks)])
 	say("  %s --repo %s/node0 topo --room demo-room --format svg > room.svg", p.CLI, dir)
 	say("  %s --repo %s/node0 events", p.CLI, dir)
+	say("  %s --repo %s/node0 media stats demo-room   (every node keeps publishing the test media)", p.CLI, dir)
+	say("  %s --repo %s/node0 media record demo-room --dir rec; then: %s --repo %s/node0 media stop demo-room", p.CLI, dir, p.CLI, dir)
 	say("Running until Ctrl-C.")
 
 	ch, unsub := net.Nodes[0].Subscribe(64)
@@ -406,6 +409,10 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 			idx = i
 		}
 	}
+	call, err := demoCallStart(wctx, say, net, names, idx)
+	if err != nil {
+		return err
+	}
 	say("stopping the mixer %s...", names[in.Mixer])
 	start := time.Now()
 	if err := net.Nodes[idx].Close(); err != nil {
@@ -429,6 +436,9 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 	after, _ := rest[0].Rooms().Mixer(wctx, "demo-room")
 	say("  failover: %s after the stop began, the other %d agree on %s, term %d (%s)", time.Since(start).Round(time.Millisecond),
 		len(rest), names[next.String()], term, after.Reason)
+	if err := call.afterFailover(wctx, say, rest, start); err != nil {
+		return err
+	}
 	// Restart it: it rejoins the room; the incumbent keeps the role unless
 	// the returning node beats it by the margin.
 	repo := filepath.Join(net.Dir, fmt.Sprintf("node%d", idx))
@@ -442,3 +452,105 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// demoCall is the demo's media call: every node publishes the test media,
+// one records.
+type demoCall struct {
+	hash  string
+	rec   *node.Node
+	names map[string]string
+	dir   string
+}
+
+func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, mixer int) (*demoCall, error) {
+	dir := filepath.Join(net.Dir, "media")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ivf, ogg, err := WriteTestMedia(dir)
+	if err != nil {
+		return nil, err
+	}
+	recIdx := (mixer + 1) % len(net.Nodes)
+	rec := net.Nodes[recIdx]
+	hash, err := rec.Rooms().RoomHash(ctx, "demo-room")
+	if err != nil {
+		return nil, err
+	}
+	c := &demoCall{hash: hash, rec: rec, names: names, dir: filepath.Join(dir, "recordings")}
+	say("")
+	say("live media over WebRTC (pion), signaled over /f2f/signal/1: every node publishes a VP8 video and an Opus")
+	say("tone (f2f media publish demo-room --video test.ivf --audio test.ogg --loop); node%d records them", recIdx)
+	say("(f2f media record demo-room --dir %s):", c.dir)
+	if err := rec.Media().Record(hash, c.dir); err != nil {
+		return nil, err
+	}
+	for i, nd := range net.Nodes {
+		if err := nd.Media().Publish(hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+			return nil, fmt.Errorf("node%d publish: %w", i, err)
+		}
+	}
+	start := time.Now()
+	if err := WaitFor(ctx, func() (bool, error) {
+		for _, o := range net.Nodes {
+			if o != rec && RecordedFrames(rec, hash, o, "video") < 30 {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return nil, fmt.Errorf("media did not arrive: %w", err)
+	}
+	st := rec.Media().Stats(hash)
+	say("  after %s node%d has 30+ frames from each of the other %d publishers; %s topology, mixer %s", time.Since(start).Round(time.Millisecond),
+		recIdx, len(net.Nodes)-1, st.Mode, names[st.Mixer])
+	for _, e := range net.Nodes[mixer].Media().Stats(hash).Edges {
+		if e.Direction == "send" {
+			say("  mixer %s -> %-6s %2d tracks (forwarded and its own), %6.0f kbit/s", names[st.Mixer], names[e.Peer], len(e.Tracks), sumKbps(e.Tracks))
+		}
+	}
+	return c, nil
+}
+
+func sumKbps(ts []media.EdgeTrack) float64 {
+	var k float64
+	for _, t := range ts {
+		k += t.Kbps
+	}
+	return k
+}
+
+func (c *demoCall) afterFailover(ctx context.Context, say func(string, ...any), rest []*node.Node, killed time.Time) error {
+	before := map[*node.Node]uint64{}
+	for _, o := range rest {
+		before[o] = RecordedFrames(c.rec, c.hash, o, "video")
+	}
+	if err := WaitFor(ctx, func() (bool, error) {
+		for _, o := range rest {
+			if o != c.rec && RecordedFrames(c.rec, c.hash, o, "video") < before[o]+30 {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("media did not resume: %w", err)
+	}
+	pause := "no pause of 250 ms or more"
+	if g := MaxGapSince([]*node.Node{c.rec}, c.hash, killed); g > 0 {
+		pause = "longest pause in received video " + g.Round(time.Millisecond).String()
+	}
+	say("  media rerouted through the new mixer without anyone rejoining; %s", pause)
+	res, err := c.rec.Media().Stop(c.hash)
+	if err != nil {
+		return err
+	}
+	say("  recordings (play them with ffplay or VLC):")
+	for _, f := range res.Files {
+		unit := "frames"
+		if f.Kind == "audio" {
+			unit = "packets"
+		}
+		say("    %-6s %s  %d %s", c.names[f.Origin], filepath.Base(f.Path), f.Frames, unit)
+	}
+	return nil
+}

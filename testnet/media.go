@@ -2,21 +2,33 @@ package testnet
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
+	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 )
 
-// TestMedia returns the paths of the small VP8 and Opus test files in
-// media/testdata (3 s, 160x120 at 30 fps, 20 ms Opus packets).
-func TestMedia() (ivf, ogg string) {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "media", "testdata")
-	return filepath.Join(dir, "test.ivf"), filepath.Join(dir, "test.ogg")
+// The small test media (made with ffmpeg): 3 s of testsrc, 160x120 at 30
+// fps, VP8 in IVF with a keyframe every 15 frames; 3 s of a 440 Hz tone,
+// Opus in Ogg with one 20 ms packet per page.
+//
+//go:embed testdata/test.ivf
+var testIVF []byte
+
+//go:embed testdata/test.ogg
+var testOgg []byte
+
+// WriteTestMedia writes the test video and audio into dir.
+func WriteTestMedia(dir string) (ivf, ogg string, err error) {
+	ivf, ogg = filepath.Join(dir, "test.ivf"), filepath.Join(dir, "test.ogg")
+	if err := os.WriteFile(ivf, testIVF, 0o644); err != nil {
+		return "", "", err
+	}
+	return ivf, ogg, os.WriteFile(ogg, testOgg, 0o644)
 }
 
 // StartCall makes every node publish the files (looping) in the room and

@@ -42,7 +42,10 @@ func runCall(t *testing.T, ctx context.Context, n int, wantMode string) (*Net, s
 	for i := range dirs {
 		dirs[i] = t.TempDir()
 	}
-	ivf, ogg := TestMedia()
+	ivf, ogg, err := WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	hash, err := StartCall(ctx, net.Nodes, info.Key, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}, dirs)
 	if err != nil {
 		t.Fatal(err)
