@@ -167,11 +167,24 @@ func (s *Service) roomLocked(hash string) *roomMedia {
 // reconcile brings every room's sending edges in line with its topology:
 // which receivers, and which tracks to each.
 func (s *Service) reconcile() {
+	// Only rooms with media (something published, received or sent) are
+	// looked at: an idle node costs nothing here.
+	s.mu.Lock()
+	if s.closed || len(s.media) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	joined := s.rooms.JoinedHashes()
 	var gone []*roomMedia
 	s.mu.Lock()
-	if s.closed {
+	defer func() {
 		s.mu.Unlock()
+		for _, rm := range gone {
+			_ = s.teardown(rm)
+		}
+	}()
+	if s.closed {
 		return
 	}
 	for h, rm := range s.media {
@@ -180,17 +193,13 @@ func (s *Service) reconcile() {
 			gone = append(gone, rm)
 		}
 	}
-	for _, h := range joined {
+	for h, rm := range s.media {
+		if rm.pub == nil && len(rm.in) == 0 && len(rm.out) == 0 && len(rm.hubs) == 0 {
+			continue
+		}
 		topo, ok := s.rooms.MediaTopology(h)
 		if !ok {
 			continue
-		}
-		rm := s.media[h]
-		if rm == nil {
-			if len(topo.Members) < 2 {
-				continue
-			}
-			rm = s.roomLocked(h)
 		}
 		if prev := rm.topo; prev.Mixer != topo.Mixer || prev.Star != topo.Star {
 			if prev.Mixer != "" || topo.Mixer != "" {
@@ -200,10 +209,6 @@ func (s *Service) reconcile() {
 		}
 		rm.topo = topo
 		s.reconcileRoomLocked(rm)
-	}
-	s.mu.Unlock()
-	for _, rm := range gone {
-		_ = s.teardown(rm)
 	}
 }
 

@@ -568,6 +568,14 @@ func (e *election) meshMaxLocked() int {
 	return e.r.s.params.MeshMax
 }
 
+// topology is the room's media topology now (cheaper than info).
+func (e *election) topology() Topology {
+	alive := e.alive()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.topologyLocked(alive)
+}
+
 func (e *election) info() (MixerInfo, Topology) {
 	alive := e.alive()
 	e.mu.Lock()

@@ -115,8 +115,7 @@ func (s *Service) Topology(hash string) (Topology, bool) {
 	if r == nil {
 		return Topology{}, false
 	}
-	_, t := r.el.info()
-	return t, true
+	return r.el.topology(), true
 }
 
 // mixerText is the output of /mixer.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluttershy/face2face/media"
+	"github.com/fluttershy/face2face/testnet"
+)
+
+func mediaStatsOf(t *testing.T, out string) media.RoomStats {
+	t.Helper()
+	var st media.RoomStats
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return st
+}
+
+// TestMediaCLI: three daemons in a room (a mesh); two publish the test
+// media with `f2f media publish`, the third records with `f2f media
+// record`; `f2f media stats` shows the edges and streams; `f2f media stop`
+// finishes files that ffmpeg decodes; bad input gets one error line.
+func TestMediaCLI(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 3*time.Minute)
+	a, b, c := newRepo(t), newRepo(t), newRepo(t)
+	startDaemon(ctx, t, a)
+	boot := tcpAddr(t, idLines(ctx, t, a))
+	startDaemon(ctx, t, b, "--bootstrap", boot)
+	startDaemon(ctx, t, c, "--bootstrap", boot)
+	out := cliOK(ctx, t, a, "room", "create", "call")
+	key := lastLine(out)
+	cliOK(ctx, t, b, "room", "join", key)
+	cliOK(ctx, t, c, "room", "join", key)
+	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(t.TempDir(), "rec")
+
+	// Bad input: one clear line each, nothing started.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"media", "publish", "call"}, "give --video"},
+		{[]string{"media", "publish", "call", "--video", ogg}, "unsupported media file"},
+		{[]string{"media", "publish", "call", "--audio", ivf}, "not an Ogg"},
+		{[]string{"media", "publish", "call", "--video", filepath.Join(rec, "missing.ivf")}, "no such file"},
+		{[]string{"media", "publish", "nosuchroom", "--video", ivf}, "room"},
+		{[]string{"media", "record", "call"}, "give --dir"},
+		{[]string{"media", "stop", "call"}, "nothing is published or recorded"},
+		{[]string{"media", "mix", "call", "maybe"}, "want on or off"},
+	} {
+		r := cli(ctx, t, c, tc.args...)
+		if r.Code == 0 {
+			t.Fatalf("%v succeeded", tc.args)
+		}
+		if line := oneErrLine(t, r.Stderr); !strings.Contains(line, tc.want) {
+			t.Errorf("%v: %q lacks %q", tc.args, line, tc.want)
+		}
+	}
+
+	cliOK(ctx, t, c, "media", "record", "call", "--dir", rec)
+	cliOK(ctx, t, a, "media", "publish", "call", "--video", ivf, "--audio", ogg, "--loop")
+	cliOK(ctx, t, b, "media", "publish", "call", "--video", ivf, "--loop")
+	if r := cli(ctx, t, a, "media", "publish", "call", "--video", ivf); r.Code == 0 || !strings.Contains(r.Stderr, "already publishing") {
+		t.Fatalf("second publish: %d %s", r.Code, r.Stderr)
+	}
+	ids := map[string]string{}
+	for _, r := range []string{a, b} {
+		ids[r] = idLines(ctx, t, r)[0]
+	}
+	frames := func(st media.RoomStats, origin, kind string) uint64 {
+		for _, f := range st.Files {
+			if f.Origin == origin && f.Kind == kind {
+				return f.Frames
+			}
+		}
+		return 0
+	}
+	var st media.RoomStats
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		st = mediaStatsOf(t, cliOK(ctx, t, c, "--json", "media", "stats", "call"))
+		return frames(st, ids[a], "video") >= 60 && frames(st, ids[a], "audio") >= 60 && frames(st, ids[b], "video") >= 60, nil
+	}); err != nil {
+		t.Fatalf("recording: %v (%+v)", err, st.Files)
+	}
+	if st.Mode != "mesh" || st.Recording != rec {
+		t.Fatalf("stats: mode %s recording %s", st.Mode, st.Recording)
+	}
+	text := cliOK(ctx, t, c, "media", "stats", "call")
+	for _, w := range []string{"mesh, 3 members", "recording into " + rec, "recv", "KBPS", "JITTER MS", "MAX GAP MS", "/video", "/audio"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("media stats lacks %q:\n%s", w, text)
+		}
+	}
+	// a's sending edges carry its two tracks to b and c.
+	ast := mediaStatsOf(t, cliOK(ctx, t, a, "--json", "media", "stats", "call"))
+	sends := 0
+	for _, e := range ast.Edges {
+		if e.Direction == "send" {
+			sends++
+			if len(e.Tracks) != 2 {
+				t.Errorf("a sends %d tracks to %s", len(e.Tracks), e.Peer)
+			}
+		}
+	}
+	if sends != 2 || ast.Publishing == nil || ast.Publishing.VideoFrames == 0 {
+		t.Fatalf("a: %d send edges, publishing %+v", sends, ast.Publishing)
+	}
+
+	out = cliOK(ctx, t, c, "media", "stop", "call")
+	if !strings.Contains(out, "stopped recording") {
+		t.Fatalf("stop: %s", out)
+	}
+	want := []string{ids[a] + "-video.ivf", ids[a] + "-audio.ogg", ids[b] + "-video.ivf"}
+	for _, name := range want {
+		path := filepath.Join(rec, name)
+		if !strings.Contains(out, path) {
+			t.Errorf("stop output lacks %s:\n%s", path, out)
+		}
+		if o, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(o) > 0 {
+			t.Fatalf("ffmpeg %s: %v %s", path, err, o)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rec, ids[b]+"-audio.ogg")); err == nil {
+		t.Errorf("b published no audio, yet there is a file of it")
+	}
+	cliOK(ctx, t, a, "media", "stop", "call")
+	cliOK(ctx, t, b, "media", "stop", "call")
+}
