@@ -49,6 +49,10 @@ type Gap struct {
 	Kind   string    `json:"kind"`
 	// Via is the peer the stream came from after the gap.
 	Via string `json:"via"`
+	// Reroute is true when the stream came on a new path after the gap
+	// (recorded whatever its length); otherwise the gap was at least
+	// Params.GapReport on the same path.
+	Reroute bool `json:"reroute,omitempty"`
 }
 
 // hub is a received stream (one origin's track). Whatever path carries it
@@ -78,6 +82,8 @@ type hub struct {
 	gaps      []Gap
 	lastPLI   time.Time
 	pliSent   uint64
+	rerouted  bool   // a new path since the last frame
+	lastTS    uint32 // RTP timestamp of the last frame counted
 }
 
 func sortedHubs(m map[trackKey]*hub) []*hub {
@@ -132,17 +138,20 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		}
 		switched = h.active != nil || h.packets > 0
 		h.active = src
+		h.rerouted = h.rerouted || switched
 	}
 	h.lastAt = now
 	h.packets++
 	h.bytes += uint64(len(pkt.Payload))
 	var gap *Gap
-	if h.key.kind == kindVideo && pkt.Marker {
+	if h.key.kind == kindVideo && pkt.Marker && (h.frames == 0 || newer(pkt.Timestamp, h.lastTS, 90000)) {
+		h.lastTS = pkt.Timestamp
 		if !h.lastFrame.IsZero() {
 			d := now.Sub(h.lastFrame)
 			h.maxGap = max(h.maxGap, d)
-			if d >= h.s.params.GapReport {
-				g := Gap{At: now, MS: float64(d.Microseconds()) / 1000, Origin: h.key.origin.String(), Kind: h.key.kind, Via: src.from.String()}
+			if d >= h.s.params.GapReport || h.rerouted {
+				g := Gap{At: now, MS: float64(d.Microseconds()) / 1000, Origin: h.key.origin.String(), Kind: h.key.kind,
+					Via: src.from.String(), Reroute: h.rerouted}
 				h.gaps = append(h.gaps, g)
 				if len(h.gaps) > 32 {
 					h.gaps = h.gaps[1:]
@@ -152,6 +161,7 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		}
 		h.frames++
 		h.lastFrame = now
+		h.rerouted = false
 	}
 	local, sk, mixIn := h.local, h.sink, h.mixIn
 	h.mu.Unlock()
@@ -174,7 +184,7 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.requestKeyframe()
 	}
 	if gap != nil {
-		h.s.emit("media.gap", map[string]any{"room": h.room, "origin": gap.Origin, "kind": gap.Kind, "ms": gap.MS, "via": gap.Via})
+		h.s.emit("media.gap", map[string]any{"room": h.room, "origin": gap.Origin, "kind": gap.Kind, "ms": gap.MS, "via": gap.Via, "reroute": gap.Reroute})
 	}
 }
 

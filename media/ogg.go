@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -143,4 +144,22 @@ func ivfFrames(b []byte) (fourcc string, frames []ivfFrame, err error) {
 		return "", nil, errors.New("no frames")
 	}
 	return fourcc, frames, nil
+}
+
+// IVFFrameTimes reads an IVF file and returns its FourCC and each frame's
+// presentation time (tests and tools check recordings with it).
+func IVFFrameTimes(path string) (string, []time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	fourcc, frames, err := ivfFrames(b)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make([]time.Duration, len(frames))
+	for i, f := range frames {
+		out[i] = f.at
+	}
+	return fourcc, out, nil
 }

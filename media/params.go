@@ -91,6 +91,9 @@ type Params struct {
 	PLIInterval time.Duration
 	// ICEDisconnected and ICEFailed are pion's ICE timeouts.
 	ICEDisconnected, ICEFailed time.Duration
+	// DTLSRetransmit is how soon an unanswered DTLS handshake flight is
+	// sent again (pion's default: 1 s).
+	DTLSRetransmit time.Duration
 }
 
 // DefaultParams returns the defaults.
@@ -111,13 +114,14 @@ func DefaultParams() Params {
 		PLIInterval:     500 * time.Millisecond,
 		ICEDisconnected: 3 * time.Second,
 		ICEFailed:       8 * time.Second,
+		DTLSRetransmit:  250 * time.Millisecond,
 	}
 }
 
 func (p Params) validate() error {
 	switch {
 	case p.Tick <= 0, p.SignalTimeout <= 0, p.SourceSwitch <= 0, p.GapReport <= 0,
-		p.RetryBackoff <= 0, p.PLIInterval <= 0, p.ICEDisconnected <= 0, p.ICEFailed <= 0:
+		p.RetryBackoff <= 0, p.PLIInterval <= 0, p.ICEDisconnected <= 0, p.ICEFailed <= 0, p.DTLSRetransmit <= 0:
 		return errors.New("media: durations must be positive")
 	case p.MaxSignalMsg < 4<<10, p.SignalRate <= 0, p.SignalBurst < 1, p.MaxCandidates < 1,
 		p.MaxInbound < 1, p.MaxTracks < 2, p.MaxPacketRate <= 0:

@@ -52,6 +52,13 @@ func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetICETimeouts(s.params.ICEDisconnected, s.params.ICEFailed, s.params.ICEDisconnected/3)
 	se.LoggerFactory = quietLogger{}
+	// A DTLS flight that arrives before the other side listens is lost
+	// and, by default, resent only after 1 s.
+	se.SetDTLSRetransmissionInterval(s.params.DTLSRetransmit)
+	// With trickle ICE a check often arrives before the candidate it comes
+	// from, which makes a peer-reflexive pair; pion waits 1 s before it
+	// accepts one. Host-to-host pairs need no wait.
+	se.SetPrflxAcceptanceMinWait(0)
 	if s.ice.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })

@@ -180,8 +180,8 @@ func (fs *fileSink) writeRTP(pkt *rtp.Packet) {
 		fs.ogg = w
 		fs.lastTS = pkt.Timestamp - 960
 	}
-	if int32(pkt.Timestamp-fs.lastTS) <= 0 {
-		return // late or duplicate
+	if !newer(pkt.Timestamp, fs.lastTS, 48000) {
+		return // late, or a path that joined behind the one before
 	}
 	fs.lastTS = pkt.Timestamp
 	if err := fs.ogg.WriteRTP(pkt); err != nil {
@@ -207,12 +207,18 @@ func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
 		}
 		fs.f, fs.w = f, bufio.NewWriterSize(f, 64<<10)
 		fs.w0, fs.h0 = w, h
-		fs.started, fs.firstTS = true, ts
+		fs.started, fs.firstTS, fs.lastTS = true, ts, ts-1
 		if _, err := fs.w.Write(ivfHeader(w, h, 0)); err != nil {
 			fs.err = err
 			return
 		}
 	}
+	if !newer(ts, fs.lastTS, 90000) {
+		// After a route change the new path may start a few frames
+		// behind the old one: those frames are written already.
+		return
+	}
+	fs.lastTS = ts
 	pts := uint64(ts-fs.firstTS) / 90
 	if fs.frames > 0 && pts <= fs.lastPTS {
 		pts = fs.lastPTS + 1
@@ -269,4 +275,12 @@ func (fs *fileSink) close() error {
 		fs.err = err
 	}
 	return fs.err
+}
+
+// newer reports whether RTP timestamp ts comes after last: ahead by less
+// than half the timestamp space, or behind by more than 10 s (a publisher
+// that started over, with a new random base).
+func newer(ts, last uint32, clock int32) bool {
+	d := int32(ts - last)
+	return d > 0 || d < -10*clock
 }

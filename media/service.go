@@ -201,7 +201,7 @@ func (s *Service) reconcile() {
 		if !ok {
 			continue
 		}
-		if prev := rm.topo; prev.Mixer != topo.Mixer || prev.Star != topo.Star {
+		if prev := rm.topo; prev.Mixer != topo.Mixer || prev.Star != topo.Star || len(prev.Members) != len(topo.Members) {
 			if prev.Mixer != "" || topo.Mixer != "" {
 				s.events(Event{Type: "media.route", Data: map[string]any{
 					"room": h, "mixer": topo.Mixer.String(), "star": topo.Star}})

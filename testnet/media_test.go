@@ -2,6 +2,8 @@ package testnet
 
 import (
 	"context"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 	"os/exec"
 	"testing"
 	"time"
@@ -35,6 +37,9 @@ func runCall(t *testing.T, ctx context.Context, n int, wantMode string) (*Net, s
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Let the election settle (every report measured) so that the mixer
+	// stays put during the call unless the test kills it.
+	waitReports(t, ctx, net.Nodes, info.Key)
 	if _, _, err := AgreedMixerWait(ctx, net.Nodes, info.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -56,22 +61,13 @@ func runCall(t *testing.T, ctx context.Context, n int, wantMode string) (*Net, s
 	if err := WaitRecordingAll(ctx, net.Nodes, hash, 1); err != nil {
 		t.Fatalf("not every member records every other: %v", err)
 	}
-	fc, err := MeasureFrames(ctx, net.Nodes, hash, 10*time.Second)
+	// 12 s, so that every recording holds the 10 s checked at the end
+	// (stopAndDecode) before anything else happens.
+	fc, err := MeasureFrames(ctx, net.Nodes, hash, 12*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range net.Nodes {
-		for j := range net.Nodes {
-			if i == j {
-				continue
-			}
-			got, sent := fc.Recorded[i][j], fc.Sent[j]
-			if got*10 < sent*9 {
-				t.Errorf("node %d recorded %d of node %d's %d video frames in 10 s", i, got, j, sent)
-			}
-		}
-	}
-	t.Logf("10 s: sent %v frames; node 0 recorded %v", fc.Sent, fc.Recorded[0])
+	t.Logf("live, over 12 s: sent %v video frames; node 0 recorded %v (on a loaded machine the recordings lag)", fc.Sent, fc.Recorded[0])
 	return net, hash, info.Key
 }
 
@@ -90,6 +86,9 @@ func stopAndDecode(t *testing.T, nodes []*node.Node, hash string, wantFiles int)
 				t.Fatalf("%s: %s", f.Path, f.Err)
 			}
 			ffmpegDecodes(t, f.Path)
+			if f.Kind == "video" {
+				checkTenSeconds(t, f.Path)
+			}
 		}
 	}
 }
@@ -150,8 +149,12 @@ func TestMediaStarOfSixSurvivesMixerKill(t *testing.T) {
 	if err := net.Nodes[mi].Close(); err != nil {
 		t.Fatal(err)
 	}
-	newMixer, _, err := AgreedMixerWait(ctx, rest, key)
-	if err != nil {
+	var newMixer peer.ID
+	if err := WaitFor(ctx, func() (bool, error) {
+		m, _, err := AgreedMixer(ctx, rest, key)
+		newMixer = m
+		return m != "" && m != mixer, err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	// Media resumes through the new mixer: every survivor records 30 more
@@ -171,5 +174,41 @@ func TestMediaStarOfSixSurvivesMixerKill(t *testing.T) {
 	}
 	t.Logf("mixer %s killed; new mixer %s; longest gap in received video after the kill: %v",
 		mixer, newMixer, MaxGapSince(rest, hash, killed))
+	for i, nd := range rest {
+		for _, s := range nd.Media().Stats(hash).Streams {
+			for _, g := range s.Gaps {
+				if g.At.After(killed) {
+					t.Logf("  survivor %d: %s/%s paused %.0f ms, then via %s, %.0f ms after the kill", i, s.Origin[len(s.Origin)-6:], s.ID, g.MS, g.Via[len(g.Via)-6:], float64(g.At.Sub(killed).Milliseconds()))
+				}
+			}
+		}
+	}
 	stopAndDecode(t, rest, hash, 10)
+}
+
+// checkTenSeconds checks that a recording holds at least 90% of the video
+// frames the publisher sent in 10 s of its media time: the test video runs
+// at 30 fps, so 270 of the 300 frames from 1 s to 11 s after the first
+// recorded frame. Media time (the publisher's RTP timestamps, kept end to
+// end) makes the count independent of how far behind a loaded machine's
+// pipeline runs.
+func checkTenSeconds(t *testing.T, path string) {
+	t.Helper()
+	fourcc, times, err := media.IVFFrameTimes(path)
+	if err != nil || fourcc != "VP80" || len(times) == 0 {
+		t.Fatalf("%s: %q %d frames: %v", path, fourcc, len(times), err)
+	}
+	from, to := times[0]+time.Second, times[0]+11*time.Second
+	if last := times[len(times)-1]; last < to {
+		t.Fatalf("%s: only %v of media recorded", path, last-times[0])
+	}
+	n := 0
+	for _, at := range times {
+		if at >= from && at < to {
+			n++
+		}
+	}
+	if n < 270 {
+		t.Errorf("%s: %d of the 300 frames sent from 1 s to 11 s", path, n)
+	}
 }

@@ -86,3 +86,26 @@ func TestBenchFilesCLI(t *testing.T) {
 		oneErrLine(t, res.Stderr)
 	}
 }
+
+// TestBenchMediaCLI: five daemons in a star publish; the mixer is killed.
+func TestBenchMediaCLI(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	repo := filepath.Join(t.TempDir(), "unused")
+	out := cliOK(ctx, t, repo, "bench", "media", "--nodes", "5", "--window", "2s", "--json")
+	var r testnet.MediaBenchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	if r.Nodes != 5 || r.Mode != "star" || r.MixerCores <= 0 || r.ForwardedPPS <= 0 || r.PacketsPerCoreSecond <= 0 || r.Failover <= 0 {
+		t.Errorf("implausible figures %+v", r)
+	}
+	for _, bad := range [][]string{{"--nodes", "2"}, {"--nodes", "17"}, {"--window", "10ms"}} {
+		res := cli(ctx, t, repo, append([]string{"bench", "media"}, bad...)...)
+		if res.Code != 1 {
+			t.Errorf("bench media %v: exit %d, want 1", bad, res.Code)
+		}
+		oneErrLine(t, res.Stderr)
+	}
+}
