@@ -387,3 +387,23 @@ func (s *Service) Edges(hash string) []MediaEdge {
 	slices.SortFunc(res, func(a, b MediaEdge) int { return cmp.Compare(a.To, b.To) })
 	return res
 }
+
+// EncodeTime is the mean time this node spends encoding one 20 ms mixed
+// audio frame for one member in the room (0 when it mixes nothing).
+func (s *Service) EncodeTime(hash string) time.Duration {
+	s.mu.Lock()
+	var mix *mixSession
+	if rm := s.media[hash]; rm != nil {
+		mix = rm.mix
+	}
+	s.mu.Unlock()
+	if mix == nil {
+		return 0
+	}
+	frames, enc, _ := mix.stats()
+	outs := mix.outputCount()
+	if frames == 0 || outs == 0 {
+		return 0
+	}
+	return time.Duration(enc / frames / uint64(outs))
+}

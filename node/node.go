@@ -373,6 +373,12 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 				}
 				return out
 			},
+			MediaEncode: func(hash string) time.Duration {
+				if m := mediaSvc.Load(); m != nil {
+					return m.EncodeTime(hash)
+				}
+				return 0
+			},
 		}),
 	}, c.overlayOpts...)
 	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key, ovOpts...)

@@ -274,6 +274,16 @@ func (r *room) report(uploads []float64) CapReport {
 		slices.Sort(rtts)
 		c.RTTMicros = uint64(rtts[len(rtts)/2].Microseconds())
 	}
+	if a := s.activity; a.Media != nil {
+		var bps float64
+		for _, m := range a.Media(r.hash) {
+			bps += m.Bps
+		}
+		c.MediaOutBps = min(uint64(bps), maxControlValue)
+		if a.MediaEncode != nil {
+			c.MediaEncodeMicros = min(uint64(a.MediaEncode(r.hash).Microseconds()), maxControlValue)
+		}
+	}
 	return c
 }
 

@@ -62,10 +62,21 @@ type CapReport struct {
 	UptimeSec uint64 `json:"uptime_s"`
 	// Probed is how many members the upload figure is measured against.
 	Probed uint64 `json:"probed"`
+	// MediaOutBps is the media the member sends now, bytes/s over all its
+	// media connections (from media stats; the upload it has left is
+	// UploadBps minus this).
+	MediaOutBps uint64 `json:"media_out_bps,omitempty"`
+	// MediaEncodeMicros is the measured time to encode one 20 ms audio
+	// frame where the member encodes (mixing), 0 where it encodes nothing.
+	MediaEncodeMicros uint64 `json:"media_encode_us,omitempty"`
 }
 
+// capFields is the number of fields of a capability report.
+const capFields = 9
+
 func (c CapReport) fields() []uint64 {
-	return []uint64{c.UploadBps, c.RTTMicros, c.Cores, c.EncodeMicros, uint64(c.Reach), c.UptimeSec, c.Probed}
+	return []uint64{c.UploadBps, c.RTTMicros, c.Cores, c.EncodeMicros, uint64(c.Reach), c.UptimeSec, c.Probed,
+		c.MediaOutBps, c.MediaEncodeMicros}
 }
 
 // Marshal encodes the report.
@@ -86,11 +97,11 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 	if len(b) > MaxControlBody {
 		return CapReport{}, fmt.Errorf("%w: capability report of %d bytes", ErrTooLarge, len(b))
 	}
-	var v [7]uint64
+	var v [capFields]uint64
 	last := protowire.Number(0)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || typ != protowire.VarintType || num <= last || num > 7 {
+		if n < 0 || typ != protowire.VarintType || num <= last || num > capFields {
 			return CapReport{}, fmt.Errorf("%w: capability report: bad field", ErrMalformed)
 		}
 		b = b[n:]
@@ -105,7 +116,7 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 		return CapReport{}, fmt.Errorf("%w: capability report: reachability %d", ErrMalformed, v[4])
 	}
 	return CapReport{UploadBps: v[0], RTTMicros: v[1], Cores: v[2], EncodeMicros: v[3],
-		Reach: Reachability(v[4]), UptimeSec: v[5], Probed: v[6]}, nil
+		Reach: Reachability(v[4]), UptimeSec: v[5], Probed: v[6], MediaOutBps: v[7], MediaEncodeMicros: v[8]}, nil
 }
 
 // Score is the election's one deterministic score of a report: upload

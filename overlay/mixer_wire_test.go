@@ -27,6 +27,7 @@ func TestCapReportRoundTrip(t *testing.T) {
 	for _, c := range []CapReport{
 		{},
 		{UploadBps: 12_500_000, RTTMicros: 1500, Cores: 8, EncodeMicros: 2100, Reach: ReachPublic, UptimeSec: 3600, Probed: 3},
+		{UploadBps: 1e6, Cores: 2, EncodeMicros: 900, Probed: 1, MediaOutBps: 120_000, MediaEncodeMicros: 140},
 		{Cores: 2, Reach: ReachPrivate},
 	} {
 		got, err := UnmarshalCapReport(c.Marshal())
@@ -41,7 +42,7 @@ func TestCapReportMalformed(t *testing.T) {
 		return protowire.AppendVarint(protowire.AppendTag(nil, n, protowire.VarintType), x)
 	}
 	for name, b := range map[string][]byte{
-		"unknown field":  v(8, 1),
+		"unknown field":  v(10, 1),
 		"out of order":   append(v(2, 1), v(1, 1)...),
 		"duplicate":      append(v(1, 1), v(1, 2)...),
 		"bytes field":    protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("x")),

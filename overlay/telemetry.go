@@ -221,6 +221,9 @@ type Activity struct {
 	// Media returns the node's media sending edges in a room: to whom and
 	// at how many bytes/s.
 	Media func(hash string) []MediaLink
+	// MediaEncode returns the measured time to encode one media frame
+	// where the node encodes (0: it encodes nothing).
+	MediaEncode func(hash string) time.Duration
 }
 
 // MediaLink is one media edge the node sends on.

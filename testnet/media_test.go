@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
 )
 
 func ffmpegDecodes(t *testing.T, path string) {
@@ -96,7 +97,7 @@ func stopAndDecode(t *testing.T, nodes []*node.Node, hash string, wantFiles int)
 func TestMediaMeshOfThree(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	net, hash, _ := runCall(t, ctx, 3, "mesh")
+	net, hash, key := runCall(t, ctx, 3, "mesh")
 	// A mesh: everyone sends to everyone directly.
 	for i, nd := range net.Nodes {
 		sends := 0
@@ -109,6 +110,40 @@ func TestMediaMeshOfThree(t *testing.T) {
 			t.Fatalf("node %d sends on %d edges, want 2", i, sends)
 		}
 	}
+	// Switch the room to a star at runtime: everyone but the mixer now
+	// sends to the mixer only, and the recordings go on.
+	if _, err := net.Nodes[1].Rooms().SetMixer(ctx, key, overlay.MixerChangeRequest{Topology: overlay.TopologyStar}); err != nil {
+		t.Fatal(err)
+	}
+	before := frameSnapshot(net.Nodes, hash)
+	switched := time.Now()
+	err := WaitFor(ctx, func() (bool, error) {
+		mixer, _, err := AgreedMixer(ctx, net.Nodes, key)
+		if err != nil || mixer == "" {
+			return false, err
+		}
+		for i, nd := range net.Nodes {
+			st := nd.Media().Stats(hash)
+			if st.Mode != "star" {
+				return false, nil
+			}
+			for _, e := range st.Edges {
+				if e.Direction == "send" && nd.ID() != mixer && e.Peer != mixer.String() {
+					return false, nil
+				}
+			}
+			for j, o := range net.Nodes {
+				if i != j && RecordedFrames(nd, hash, o, "video") < before.Recorded[i][j]+60 {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("no star after the switch: %v", err)
+	}
+	t.Logf("mesh -> star: longest pause in received video %v", MaxGapSince(net.Nodes, hash, switched))
 	stopAndDecode(t, net.Nodes, hash, 4)
 }
 
@@ -128,6 +163,34 @@ func TestMediaStarOfSixSurvivesMixerKill(t *testing.T) {
 	}
 	if mi < 0 {
 		t.Fatalf("mixer %s is not a node", mixer)
+	}
+	// The media figures reach the capability reports and the topology
+	// graph: the mixer reports what it sends, and media edges appear.
+	err = WaitFor(ctx, func() (bool, error) {
+		in, err := net.Nodes[0].Rooms().Mixer(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		reported := false
+		for _, m := range in.Members {
+			if m.ID == mixer.String() && m.Report != nil && m.Report.MediaOutBps > 0 {
+				reported = true
+			}
+		}
+		g, err := net.Nodes[0].Rooms().Graph(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		media := 0
+		for _, e := range g.Edges {
+			if e.Kind == overlay.EdgeMedia && e.From == mixer.String() && e.OutBps > 0 {
+				media++
+			}
+		}
+		return reported && media == len(net.Nodes)-1, nil
+	})
+	if err != nil {
+		t.Fatalf("media figures not in the reports and the graph: %v", err)
 	}
 	// Only the mixer sends to more than one member.
 	for i, nd := range net.Nodes {
