@@ -32,7 +32,10 @@ func (m mediaRooms) MediaTopology(hash string) (media.Topology, bool) {
 // profile keeps WebRTC on loopback.
 func mediaICE(c *Config) media.ICEConfig {
 	ic := media.ICEConfig{
-		LoopbackOnly: c.Media.LoopbackOnly || c.Profile == ProfileLocal,
+		// The local profile stays on loopback (even in a config.json older
+		// than the media settings) unless ice_addresses names the addresses
+		// to use (as the test across network namespaces does).
+		LoopbackOnly: c.Media.LoopbackOnly || c.Profile == ProfileLocal && len(c.Media.ICEAddresses) == 0,
 		Servers:      c.Media.ICEServers,
 		Username:     c.Media.ICEUsername,
 		Credential:   c.Media.ICECredential,
