@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -45,8 +44,6 @@ type outEdge struct {
 	ssrcs   map[trackKey]uint32 // the senders' SSRCs, read once when added
 	rs      rateSampler
 	state   webrtc.PeerConnectionState
-
-	connected atomic.Bool
 }
 
 func (s *Service) newOutEdge(room string, p peer.ID) *outEdge {
@@ -118,10 +115,7 @@ func (e *outEdge) serve() error {
 		e.mu.Lock()
 		e.state = state
 		e.mu.Unlock()
-		switch state {
-		case webrtc.PeerConnectionStateConnected:
-			e.connected.Store(true)
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		if state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed {
 			e.cancel()
 		}
 	})

@@ -241,3 +241,11 @@ func TestStarForwardAndSwitch(t *testing.T) {
 		}
 	}
 }
+
+func shortID(p peer.ID) string {
+	str := p.String()
+	if len(str) > 12 {
+		return str[len(str)-12:]
+	}
+	return str
+}

@@ -46,9 +46,22 @@ type OpusEncoder interface {
 	Close()
 }
 
+// MixingAvailable returns nil when this node can mix audio, else why not.
 func (s *Service) MixingAvailable() error { return s.mixer.Available() }
-func (m *mixSession) inputCount() int     { m.mu.Lock(); defer m.mu.Unlock(); return len(m.inputs) }
-func (m *mixSession) outputCount() int    { m.mu.Lock(); defer m.mu.Unlock(); return len(m.outputs) }
+
+func (m *mixSession) inputCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.inputs)
+}
+
+func (m *mixSession) outputCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.outs)
+}
+
+// stats returns the frames mixed and the total encode and decode time.
 func (m *mixSession) stats() (frames, encNS, decNS uint64) {
 	return m.frames.Load(), m.encNS.Load(), m.decNS.Load()
 }
@@ -69,17 +82,15 @@ type mixOutput struct {
 // mixSession mixes a room's audio on the mixer: it decodes every
 // publisher's stream, and every 20 ms sums all of them and, per receiver,
 // subtracts the receiver's own, then encodes one stream per receiver.
-// Concurrency: mu guards inputs and outputs; one goroutine ticks.
+// Concurrency: mu guards inputs and outs; one goroutine ticks.
 type mixSession struct {
 	mx     AudioMixer
 	self   peer.ID
 	mu     sync.Mutex
 	inputs map[peer.ID]*mixInput
 	outs   map[peer.ID]*mixOutput
-	// outputs mirrors outs for counting.
-	outputs map[peer.ID]bool
-	stopCh  chan struct{}
-	wg      sync.WaitGroup
+	stopCh chan struct{}
+	wg     sync.WaitGroup
 
 	frames atomic.Uint64
 	encNS  atomic.Uint64
@@ -88,7 +99,7 @@ type mixSession struct {
 
 func newMixSession(mx AudioMixer, self peer.ID) *mixSession {
 	m := &mixSession{mx: mx, self: self, inputs: map[peer.ID]*mixInput{}, outs: map[peer.ID]*mixOutput{},
-		outputs: map[peer.ID]bool{}, stopCh: make(chan struct{})}
+		stopCh: make(chan struct{})}
 	m.wg.Add(1)
 	go m.run()
 	return m
@@ -125,7 +136,6 @@ func (m *mixSession) output(r peer.ID) *webrtc.TrackLocalStaticSample {
 		return nil
 	}
 	m.outs[r] = &mixOutput{enc: enc, track: tr}
-	m.outputs[r] = true
 	return tr
 }
 
@@ -137,7 +147,6 @@ func (m *mixSession) keepOutputs(keep map[peer.ID]bool) {
 		if !keep[r] {
 			o.enc.Close()
 			delete(m.outs, r)
-			delete(m.outputs, r)
 		}
 	}
 }

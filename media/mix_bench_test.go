@@ -26,7 +26,7 @@ func BenchmarkMix(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := &mixSession{mx: defaultMixer(), self: "mixer", inputs: map[peer.ID]*mixInput{}, outs: map[peer.ID]*mixOutput{},
-		outputs: map[peer.ID]bool{}, stopCh: make(chan struct{})}
+		stopCh: make(chan struct{})}
 	ids := make([]peer.ID, n)
 	for i := range ids {
 		ids[i] = peer.ID(fmt.Sprintf("member-%03d", i))

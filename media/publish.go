@@ -50,7 +50,6 @@ type publisher struct {
 
 	videoFrames  atomic.Uint64
 	audioPackets atomic.Uint64
-	loops        atomic.Uint64
 	started      time.Time
 	done         atomic.Bool
 	tap          atomic.Pointer[func([]byte)]
@@ -223,7 +222,6 @@ func (p *publisher) playVideo() {
 		if !p.spec.Loop {
 			return
 		}
-		p.loops.Add(1)
 	}
 }
 

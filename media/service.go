@@ -3,7 +3,6 @@ package media
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -421,7 +420,6 @@ func (s *Service) Stop(hash string) (StopResult, error) {
 	}
 	var err error
 	if rec != nil {
-		res.Files = rec.files()
 		err = rec.close()
 		res.Files = rec.files()
 	}
@@ -532,13 +530,3 @@ func (s *Service) mixedReply(hash string, from peer.ID, mixing bool, reason stri
 }
 
 func (s *Service) emit(typ string, data map[string]any) { s.events(Event{Type: typ, Data: data}) }
-
-func shortID(p peer.ID) string {
-	str := p.String()
-	if len(str) > 12 {
-		return str[len(str)-12:]
-	}
-	return str
-}
-
-var _ = fmt.Sprintf
