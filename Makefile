@@ -49,6 +49,7 @@ bench: build
 	./bin/f2f bench chat
 	./bin/f2f bench files
 	./bin/f2f bench election
+	./bin/f2f bench media
 
 clean:
 	rm -rf bin

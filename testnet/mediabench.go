@@ -97,7 +97,10 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 			return res, err
 		}
 	}
-	agreed := func(ps []*Proc) (string, error) {
+	// agreed waits until every daemon in ps sees them all alive, every
+	// report measured (the election has settled) and the same mixer, not
+	// the one named by not.
+	agreed := func(ps []*Proc, not string) (string, error) {
 		var mixer string
 		err := WaitFor(ctx, func() (bool, error) {
 			mixer = ""
@@ -106,13 +109,16 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 				if err != nil {
 					return false, err
 				}
-				alive := 0
+				alive, measured := 0, 0
 				for _, m := range in.Members {
 					if m.Alive {
 						alive++
+						if m.Report != nil && m.Report.Probed > 0 {
+							measured++
+						}
 					}
 				}
-				if in.Mixer == "" || alive != len(ps) || i > 0 && in.Mixer != mixer {
+				if in.Mixer == "" || in.Mixer == not || alive != len(ps) || measured != len(ps) || i > 0 && in.Mixer != mixer {
 					return false, nil
 				}
 				mixer = in.Mixer
@@ -121,7 +127,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 		})
 		return mixer, err
 	}
-	mixer, err := agreed(procs)
+	mixer, err := agreed(procs, "")
 	if err != nil {
 		return res, fmt.Errorf("no mixer: %w", err)
 	}
@@ -258,7 +264,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 	killed := time.Now()
 	procs[mi].Kill()
 	rest := append(append([]*Proc{}, procs[:mi]...), procs[mi+1:]...)
-	if _, err := agreed(rest); err != nil {
+	if _, err := agreed(rest, mixer); err != nil {
 		return res, fmt.Errorf("no failover: %w", err)
 	}
 	res.Failover = time.Since(killed)
