@@ -451,12 +451,15 @@ func (s *Service) SetMix(hash string, on bool) error {
 
 // handleSignal serves /f2f/signal/1: a member that wants to send us media.
 func (s *Service) handleSignal(st network.Stream) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	if s.ctx.Err() != nil {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
 		_ = st.Reset()
 		return
 	}
+	s.wg.Add(1) // under mu, so never after Close began to wait
+	s.mu.Unlock()
+	defer s.wg.Done()
 	if err := s.serveInbound(st); err != nil && s.ctx.Err() == nil {
 		s.log.Debug("media inbound ended", "peer", st.Conn().RemotePeer(), "err", err)
 	}
