@@ -257,7 +257,15 @@ func BenchmarkHopLatency(b *testing.B) {
 		}
 		<-tick.C
 	}
-	time.Sleep(50 * time.Millisecond) // let the last packets land before reading the samples
+	// Wait (at most a second) for the last packets to land.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); <-tick.C {
+		mu.Lock()
+		n := len(direct) + len(via)
+		mu.Unlock()
+		if n >= b.N*500 {
+			break
+		}
+	}
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
