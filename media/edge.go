@@ -33,7 +33,6 @@ type outEdge struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	kickCh chan struct{}
-	born   time.Time
 
 	mu      sync.Mutex
 	want    []sendTrack
@@ -49,7 +48,7 @@ type outEdge struct {
 func (s *Service) newOutEdge(room string, p peer.ID) *outEdge {
 	ctx, cancel := context.WithCancel(s.ctx)
 	return &outEdge{s: s, room: room, peer: p, ctx: ctx, cancel: cancel, kickCh: make(chan struct{}, 1),
-		born: time.Now(), senders: map[trackKey]*webrtc.RTPSender{}}
+		senders: map[trackKey]*webrtc.RTPSender{}}
 }
 
 func (e *outEdge) update(ts []sendTrack) {
@@ -104,13 +103,7 @@ func (e *outEdge) serve() error {
 	e.mu.Lock()
 	e.pc, e.stats = pc, getter
 	e.mu.Unlock()
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		ci := c.ToJSON()
-		_ = conn.write(signalMsg{Type: sigCand, Cand: &ci})
-	})
+	conn.sendCandidates(pc)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		e.mu.Lock()
 		e.state = state
@@ -119,30 +112,12 @@ func (e *outEdge) serve() error {
 			e.cancel()
 		}
 	})
-	msgs := make(chan *signalMsg)
-	readErr := make(chan error, 1)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			m, err := conn.read()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-e.ctx.Done():
-				return
-			}
-		}
-	}()
+	msgs, readErr := conn.pump(e.ctx, &s.wg)
 
 	var (
-		negotiating, dirty, remoteSet bool
-		pending                       []webrtc.ICECandidateInit
-		cands                         int
-		negSince                      time.Time
+		negotiating, dirty bool
+		negSince           time.Time
+		remote             = trickle{max: s.params.MaxCandidates}
 	)
 	offer := func() error {
 		o, err := pc.CreateOffer(nil)
@@ -189,26 +164,18 @@ func (e *outEdge) serve() error {
 				if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 					return fmt.Errorf("set answer: %w", err)
 				}
-				negotiating, remoteSet = false, true
-				for _, c := range pending {
-					if err := pc.AddICECandidate(c); err != nil {
-						return fmt.Errorf("add candidate: %w", err)
-					}
+				negotiating = false
+				if err := remote.flush(pc); err != nil {
+					return err
 				}
-				pending = nil
 				if dirty {
 					if err := offer(); err != nil {
 						return err
 					}
 				}
 			case sigCand:
-				if cands++; cands > s.params.MaxCandidates {
-					return errors.New("too many ICE candidates")
-				}
-				if !remoteSet {
-					pending = append(pending, *m.Cand)
-				} else if err := pc.AddICECandidate(*m.Cand); err != nil {
-					return fmt.Errorf("add candidate: %w", err)
+				if err := remote.add(pc, *m.Cand); err != nil {
+					return err
 				}
 			case sigPrefs:
 				e.mu.Lock()
@@ -362,13 +329,7 @@ func (s *Service) serveInbound(st network.Stream) error {
 	if wantMix {
 		e.sendPrefs(true)
 	}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		ci := c.ToJSON()
-		_ = conn.write(signalMsg{Type: sigCand, Cand: &ci})
-	})
+	conn.sendCandidates(pc)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		e.mu.Lock()
 		e.state = state
@@ -395,29 +356,8 @@ func (s *Service) serveInbound(st network.Stream) error {
 		}()
 	})
 
-	msgs := make(chan *signalMsg)
-	readErr := make(chan error, 1)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			m, err := conn.read()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var (
-		remoteSet bool
-		pending   []webrtc.ICECandidateInit
-		cands     int
-	)
+	msgs, readErr := conn.pump(ctx, &s.wg)
+	remote := trickle{max: s.params.MaxCandidates}
 	for {
 		select {
 		case <-ctx.Done():
@@ -431,13 +371,9 @@ func (s *Service) serveInbound(st network.Stream) error {
 					_ = conn.write(signalMsg{Type: sigError, Reason: "bad offer"})
 					return fmt.Errorf("set offer: %w", err)
 				}
-				remoteSet = true
-				for _, c := range pending {
-					if err := pc.AddICECandidate(c); err != nil {
-						return fmt.Errorf("add candidate: %w", err)
-					}
+				if err := remote.flush(pc); err != nil {
+					return err
 				}
-				pending = nil
 				ans, err := pc.CreateAnswer(nil)
 				if err != nil {
 					return fmt.Errorf("create answer: %w", err)
@@ -449,13 +385,8 @@ func (s *Service) serveInbound(st network.Stream) error {
 					return err
 				}
 			case sigCand:
-				if cands++; cands > s.params.MaxCandidates {
-					return errors.New("too many ICE candidates")
-				}
-				if !remoteSet {
-					pending = append(pending, *m.Cand)
-				} else if err := pc.AddICECandidate(*m.Cand); err != nil {
-					return fmt.Errorf("add candidate: %w", err)
+				if err := remote.add(pc, *m.Cand); err != nil {
+					return err
 				}
 			case sigMixed:
 				s.mixedReply(e.room, e.peer, *m.Mix, m.Reason)

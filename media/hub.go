@@ -31,8 +31,6 @@ type trackKey struct {
 	id     string // "video", "audio" or "mix"
 }
 
-func (k trackKey) String() string { return k.origin.String() + "/" + k.id }
-
 // source is one path a stream arrives on: a remote track of an inbound
 // PeerConnection.
 type source struct {

@@ -143,7 +143,6 @@ type fileSink struct {
 	lastTS  uint32
 	lastPTS uint64
 	started bool
-	w0, h0  uint16
 	err     error
 	closed  bool
 }
@@ -206,7 +205,6 @@ func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
 			return
 		}
 		fs.f, fs.w = f, bufio.NewWriterSize(f, 64<<10)
-		fs.w0, fs.h0 = w, h
 		fs.started, fs.firstTS, fs.lastTS = true, ts, ts-1
 		if _, err := fs.w.Write(ivfHeader(w, h, 0)); err != nil {
 			fs.err = err

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,4 +114,74 @@ func (c *sigConn) write(m signalMsg) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return c.w.WriteMsg(b)
+}
+
+// pump reads messages on a goroutine of its own (counted in wg) until the
+// stream fails, which it reports on the error channel, or ctx ends.
+func (c *sigConn) pump(ctx context.Context, wg *sync.WaitGroup) (<-chan *signalMsg, <-chan error) {
+	msgs := make(chan *signalMsg)
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			m, err := c.read()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return msgs, errc
+}
+
+// sendCandidates trickles pc's local ICE candidates to the other side.
+func (c *sigConn) sendCandidates(pc *webrtc.PeerConnection) {
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		ci := ic.ToJSON()
+		_ = c.write(signalMsg{Type: sigCand, Cand: &ci})
+	})
+}
+
+// trickle takes the other side's ICE candidates for one connection (at
+// most max), holding them until its remote description is set.
+type trickle struct {
+	max     int
+	n       int
+	ready   bool // the remote description is set
+	pending []webrtc.ICECandidateInit
+}
+
+func (t *trickle) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
+	if t.n++; t.n > t.max {
+		return errors.New("too many ICE candidates")
+	}
+	if !t.ready {
+		t.pending = append(t.pending, c)
+		return nil
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("add candidate: %w", err)
+	}
+	return nil
+}
+
+// flush adds the held candidates once the remote description is set.
+func (t *trickle) flush(pc *webrtc.PeerConnection) error {
+	t.ready = true
+	for _, c := range t.pending {
+		if err := pc.AddICECandidate(c); err != nil {
+			return fmt.Errorf("add candidate: %w", err)
+		}
+	}
+	t.pending = nil
+	return nil
 }

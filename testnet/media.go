@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -134,4 +135,18 @@ func MaxGapSince(nodes []*node.Node, hash string, t time.Time) time.Duration {
 		}
 	}
 	return worst
+}
+
+// FFmpegDecode decodes a recording with ffmpeg and returns an error if
+// ffmpeg is missing, fails, or prints anything (it prints only errors).
+func FFmpegDecode(ctx context.Context, path string) error {
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return fmt.Errorf("ffmpeg is needed to check recordings (apt-get install ffmpeg): %w", err)
+	}
+	out, err := exec.CommandContext(ctx, ff, "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	if err != nil || len(out) > 0 {
+		return fmt.Errorf("ffmpeg %s: %v\n%s", path, err, out)
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,8 +125,8 @@ func TestMediaCLI(t *testing.T) {
 		if !strings.Contains(out, path) {
 			t.Errorf("stop output lacks %s:\n%s", path, out)
 		}
-		if o, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(o) > 0 {
-			t.Fatalf("ffmpeg %s: %v %s", path, err, o)
+		if err := testnet.FFmpegDecode(ctx, path); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(rec, ids[b]+"-audio.ogg")); err == nil {

@@ -144,8 +144,8 @@ func TestMediaAcrossNetworkNamespaces(t *testing.T) {
 		if !strings.Contains(out, path) {
 			t.Fatalf("stop output lacks %s:\n%s", path, out)
 		}
-		if o, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(o) > 0 {
-			t.Fatalf("ffmpeg %s: %v %s", path, err, o)
+		if err := testnet.FFmpegDecode(ctx, path); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
