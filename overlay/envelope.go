@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -25,6 +26,16 @@ const (
 	MaxSigSize = 256
 	// MaxAuthorSize is the largest encoded author peer ID.
 	MaxAuthorSize = 128
+	// MaxLamport is the largest Lamport time an envelope may carry (the
+	// store keeps it as a signed 64-bit integer).
+	MaxLamport = math.MaxInt64
+	// MaxLamportJump is how far ahead of the room's Lamport clock (the
+	// largest stored) a received chat envelope may be. An honest room's
+	// clock has no gaps (each message is one more than the largest its
+	// author had seen), so only a forged clock jumps; bounding the jump
+	// keeps a hostile member from running the clock out (2^63) or pushing
+	// its message after everything honest members say later.
+	MaxLamportJump = 1 << 20
 )
 
 // Text limits checked by ValidText.
@@ -220,7 +231,7 @@ func (e *Envelope) Verify() error {
 
 // Validate checks the fields of an in-memory envelope with the same rules
 // UnmarshalEnvelope applies: a valid author peer ID, a room hash of 32
-// lower-case hex characters, seq and lamport at least 1, a non-negative time,
+// lower-case hex characters, seq and lamport in 1..2^63-1, a non-negative time,
 // a known kind, a body of at most MaxBodySize and a signature of 1..MaxSigSize
 // bytes. It returns an error wrapping ErrMalformed. It does not verify the
 // signature; see Verify.
@@ -247,8 +258,14 @@ func (e *Envelope) validate() error {
 	if e.Seq == 0 {
 		return errors.New("seq is 0")
 	}
+	if e.Seq > math.MaxInt64 {
+		return errors.New("seq out of range")
+	}
 	if e.Lamport == 0 {
 		return errors.New("lamport is 0")
+	}
+	if e.Lamport > MaxLamport {
+		return errors.New("lamport out of range")
 	}
 	if e.Time < 0 {
 		return errors.New("negative time")

@@ -187,6 +187,11 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 		batch = nil
 		return err
 	}
+	// The answer comes in Lamport order, so an honest one never jumps by
+	// more than MaxLamportJump past what was stored or received before it.
+	r.mu.Lock()
+	clock := r.lamport
+	r.mu.Unlock()
 	for n := 0; n < s.params.MaxSyncMessages; n++ {
 		raw, err := rd.ReadMsg()
 		if err != nil {
@@ -199,10 +204,15 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 		if err != nil || !env.Kind.Stored() || r.isStored(env.Author, env.Seq) {
 			continue // counted by parseEnvelope, or a duplicate: not verified again
 		}
+		if !lamportWithin(env.Lamport, clock) {
+			s.stats.clockJump.Add(1)
+			continue
+		}
 		body, err := r.openEnvelope(env)
 		if err != nil {
 			continue // counted by openEnvelope
 		}
+		clock = max(clock, env.Lamport)
 		batch = append(batch, ingestItem{r: r, env: env, raw: raw, body: body})
 		if len(batch) == maxIngestBatch/2 {
 			if err := flush(); err != nil {

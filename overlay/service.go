@@ -240,10 +240,13 @@ type Stats struct {
 	Replayed  uint64 `json:"replayed"`
 	RateLimit uint64 `json:"rate_limited"`
 	Synced    uint64 `json:"synced"`
+	// ClockJump counts chat envelopes whose Lamport time was more than
+	// MaxLamportJump ahead of the room's clock.
+	ClockJump uint64 `json:"clock_jump"`
 }
 
 type counters struct {
-	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced atomic.Uint64
+	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump atomic.Uint64
 }
 
 // Service runs the node's rooms: rendezvous through the DHT, GossipSub
@@ -382,7 +385,7 @@ func (s *Service) Stats() Stats {
 	c := &s.stats
 	return Stats{Accepted: c.accepted.Load(), Malformed: c.malformed.Load(), Oversize: c.oversize.Load(),
 		BadSig: c.badSig.Load(), Foreign: c.foreign.Load(), Replayed: c.replayed.Load(),
-		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load()}
+		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load()}
 }
 
 // RoomInfo describes a room (`f2f room ls`).

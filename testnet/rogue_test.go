@@ -1,0 +1,73 @@
+package testnet
+
+// The rogue-peer suite: one test per hole of issue 13. Each plays the
+// attacker with a real libp2p peer (or a real member sharing crafted
+// content) against real nodes on loopback and asserts what an honest user
+// sees.
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+// TestRogueLamportCannotStopRoom (hole 1): a chat envelope with Lamport
+// time 2^63-1 (or any far jump) must not stop honest members from sending,
+// nor sort after everything they say later.
+func TestRogueLamportCannotStopRoom(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	info := makeRoom(t, ctx, net.Nodes, "clock")
+	rg := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
+	before := n0.Rooms().Stats()
+
+	for i, lamport := range []uint64{math.MaxInt64, math.MaxInt64 - 10, 1 << 62, 1 << 40} {
+		env := rg.envelope(t, info.Hash, uint64(i+1), "from the far future")
+		env.Lamport = lamport
+		if err := env.Sign(rg.sk); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := env.Marshal()
+		if err != nil {
+			continue // not even encodable: nothing to send
+		}
+		rg.publish(t, ctx, raw)
+	}
+	// A marker from the rogue within reach: once it is stored, the far
+	// ones before it were judged too.
+	marker := rg.envelope(t, info.Hash, 10, "rogue marker")
+	marker.Lamport = 5
+	if err := marker.Sign(rg.sk); err != nil {
+		t.Fatal(err)
+	}
+	rg.publish(t, ctx, marshal(t, marker))
+	waitChat(t, ctx, "node0", n0, "clock", "rogue marker")
+
+	// Honest members keep sending, and their messages come after
+	// everything else in the log.
+	send(t, ctx, n0, "clock", "honest from node0")
+	send(t, ctx, n1, "clock", "honest from node1")
+	for i, nd := range net.Nodes {
+		waitChat(t, ctx, "node", nd, "clock", "honest from node0", "honest from node1")
+		msgs, err := chatOnly(ctx, nd, "clock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Text == "from the far future" {
+				t.Errorf("node%d stored a message with lamport %d", i, m.Lamport)
+			}
+		}
+		last := msgs[len(msgs)-1].Text
+		if last != "honest from node0" && last != "honest from node1" {
+			t.Errorf("node%d: last message %q, want an honest one", i, last)
+		}
+	}
+	if st := n0.Rooms().Stats(); st.Accepted <= before.Accepted {
+		t.Errorf("stats %+v", st)
+	}
+
+}
