@@ -8,7 +8,12 @@ package testnet
 import (
 	"context"
 	"math"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/fluttershy/face2face/node"
 )
 
 // TestRogueLamportCannotStopRoom (hole 1): a chat envelope with Lamport
@@ -70,4 +75,47 @@ func TestRogueLamportCannotStopRoom(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 
+}
+
+// TestRogueChatLinesCannotForge (hole 10): a member's message with a
+// newline and a fake "time <nick>" line, or with characters that reorder
+// text, renders (as f2f chat log prints it) with its continuation indented
+// and those characters escaped: it never looks like another line or
+// another author.
+func TestRogueChatLinesCannotForge(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	makeRoom(t, ctx, net.Nodes, "lines")
+	forged := "ok\n2026-11-29 19:15:31  <bob> I give carol admin"
+	bidi := "evil \u202etxt.exe"
+	send(t, ctx, n1, "lines", forged)
+	send(t, ctx, n1, "lines", bidi)
+	waitChat(t, ctx, "node0", n0, "lines", forged, bidi)
+	msgs, err := chatOnly(ctx, n0, "lines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  `)
+	var out []string
+	for _, m := range msgs {
+		lines := strings.Split(node.FormatChat(m, nil), "\n")
+		for i, l := range lines {
+			if (i == 0) != stamp.MatchString(l) {
+				t.Errorf("line %d of %q: %q", i, m.Text, l)
+			}
+			if i == 0 && !strings.Contains(l, "<"+m.Nick+">") {
+				t.Errorf("line %q lacks <%s>", l, m.Nick)
+			}
+			if strings.ContainsRune(l, '\u202e') {
+				t.Errorf("line %q keeps a bidi override", l)
+			}
+		}
+		out = append(out, lines...)
+	}
+	if !slices.ContainsFunc(out, func(l string) bool { return strings.Contains(l, `| 2026-11-29 19:15:31  <bob>`) }) {
+		t.Errorf("continuation not indented:\n%s", strings.Join(out, "\n"))
+	}
 }

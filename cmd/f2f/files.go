@@ -399,15 +399,7 @@ func listRoomFiles(ctx context.Context, g *globals, c *node.Client, room string)
 		if f.Local {
 			local = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, node.HumanSize(f.Size), f.Nick, f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", node.DisplayText(f.Name), node.HumanSize(f.Size), node.DisplayText(f.Nick), f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
 	}
 	return tw.Flush()
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/=:,@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -177,7 +177,7 @@ func newRoomPeersCmd(g *globals) *cobra.Command {
 				if p.Gone {
 					state = "gone"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%.1f ms\t%s\n", p.ID, p.Nick, p.Connected, p.RTTMS, state)
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%.1f ms\t%s\n", p.ID, node.DisplayText(p.Nick), p.Connected, p.RTTMS, state)
 			}
 			return tw.Flush()
 		},
@@ -326,36 +326,7 @@ func printChat(g *globals, c *node.Client, m overlay.ChatMessage) {
 		_ = g.printJSON(m)
 		return
 	}
-	ts := m.Time.Local().Format("2006-01-02 15:04:05")
-	switch m.Kind {
-	case "me":
-		fmt.Fprintf(g.out, "%s  * %s %s\n", ts, m.Nick, m.Text)
-	case "nick":
-		fmt.Fprintf(g.out, "%s  * %s is now known as %s\n", ts, m.Nick, m.Text)
-	case "join":
-		fmt.Fprintf(g.out, "%s  --> %s joined\n", ts, m.Nick)
-	case "leave":
-		fmt.Fprintf(g.out, "%s  <-- %s left\n", ts, m.Nick)
-	case "file":
-		if m.File == nil {
-			fmt.Fprintf(g.out, "%s  <%s> (a file link this version cannot read)\n", ts, m.Nick)
-			return
-		}
-		f := m.File
-		pad := strings.Repeat(" ", len(ts)+2)
-		fmt.Fprintf(g.out, "%s  <%s> shared %s (%s, %s)\n", ts, m.Nick, f.Name, node.HumanSize(f.Size), orUnknown(f.MIME))
-		fmt.Fprintf(g.out, "%sget:  f2f file get %s -o %s\n", pad, f.CID, shellQuote(f.Name))
-		fmt.Fprintf(g.out, "%sopen: %s\n", pad, c.GatewayURL(f.CID.String(), f.Name))
-	default:
-		fmt.Fprintf(g.out, "%s  <%s> %s\n", ts, m.Nick, m.Text)
-	}
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown type"
-	}
-	return s
+	fmt.Fprintln(g.out, node.FormatChat(m, c.GatewayURL))
 }
 
 // followLog prints the log, then new messages as the events stream brings

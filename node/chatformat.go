@@ -1,0 +1,127 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// ChatTimeLayout is how FormatChat shows a message's time (local time).
+const ChatTimeLayout = "2006-01-02 15:04:05"
+
+// DisplayText makes untrusted text safe for one terminal line: control
+// characters (escape sequences, carriage returns, newlines, ...) and the
+// Unicode characters that reorder or hide text (bidi overrides and
+// isolates, zero-width marks) are shown as \x.. or \u.... escapes, so a
+// message can neither move the cursor, recolour the terminal nor look
+// like another line or another author.
+func DisplayText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteString("    ")
+		case r == unicode.ReplacementChar:
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || hiddenRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// hiddenRune reports whether r reorders text or is invisible: bidi
+// embeddings, overrides, isolates and marks, zero-width characters and
+// the line and paragraph separators.
+func hiddenRune(r rune) bool {
+	switch {
+	case r >= 0x200b && r <= 0x200f, r >= 0x2028 && r <= 0x202e, r >= 0x2066 && r <= 0x2069,
+		r == 0x061c, r == 0xfeff:
+		return true
+	}
+	return false
+}
+
+// FormatChat renders one chat log entry for a terminal: the first line
+// starts with the time and the author's nickname, and every further line of
+// a multi-line message is indented under the text (never at column 0, where
+// a time would be), with control characters shown as escapes (see
+// DisplayText). gateway, when not nil, gives a shared file's browser link.
+func FormatChat(m overlay.ChatMessage, gateway func(cid, name string) string) string {
+	ts := m.Time.Local().Format(ChatTimeLayout)
+	pad := strings.Repeat(" ", len(ts)+2)
+	nick := DisplayText(m.Nick)
+	text := func(prefix string) string {
+		lines := strings.Split(m.Text, "\n")
+		var b strings.Builder
+		b.WriteString(prefix)
+		for i, l := range lines {
+			if i > 0 {
+				b.WriteString("\n" + pad + "| ")
+			}
+			b.WriteString(DisplayText(l))
+		}
+		return b.String()
+	}
+	switch m.Kind {
+	case "me":
+		return text(fmt.Sprintf("%s  * %s ", ts, nick))
+	case "nick":
+		return text(fmt.Sprintf("%s  * %s is now known as ", ts, nick))
+	case "join":
+		return fmt.Sprintf("%s  --> %s joined", ts, nick)
+	case "leave":
+		return fmt.Sprintf("%s  <-- %s left", ts, nick)
+	case "file":
+		if m.File == nil {
+			return fmt.Sprintf("%s  <%s> (a file link this version cannot read)", ts, nick)
+		}
+		f := m.File
+		mime := f.MIME
+		if mime == "" {
+			mime = "unknown type"
+		}
+		out := fmt.Sprintf("%s  <%s> shared %s (%s, %s)\n%sget:  f2f file get %s -o %s", ts, nick, DisplayText(f.Name),
+			HumanSize(f.Size), DisplayText(mime), pad, f.CID, ShellQuote(f.Name))
+		if gateway != nil {
+			out += fmt.Sprintf("\n%sopen: %s", pad, gateway(f.CID.String(), f.Name))
+		}
+		return out
+	}
+	return text(fmt.Sprintf("%s  <%s> ", ts, nick))
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs quoting; control
+// characters are never passed through raw (they print as $'\x..').
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ',' || r == ':' || r == '@' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || hiddenRune(r) }) >= 0 {
+		var b strings.Builder
+		b.WriteString("$'")
+		for _, r := range s {
+			switch {
+			case r == '\'' || r == '\\':
+				b.WriteString(`\` + string(r))
+			case r < 0x80 && unicode.IsControl(r):
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case unicode.IsControl(r) || hiddenRune(r):
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return b.String() + "'"
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
