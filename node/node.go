@@ -267,6 +267,9 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)
 		}
+		if err := portFree(a); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
+		}
 		if err := n.host.Network().Listen(a); err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
 		}
@@ -463,6 +466,38 @@ func (n *Node) hostOptions(libp2pMetrics bool) ([]libp2p.Option, error) {
 		opts = append(opts, libp2p.EnableNATService())
 	}
 	return opts, nil
+}
+
+// portFree fails with "address already in use" when another socket listens
+// on a's fixed TCP or UDP port. go-libp2p listens with SO_REUSEPORT (so
+// that dials can leave from the listening port, which hole punching
+// needs), and Linux then lets a second daemon bind the same port and take
+// half of the first one's incoming connections: a plain bind (without
+// SO_REUSEPORT) tried first fails while anyone holds the port.
+func portFree(a ma.Multiaddr) error {
+	var ip, family string
+	if v, err := a.ValueForProtocol(ma.P_IP4); err == nil {
+		ip, family = v, "4"
+	} else if v, err := a.ValueForProtocol(ma.P_IP6); err == nil {
+		ip, family = v, "6" // tcp6/udp6: IPV6_V6ONLY, as libp2p listens
+	} else {
+		return nil // DNS names and the like: libp2p decides
+	}
+	if port, err := a.ValueForProtocol(ma.P_TCP); err == nil && port != "0" {
+		l, err := net.Listen("tcp"+family, net.JoinHostPort(ip, port))
+		if err != nil {
+			return err
+		}
+		return l.Close()
+	}
+	if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && port != "0" {
+		c, err := net.ListenPacket("udp"+family, net.JoinHostPort(ip, port))
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	return nil
 }
 
 // unwrapListenErr keeps the part of a swarm listen error a user can act on.

@@ -8,10 +8,13 @@ package testnet
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/node"
 )
@@ -117,5 +120,35 @@ func TestRogueChatLinesCannotForge(t *testing.T) {
 	}
 	if !slices.ContainsFunc(out, func(l string) bool { return strings.Contains(l, `| 2026-11-29 19:15:31  <bob>`) }) {
 		t.Errorf("continuation not indented:\n%s", strings.Join(out, "\n"))
+	}
+}
+
+// TestSecondDaemonOnUsedPortFails (hole 11): a node asked to listen on a
+// TCP or QUIC port another node already listens on fails to start with
+// "address already in use" instead of sharing the port (SO_REUSEPORT) and
+// taking half of the first node's incoming dials.
+func TestSecondDaemonOnUsedPortFails(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 1)
+	first := net.Nodes[0]
+	for _, proto := range []int{ma.P_TCP, ma.P_UDP} {
+		var used string
+		for _, a := range first.Host().Addrs() {
+			if _, err := a.ValueForProtocol(proto); err == nil {
+				used = a.String()
+				break
+			}
+		}
+		if used == "" {
+			t.Fatalf("first node has no address of protocol %d: %v", proto, first.Host().Addrs())
+		}
+		nd, err := StartNode(filepath.Join(t.TempDir(), "second"), nil, node.WithListenAddrs(used))
+		if err == nil {
+			nd.Close()
+			t.Fatalf("a second node listens on %s too", used)
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("second node on %s: %v, want address already in use", used, err)
+		}
 	}
 }
