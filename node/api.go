@@ -140,6 +140,9 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
+		// No page of ours or of the gateway tells another site where it
+		// came from (a gateway URL may carry the token).
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		fromQuery := false
@@ -147,11 +150,8 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 			// A browser opening a gateway link has no header: the token
 			// comes in the link (then a cookie keeps it for the links of
 			// the page) or in that cookie.
-			q := r.URL.Query()
-			if t := q.Get(gatewayToken); t != "" {
+			if t := r.URL.Query().Get(gatewayToken); t != "" {
 				tok, ok, fromQuery = t, true, true
-				q.Del(gatewayToken)
-				r.URL.RawQuery = q.Encode()
 			} else if c, err := r.Cookie(GatewayCookie); err == nil {
 				tok, ok = c.Value, true
 			}
@@ -164,6 +164,20 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 		if fromQuery {
 			http.SetCookie(w, &http.Cookie{Name: GatewayCookie, Value: tok, Path: PathGateway,
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			if r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+				// A browser keeps the cookie: send it on to the same URL
+				// without the token, so that the token leaves the address
+				// bar, the history and any Referer.
+				q := r.URL.Query()
+				q.Del(gatewayToken)
+				u := *r.URL
+				u.RawQuery = q.Encode()
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+				return
+			}
+			// Other clients (curl) may keep no cookies: the token stays in
+			// the URL, and so in the directory redirect's Location.
 		}
 		// Bodies are small JSON, except a file being added.
 		if r.URL.Path != PathFileAdd {

@@ -6,8 +6,13 @@ package testnet
 // sees.
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"io"
 	"math"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -150,5 +155,74 @@ func TestSecondDaemonOnUsedPortFails(t *testing.T) {
 		if !strings.Contains(err.Error(), "address already in use") {
 			t.Errorf("second node on %s: %v, want address already in use", used, err)
 		}
+	}
+}
+
+// TestGatewayTokenLeavesURL (hole 9): a browser opening a chat's gateway
+// link with ?token= gets the cookie and is sent to the same URL without the
+// token, and no gateway response tells another site where it came from; a
+// client that keeps no cookies (curl -L) still follows a directory link's
+// redirect.
+func TestGatewayTokenLeavesURL(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	nd := net.Nodes[0]
+	tok, err := node.ReadToken(nd.RepoPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, e := range []struct{ name, body string }{{"slides/", ""}, {"slides/a.txt", "page one"}} {
+		h := &tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.body))}
+		if strings.HasSuffix(e.name, "/") {
+			h.Typeflag, h.Size = tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tw.Write([]byte(e.body))
+	}
+	_ = tw.Close()
+	dir, err := nd.AddDir(ctx, "", &tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "http://" + nd.APIAddr() + "/ipfs/" + dir.Entry.CID + "?filename=slides&token=" + url.QueryEscape(tok)
+
+	// A browser navigating: 303 to the URL without the token, with the cookie.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequestWithContext(ctx, "GET", link, nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, tok) || !strings.Contains(loc, "filename=slides") {
+		t.Errorf("browser: %d Location %q", resp.StatusCode, loc)
+	}
+	if !slices.ContainsFunc(resp.Cookies(), func(c *http.Cookie) bool { return c.Name == node.GatewayCookie && c.Value == tok && c.HttpOnly }) {
+		t.Errorf("browser: no HttpOnly token cookie in %v", resp.Cookies())
+	}
+	if rp := resp.Header.Get("Referrer-Policy"); rp != "no-referrer" {
+		t.Errorf("Referrer-Policy %q", rp)
+	}
+
+	// curl -L: no cookie jar; the directory's redirect keeps the token.
+	resp, err = http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "a.txt") {
+		t.Errorf("curl -L: %d %q", resp.StatusCode, body)
+	}
+	if rp := resp.Header.Get("Referrer-Policy"); rp != "no-referrer" {
+		t.Errorf("directory page Referrer-Policy %q", rp)
 	}
 }
