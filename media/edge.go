@@ -292,6 +292,10 @@ func (e *inEdge) sendPrefs(on bool) {
 }
 
 // serveInbound runs one inbound edge until the sender or the service ends it.
+// errSetupTimeout ends an inbound edge whose sender did not make the
+// connection work within SignalTimeout of its hello.
+var errSetupTimeout = errors.New("no working connection within the signaling timeout")
+
 func (s *Service) serveInbound(st network.Stream) error {
 	defer func() { _ = st.Reset() }()
 	from := st.Conn().RemotePeer()
@@ -330,11 +334,22 @@ func (s *Service) serveInbound(st network.Stream) error {
 		e.sendPrefs(true)
 	}
 	conn.sendCandidates(pc)
+	// The sender has SignalTimeout from its hello to make the connection
+	// work (offer, answer, ICE, DTLS); a stream that idles instead is ended.
+	connected := make(chan struct{}, 1)
+	setup := time.NewTimer(s.params.SignalTimeout)
+	defer setup.Stop()
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		e.mu.Lock()
 		e.state = state
 		e.mu.Unlock()
-		if state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed {
+		switch state {
+		case webrtc.PeerConnectionStateConnected:
+			select {
+			case connected <- struct{}{}:
+			default:
+			}
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			cancel()
 		}
 	})
@@ -358,10 +373,17 @@ func (s *Service) serveInbound(st network.Stream) error {
 
 	msgs, readErr := conn.pump(ctx, &s.wg)
 	remote := trickle{max: s.params.MaxCandidates}
+	setupC := setup.C
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-connected:
+			setup.Stop()
+			setupC = nil
+		case <-setupC:
+			_ = conn.write(signalMsg{Type: sigError, Reason: "no connection within " + s.params.SignalTimeout.String()})
+			return errSetupTimeout
 		case err := <-readErr:
 			return fmt.Errorf("signaling: %w", err)
 		case m := <-msgs:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-msgio"
 	"github.com/pion/webrtc/v4"
@@ -75,14 +76,22 @@ type sigConn struct {
 	wmu sync.Mutex
 	w   msgio.WriteCloser
 	lim *rate.Limiter
+	// wd bounds each write by wt: a peer that stops reading cannot block
+	// a writer for longer.
+	wd interface{ SetWriteDeadline(time.Time) error }
+	wt time.Duration
 }
 
 func newSigConn(rw io.ReadWriter, p Params) *sigConn {
-	return &sigConn{
+	c := &sigConn{
 		r:   msgio.NewVarintReaderSize(rw, p.MaxSignalMsg),
 		w:   msgio.NewVarintWriter(rw),
 		lim: rate.NewLimiter(rate.Limit(p.SignalRate), p.SignalBurst),
 	}
+	if d, ok := rw.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		c.wd, c.wt = d, p.SignalTimeout
+	}
+	return c
 }
 
 var errSignalRate = errors.New("signaling messages arrive too fast")
@@ -113,6 +122,9 @@ func (c *sigConn) write(m signalMsg) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.wd != nil {
+		_ = c.wd.SetWriteDeadline(time.Now().Add(c.wt))
+	}
 	return c.w.WriteMsg(b)
 }
 

@@ -63,6 +63,7 @@ type config struct {
 	logger       *slog.Logger
 	newHost      HostConstructor
 	overlayOpts  []overlay.Option
+	mediaOpts    []media.Option
 	libp2pMet    bool
 }
 
@@ -78,6 +79,12 @@ func WithLibp2pMetrics() Option {
 // simulated uplinks, faster timers).
 func WithOverlayOptions(opts ...overlay.Option) Option {
 	return func(c *config) error { c.overlayOpts = append(c.overlayOpts, opts...); return nil }
+}
+
+// WithMediaOptions adds options to the media service (tests: shorter
+// timeouts).
+func WithMediaOptions(opts ...media.Option) Option {
+	return func(c *config) error { c.mediaOpts = append(c.mediaOpts, opts...); return nil }
 }
 
 // Option configures New. Options override the repo's config.json for this
@@ -407,11 +414,11 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 
 	// Live media: pion PeerConnections to the members the room's topology
 	// selects, signaled over libp2p streams.
-	n.media, err = media.New(n.host,
+	n.media, err = media.New(n.host, append([]media.Option{
 		media.WithLogger(n.log.With("subsystem", "media")),
 		media.WithRooms(mediaRooms{n.rooms}),
 		media.WithICE(mediaICE(n.cfg)),
-		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) }))
+		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) })}, c.mediaOpts...)...)
 	if err != nil {
 		return nil, err
 	}

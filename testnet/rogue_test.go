@@ -9,18 +9,23 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/libp2p/go-msgio"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 )
 
@@ -224,5 +229,45 @@ func TestGatewayTokenLeavesURL(t *testing.T) {
 	}
 	if rp := resp.Header.Get("Referrer-Policy"); rp != "no-referrer" {
 		t.Errorf("directory page Referrer-Policy %q", rp)
+	}
+}
+
+// TestRogueSignalingIdleEnds (hole 8): a room member that opens
+// /f2f/signal/1, says hello and then nothing is cut off once the signaling
+// timeout passes, instead of holding the stream (and its edge slot) forever.
+func TestRogueSignalingIdleEnds(t *testing.T) {
+	t.Parallel()
+	mp := media.DefaultParams()
+	mp.SignalTimeout = time.Second
+	net := newNet(t, 1, WithNodeOptions(node.WithMediaOptions(media.WithParams(mp))))
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0 := net.Nodes[0]
+	info, err := n0.Rooms().Create(ctx, "signal", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
+	st, err := rg.h.NewStream(ctx, n0.ID(), media.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	if err := msgio.NewVarintWriter(st).WriteMsg([]byte(`{"t":"hello","room":"` + info.Hash + `"}`)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = st.SetReadDeadline(time.Now().Add(30 * time.Second))
+	rd := msgio.NewVarintReaderSize(st, 64<<10)
+	for {
+		msg, err := rd.ReadMsg()
+		if err != nil {
+			var timeout interface{ Timeout() bool }
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
+				t.Fatalf("the node still holds the idle signaling stream after %s", time.Since(start).Round(time.Second))
+			}
+			break // ended by the node
+		}
+		t.Logf("node says %s", msg)
 	}
 }
