@@ -88,7 +88,7 @@ func (s *Service) handleProbe(st network.Stream) {
 	case size > s.params.MaxProbeBytes || size <= 0:
 		refuse(probeTooLarge)
 		return
-	case !s.probeLimit(p).Allow():
+	case !s.probeLimits.allow(p):
 		refuse(probeRateLimited)
 		return
 	}
@@ -126,20 +126,6 @@ func (s *Service) handleProbe(st network.Stream) {
 	_ = st.CloseWrite()
 }
 
-func (s *Service) probeLimit(p peer.ID) *rate.Limiter {
-	s.probeMu.Lock()
-	defer s.probeMu.Unlock()
-	l, ok := s.probeLimits[p]
-	if !ok {
-		if len(s.probeLimits) > 4096 {
-			clear(s.probeLimits)
-		}
-		l = rate.NewLimiter(rate.Limit(s.params.ProbeRate), s.params.ProbeBurst)
-		s.probeLimits[p] = l
-	}
-	return l
-}
-
 // IsMember reports whether p is a member of the joined room with this hash
 // (in a password room: one that proved the key).
 func (s *Service) IsMember(hash string, p peer.ID) bool {
@@ -147,17 +133,19 @@ func (s *Service) IsMember(hash string, p peer.ID) bool {
 	return r != nil && r.isMember(p)
 }
 
-// isMember reports whether p is a member of the room the node knows of
-// (and, in a password room, has proven the key).
+// isMember reports whether p is a member of the room: subscribed to its
+// chat topic now, or heard from and neither gone nor left; in a password
+// room it must also have proven the key.
 func (r *room) isMember(p peer.ID) bool {
 	r.mu.Lock()
-	_, known := r.members[p]
+	m, known := r.members[p]
+	present := known && !m.gone && !m.left
 	proven := r.proven[p]
 	r.mu.Unlock()
 	if r.sec.Encrypted() && !proven {
 		return false
 	}
-	return known || slices.Contains(r.chat.ListPeers(), p)
+	return present || slices.Contains(r.chat.ListPeers(), p)
 }
 
 // probe sends size bytes to p and returns the throughput p measured.

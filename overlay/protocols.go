@@ -224,10 +224,19 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	return flush()
 }
 
-// handleHistory answers a HistoryProtocol request from a member.
+// handleHistory answers a HistoryProtocol request from a member of the
+// room (in a password room: one that proved the key), at most
+// HistoryConcurrency at once and HistoryRate per peer; the answer streams
+// from the database.
 func (s *Service) handleHistory(st network.Stream) {
 	defer st.Close()
 	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	p := st.Conn().RemotePeer()
+	if !s.historyLimits.allow(p) {
+		s.stats.rateLimit.Add(1)
+		st.Reset()
+		return
+	}
 	b, err := msgio.NewVarintReaderSize(st, maxHistoryRequest).ReadMsg()
 	if err != nil {
 		st.Reset()
@@ -239,8 +248,7 @@ func (s *Service) handleHistory(st network.Stream) {
 		return
 	}
 	r := s.roomByHash(req.Room)
-	p := st.Conn().RemotePeer()
-	if r == nil || (r.sec.Encrypted() && !r.isProven(p)) {
+	if r == nil || !r.isMember(p) {
 		st.Reset()
 		return
 	}
@@ -258,16 +266,17 @@ func (s *Service) handleHistory(st network.Stream) {
 		_ = wr.WriteMsg(nil)
 		return
 	}
-	raws, err := s.store.Missing(r.ctx, r.hash, have, s.params.MaxSyncMessages, s.params.MaxSyncBytes)
-	if err != nil {
+	select {
+	case s.historySem <- struct{}{}:
+		defer func() { <-s.historySem }()
+	default:
 		st.Reset()
 		return
 	}
-	for _, raw := range raws {
-		if err := wr.WriteMsg(raw); err != nil {
-			st.Reset()
-			return
-		}
+	err = s.store.MissingEach(r.ctx, r.hash, have, s.params.MaxSyncMessages, s.params.MaxSyncBytes, wr.WriteMsg)
+	if err != nil {
+		st.Reset()
+		return
 	}
 	_ = wr.WriteMsg(nil)
 }

@@ -60,6 +60,12 @@ type Params struct {
 	// MaxSyncMessages and MaxSyncBytes bound one history response.
 	MaxSyncMessages int
 	MaxSyncBytes    int
+	// HistoryRate and HistoryBurst bound the history requests the node
+	// answers per peer (per second); HistoryConcurrency bounds the answers
+	// that need the database at once.
+	HistoryRate        float64
+	HistoryBurst       int
+	HistoryConcurrency int
 	// MaxConnectsPerRound bounds dials after one DHT lookup.
 	MaxConnectsPerRound int
 	// AuthorRate and AuthorBurst bound the messages per second one author
@@ -126,6 +132,9 @@ func DefaultParams() Params {
 		StreamTimeout:       10 * time.Second,
 		MaxSyncMessages:     20000,
 		MaxSyncBytes:        32 << 20,
+		HistoryRate:         0.2,
+		HistoryBurst:        4,
+		HistoryConcurrency:  2,
 		MaxConnectsPerRound: 20,
 		AuthorRate:          100,
 		AuthorBurst:         200,
@@ -163,7 +172,8 @@ func (p Params) validate() error {
 			return fmt.Errorf("overlay: %s must be > 0", name)
 		}
 	}
-	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 {
+	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 ||
+		p.HistoryRate <= 0 || p.HistoryBurst <= 0 || p.HistoryConcurrency <= 0 {
 		return errors.New("overlay: limits must be > 0")
 	}
 	if p.ProbeTime >= p.StreamTimeout {
@@ -291,8 +301,10 @@ type Service struct {
 	codecOnce   sync.Once
 	codecUS     uint64
 	probeSem    chan struct{}
-	probeMu     sync.Mutex
-	probeLimits map[peer.ID]*rate.Limiter
+	probeLimits *peerLimits
+	// historyLimits and historySem bound the history answers served.
+	historyLimits *peerLimits
+	historySem    chan struct{}
 }
 
 // codecMicros is the codec benchmark, run once.
@@ -320,7 +332,9 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
 		started: time.Now(), reach: c.reach, dropFilter: c.dropFilter, activity: c.activity,
-		probeSem: make(chan struct{}, c.params.ProbeConcurrency), probeLimits: map[peer.ID]*rate.Limiter{}}
+		probeSem: make(chan struct{}, c.params.ProbeConcurrency), probeLimits: newPeerLimits(c.params.ProbeRate, c.params.ProbeBurst),
+		historyLimits: newPeerLimits(c.params.HistoryRate, c.params.HistoryBurst),
+		historySem:    make(chan struct{}, c.params.HistoryConcurrency)}
 	if err := s.loadFileRooms(context.Background()); err != nil {
 		s.log.Warn("load shared files", "err", err)
 	}

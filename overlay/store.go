@@ -635,13 +635,25 @@ func (s *Store) HighWater(ctx context.Context, room string) (map[peer.ID]uint64,
 // larger than maxBytes ends it. maxMsgs <= 0 or maxBytes <= 0 means no limit
 // of that kind.
 func (s *Store) Missing(ctx context.Context, room string, have map[peer.ID]uint64, maxMsgs int, maxBytes int) ([][]byte, error) {
+	var out [][]byte
+	err := s.MissingEach(ctx, room, have, maxMsgs, maxBytes, func(raw []byte) error {
+		out = append(out, raw)
+		return nil
+	})
+	return out, err
+}
+
+// MissingEach is Missing that hands each envelope to f as it reads it
+// instead of collecting them, so an answer streams in bounded memory. f may
+// keep raw. An error from f ends the walk and is returned.
+func (s *Store) MissingEach(ctx context.Context, room string, have map[peer.ID]uint64, maxMsgs int, maxBytes int, f func(raw []byte) error) error {
 	marks := make(map[string]int64, len(have))
 	for id, h := range have {
 		marks[id.String()] = int64(min(h, math.MaxInt64))
 	}
 	js, err := json.Marshal(marks)
 	if err != nil {
-		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+		return fmt.Errorf("overlay: missing %s: %w", room, err)
 	}
 	limit := int64(-1) // SQLite: no limit
 	if maxMsgs > 0 {
@@ -649,26 +661,25 @@ func (s *Store) Missing(ctx context.Context, room string, have map[peer.ID]uint6
 	}
 	rows, err := s.stmtMissing.QueryContext(ctx, room, string(js), limit)
 	if err != nil {
-		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+		return fmt.Errorf("overlay: missing %s: %w", room, err)
 	}
 	defer rows.Close()
-	var (
-		out   [][]byte
-		total int
-	)
+	total := 0
 	for rows.Next() {
 		var raw []byte
 		if err := rows.Scan(&raw); err != nil {
-			return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+			return fmt.Errorf("overlay: missing %s: %w", room, err)
 		}
 		if maxBytes > 0 && len(raw) > maxBytes-total {
 			break
 		}
 		total += len(raw)
-		out = append(out, raw)
+		if err := f(raw); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("overlay: missing %s: %w", room, err)
+		return fmt.Errorf("overlay: missing %s: %w", room, err)
 	}
-	return out, nil
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -17,16 +18,20 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
 )
 
 // TestRogueLamportCannotStopRoom (hole 1): a chat envelope with Lamport
@@ -270,4 +275,96 @@ func TestRogueSignalingIdleEnds(t *testing.T) {
 		}
 		t.Logf("node says %s", msg)
 	}
+}
+
+// historyAsk sends one /f2f/history/1 request for everything of room hash
+// and returns how many envelopes and bytes the answer held (an answer cut
+// off or refused counts what arrived).
+func historyAsk(ctx context.Context, h host.Host, to peer.ID, hash string) (int, int) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	st, err := h.NewStream(ctx, to, overlay.HistoryProtocol)
+	if err != nil {
+		return 0, 0
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := msgio.NewVarintWriter(st).WriteMsg([]byte(`{"room":"` + hash + `","have":{}}`)); err != nil {
+		return 0, 0
+	}
+	_ = st.CloseWrite()
+	rd := msgio.NewVarintReaderSize(st, overlay.MaxEnvelopeSize)
+	n, size := 0, 0
+	for {
+		b, err := rd.ReadMsg()
+		if err != nil || len(b) == 0 {
+			return n, size
+		}
+		n++
+		size += len(b)
+	}
+}
+
+// TestRogueHistoryAmplification (hole 6): a stranger who knows the room key
+// gets no history at all, and a member asking over and over gets a few
+// full answers, not one per request; honest history sync still works.
+func TestRogueHistoryAmplification(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	info := makeRoom(t, ctx, net.Nodes, "archive")
+	text := strings.Repeat("歴史", 2000) // 12 KB
+	const msgs = 120
+	for i := range msgs {
+		if _, err := n0.Rooms().Send(ctx, "archive", fmt.Sprintf("%d %s", i, text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitChat(t, ctx, "node1", n1, "archive", fmt.Sprintf("%d %s", msgs-1, text))
+
+	// A stranger: connected, knows the hash, not in the room.
+	stranger := newRogue(t, ctx, n0, "")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heapBefore := ms.HeapInuse
+	full, bytesOut := 0, 0
+	for range 50 {
+		n, size := historyAsk(ctx, stranger.h, n0.ID(), info.Hash)
+		if n > 0 {
+			full++
+			bytesOut += size
+		}
+	}
+	if full > 0 {
+		t.Errorf("a stranger got %d history answers (%d bytes)", full, bytesOut)
+	}
+
+	// A member (subscribed to the room's chat topic) asking 50 times.
+	member := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
+	full, bytesOut = 0, 0
+	for range 50 {
+		n, size := historyAsk(ctx, member.h, n0.ID(), info.Hash)
+		if n >= msgs {
+			full++
+		}
+		bytesOut += size
+	}
+	runtime.ReadMemStats(&ms)
+	t.Logf("member: %d full answers of 50 requests, %d bytes; heap in use %+d KiB", full, bytesOut, (int64(ms.HeapInuse)-int64(heapBefore))>>10)
+	if full < 1 || full > 6 {
+		t.Errorf("a member asking 50 times got %d full answers, want 1..6", full)
+	}
+
+	// Honest sync still works: a late joiner gets the whole log.
+	late, err := StartNode(filepath.Join(net.Dir, "late"), n0.Addrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if _, err := late.Rooms().Join(ctx, info.Key, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitChat(t, ctx, "late joiner", late, "archive", fmt.Sprintf("0 %s", text), fmt.Sprintf("%d %s", msgs-1, text))
 }

@@ -465,10 +465,13 @@ type rogue struct {
 	sk    crypto.PrivKey
 	id    peer.ID
 	h     host.Host
+	ps    *pubsub.PubSub
 	topic *pubsub.Topic
 	sub   *pubsub.Subscription
 }
 
+// newRogue connects a rogue to target and, unless topicName is empty,
+// subscribes it to topicName and waits until both see each other there.
 func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName string) *rogue {
 	t.Helper()
 	sk, _, err := crypto.GenerateEd25519Key(nil)
@@ -510,6 +513,9 @@ func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName st
 	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: tcpAddrs}); err != nil {
 		t.Fatalf("rogue connect: %v", err)
 	}
+	if topicName == "" { // a stranger: connected, in no topic
+		return &rogue{sk: sk, id: h.ID(), h: h, ps: ps}
+	}
 	if topic, err = ps.Join(topicName); err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +532,7 @@ func newRogue(t *testing.T, ctx context.Context, target *node.Node, topicName st
 	if err != nil {
 		t.Fatalf("rogue never saw the target in %s: %v", topicName, err)
 	}
-	return &rogue{sk: sk, id: h.ID(), h: h, topic: topic, sub: sub}
+	return &rogue{sk: sk, id: h.ID(), h: h, ps: ps, topic: topic, sub: sub}
 }
 
 // envelope returns a chat envelope of room hash signed by the rogue.
