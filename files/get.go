@@ -189,6 +189,9 @@ func (w *walk) block(ctx context.Context, b blocks.Block, depth int) error {
 		return err
 	}
 	links := nd.Links()
+	if err := checkEntries(nd); err != nil {
+		return fmt.Errorf("files: get %s: %w", w.root, err)
+	}
 	if depth == 0 {
 		w.prog.Total = uint64(len(b.RawData()))
 		for _, l := range links {
@@ -223,6 +226,50 @@ func (w *walk) block(ctx context.Context, b blocks.Block, depth int) error {
 	}
 	if w.progress != nil {
 		w.progress(w.prog)
+	}
+	return nil
+}
+
+// checkEntries checks what a UnixFS directory or symbolic link node says
+// before anything of it is fetched or written: every directory entry has a
+// plain name (see ValidName) that no other entry of the node has, and a
+// symbolic link's target is at most MaxSymlinkTarget bytes.
+func checkEntries(nd ipld.Node) error {
+	pn, ok := nd.(*merkledag.ProtoNode)
+	if !ok {
+		return nil
+	}
+	fs, err := ft.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return nil // not UnixFS: read as plain blocks
+	}
+	switch fs.Type() {
+	case ft.TSymlink:
+		if len(fs.Data()) > MaxSymlinkTarget {
+			return fmt.Errorf("%w: symbolic link target of %d bytes in %s", ErrUnsafeEntry, len(fs.Data()), nd.Cid())
+		}
+	case ft.TDirectory, ft.THAMTShard:
+		seen := make(map[string]bool, len(pn.Links()))
+		for _, l := range pn.Links() {
+			name := l.Name
+			if fs.Type() == ft.THAMTShard {
+				// A shard's link names are two hex digits (the bucket),
+				// then the entry's name unless it leads to a sub-shard.
+				if len(name) < 2 {
+					return fmt.Errorf("%w: shard link %q in %s", ErrUnsafeEntry, name, nd.Cid())
+				}
+				if name = name[2:]; name == "" {
+					continue
+				}
+			}
+			if err := ValidName(name); err != nil {
+				return fmt.Errorf("%w: directory %s: %v", ErrUnsafeEntry, nd.Cid(), err)
+			}
+			if seen[name] {
+				return fmt.Errorf("%w: directory %s has two entries named %q", ErrUnsafeEntry, nd.Cid(), name)
+			}
+			seen[name] = true
+		}
 	}
 	return nil
 }

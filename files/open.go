@@ -66,12 +66,24 @@ func (s *Service) Open(ctx context.Context, root cid.Cid, path []string) (*Opene
 		if err != nil {
 			return nil, err
 		}
-		links, err := dir.Links(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("files: list %s: %w", nd.Cid(), err)
-		}
+		// Any peer can serve any directory under a CID: read at most
+		// MaxLinks entries, and list only plain, unique names.
 		o := &Opened{CID: nd.Cid(), Dir: true}
-		for _, l := range links {
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		seen := map[string]bool{}
+		for lr := range dir.EnumLinksAsync(lctx) {
+			if lr.Err != nil {
+				return nil, fmt.Errorf("files: list %s: %w", nd.Cid(), lr.Err)
+			}
+			l := lr.Link
+			if len(seen) >= s.params.MaxLinks {
+				return nil, fmt.Errorf("files: list %s: more than %d entries", nd.Cid(), s.params.MaxLinks)
+			}
+			if ValidName(l.Name) != nil || seen[l.Name] {
+				continue
+			}
+			seen[l.Name] = true
 			o.Entries = append(o.Entries, DirEntry{Name: l.Name, CID: l.Cid, Size: l.Size})
 		}
 		sort.Slice(o.Entries, func(i, j int) bool { return o.Entries[i].Name < o.Entries[j].Name })

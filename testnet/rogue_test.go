@@ -29,6 +29,7 @@ import (
 	"github.com/libp2p/go-msgio"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
@@ -367,4 +368,78 @@ func TestRogueHistoryAmplification(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChat(t, ctx, "late joiner", late, "archive", fmt.Sprintf("0 %s", text), fmt.Sprintf("%d %s", msgs-1, text))
+}
+
+// TestRogueDirectoryCannotEscape (hole 2): a member serves a UnixFS
+// directory whose entries are a symbolic link "link" to a directory
+// outside and then a directory also named "link" holding "evil". The get
+// refuses it with one clear error, and extraction (what f2f file get -o
+// DIR does with a directory) never writes outside DIR whatever the tar
+// holds.
+func TestRogueDirectoryCannotEscape(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	victim, attacker := net.Nodes[0], net.Nodes[1]
+	makeRoom(t, ctx, net.Nodes, "share")
+	tmp := t.TempDir()
+	outside := filepath.Join(tmp, "outside")
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := CraftEscapeDir(ctx, attacker.Blockstore(), "../outside")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = victim.GetFile(ctx, root, files.GetOptions{Name: "slides", FindTimeout: 20 * time.Second})
+	if !errors.Is(err, files.ErrUnsafeEntry) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("get of the crafted directory: %v, want one line wrapping ErrUnsafeEntry", err)
+	}
+	t.Logf("victim: %v", err)
+
+	// Extraction on its own, fed what a hostile tar stream could hold.
+	type entry struct {
+		name, link string
+		typ        byte
+	}
+	cases := map[string][]entry{
+		"symlink then directory of the same name": {{"d/", "", tar.TypeDir}, {"d/link", "../outside", tar.TypeSymlink},
+			{"d/link/", "", tar.TypeDir}, {"d/link/evil", "", tar.TypeReg}},
+		"duplicate file":           {{"d/", "", tar.TypeDir}, {"d/a", "", tar.TypeReg}, {"d/a", "", tar.TypeReg}},
+		"dot-dot":                  {{"d/", "", tar.TypeDir}, {"d/../evil", "", tar.TypeReg}},
+		"absolute":                 {{"d/", "", tar.TypeDir}, {"/tmp/evil", "", tar.TypeReg}},
+		"symlink leaving the tree": {{"d/", "", tar.TypeDir}, {"d/up", "../../outside", tar.TypeSymlink}},
+		"absolute symlink":         {{"d/", "", tar.TypeDir}, {"d/abs", outside, tar.TypeSymlink}},
+		"entry before its dir":     {{"d/", "", tar.TypeDir}, {"d/x/evil", "", tar.TypeReg}},
+	}
+	for name, entries := range cases {
+		var tb bytes.Buffer
+		tw := tar.NewWriter(&tb)
+		for _, e := range entries {
+			h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: 0o644}
+			if e.typ == tar.TypeReg {
+				h.Size = int64(len(EscapeDirEvil))
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				t.Fatal(err)
+			}
+			if e.typ == tar.TypeReg {
+				_, _ = tw.Write([]byte(EscapeDirEvil))
+			}
+		}
+		_ = tw.Close()
+		out := filepath.Join(tmp, "out-"+strings.ReplaceAll(name, " ", "-"))
+		err := files.ExtractTar(&tb, out, 0)
+		if !errors.Is(err, files.ErrUnsafeEntry) {
+			t.Errorf("%s: extract gave %v, want ErrUnsafeEntry", name, err)
+		}
+	}
+	left, _ := os.ReadDir(outside)
+	if len(left) > 0 {
+		t.Errorf("written outside the output: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "evil")); err == nil {
+		t.Error("written next to the output")
+	}
 }

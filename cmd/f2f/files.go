@@ -231,7 +231,7 @@ interrupted get resumes from the blocks already here. The node then serves the f
 				}
 				return err
 			}
-			if err := saveCat(ctx, c, root.String(), out, g); err != nil {
+			if err := saveCat(ctx, c, root.String(), out, ev.Entry.Size, g); err != nil {
 				return err
 			}
 			if g.json {
@@ -252,8 +252,9 @@ interrupted get resumes from the blocks already here. The node then serves the f
 }
 
 // saveCat writes the local file root to out: a file atomically (a
-// temporary file renamed into place), a directory extracted from tar.
-func saveCat(ctx context.Context, c *node.Client, root, out string, g *globals) error {
+// temporary file renamed into place), a directory extracted from tar (at
+// most size bytes of content, what its root declares).
+func saveCat(ctx context.Context, c *node.Client, root, out string, size uint64, g *globals) error {
 	body, dir, err := c.Cat(ctx, root)
 	if err != nil {
 		return err
@@ -267,7 +268,7 @@ func saveCat(ctx context.Context, c *node.Client, root, out string, g *globals) 
 		return err
 	}
 	if dir {
-		return extractTar(body, out)
+		return files.ExtractTar(body, out, size)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
 	if err != nil {
@@ -287,63 +288,6 @@ func saveCat(ctx context.Context, c *node.Client, root, out string, g *globals) 
 		return err
 	}
 	return os.Rename(tmp.Name(), out)
-}
-
-// extractTar writes a directory's tar stream (top entry: the directory)
-// under out, refusing entries that would land outside it.
-func extractTar(r io.Reader, out string) error {
-	if _, err := os.Lstat(out); err == nil {
-		return fmt.Errorf("%s exists: choose another -o", out)
-	}
-	tr := tar.NewReader(r)
-	first := true
-	var top string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("extract: %w", err)
-		}
-		name := strings.TrimSuffix(h.Name, "/")
-		if first {
-			top, first = name, false
-		}
-		rel, ok := strings.CutPrefix(name, top)
-		if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
-			return fmt.Errorf("extract: entry %q outside %q", h.Name, top)
-		}
-		dst := filepath.Join(out, filepath.FromSlash(rel))
-		if !strings.HasPrefix(dst, filepath.Clean(out)) || strings.Contains(rel, "..") {
-			return fmt.Errorf("extract: entry %q escapes the output", h.Name)
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.Symlink(h.Linkname, dst); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, tr); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("extract: entry %q of type %c", h.Name, h.Typeflag)
-		}
-	}
-	return nil
 }
 
 func newFileLsCmd(g *globals) *cobra.Command {

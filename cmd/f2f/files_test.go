@@ -212,3 +212,40 @@ func TestFileShareCLI(t *testing.T) {
 		t.Errorf("get over an existing directory: %d %q", res.Code, res.Stderr)
 	}
 }
+
+// TestFileGetCraftedDirectory: a peer serves a directory whose entries are
+// a symbolic link "link" to a directory outside and a directory also named
+// "link" holding "evil". f2f file get -o DIR fails with one line and writes
+// nothing outside DIR.
+func TestFileGetCraftedDirectory(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 2*time.Minute)
+	a := newRepo(t)
+	startDaemon(ctx, t, a)
+	rogue, err := testnet.StartNode(filepath.Join(t.TempDir(), "rogue"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rogue.Close()
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "outside")
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := testnet.CraftEscapeDir(ctx, rogue.Blockstore(), "../outside")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliOK(ctx, t, a, "connect", rogue.Addrs()[0])
+	res := cli(ctx, t, a, "file", "get", root.String(), "-o", filepath.Join(dir, "out"), "--timeout", "20s")
+	if res.Code == 0 {
+		t.Fatalf("get of a crafted directory succeeded: %q", res.Stdout)
+	}
+	line := oneErrLine(t, res.Stderr)
+	if !strings.Contains(line, "unsafe entry") {
+		t.Errorf("error %q", line)
+	}
+	if left, _ := os.ReadDir(outside); len(left) > 0 {
+		t.Errorf("written outside -o: %v", left)
+	}
+}
