@@ -357,8 +357,27 @@ func (e *election) setMixerLocked(term uint64, m peer.ID, reason string, now tim
 	e.r.s.events(EventMixerChanged, ch)
 }
 
+// maxTermJump is how far beyond the highest term a node knows an election
+// message's term may be. Honest terms grow by one per candidacy, so a room
+// needs a million elections to get there; a liar cannot push the term to
+// where it no longer encodes (2^53) and freeze every later candidacy.
+const maxTermJump = 1 << 20
+
+// fromMember reports whether an election message or report from p counts:
+// p is the node itself or a member present in the room.
+func (e *election) fromMember(p peer.ID) bool {
+	if p == e.self() || e.r.isMember(p) {
+		return true
+	}
+	e.r.s.stats.electIgnored.Add(1)
+	return false
+}
+
 // onReport takes a member's capability report.
 func (e *election) onReport(from peer.ID, c CapReport) {
+	if !e.fromMember(from) {
+		return
+	}
 	e.mu.Lock()
 	e.reports[from] = c
 	e.mu.Unlock()
@@ -366,9 +385,17 @@ func (e *election) onReport(from peer.ID, c CapReport) {
 
 // onElect takes an election message from its author.
 func (e *election) onElect(from peer.ID, m Elect) {
+	if !e.fromMember(from) {
+		return
+	}
 	now := time.Now()
 	var out []Elect
 	e.mu.Lock()
+	if m.Op != OpPolicy && m.Term > max(e.term, e.votedTerm)+maxTermJump {
+		e.mu.Unlock()
+		e.r.s.stats.electIgnored.Add(1)
+		return
+	}
 	alive := e.present
 	if m.Op == OpCandidate || m.Op == OpVote && !alive[from] {
 		// A candidacy (rare) is judged on who is present now: the

@@ -253,10 +253,13 @@ type Stats struct {
 	// ClockJump counts chat envelopes whose Lamport time was more than
 	// MaxLamportJump ahead of the room's clock.
 	ClockJump uint64 `json:"clock_jump"`
+	// ElectIgnored counts election messages and reports ignored: from a
+	// peer that is not a present member, or with a term too far ahead.
+	ElectIgnored uint64 `json:"elect_ignored"`
 }
 
 type counters struct {
-	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump atomic.Uint64
+	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump, electIgnored atomic.Uint64
 }
 
 // Service runs the node's rooms: rendezvous through the DHT, GossipSub
@@ -399,7 +402,7 @@ func (s *Service) Stats() Stats {
 	c := &s.stats
 	return Stats{Accepted: c.accepted.Load(), Malformed: c.malformed.Load(), Oversize: c.oversize.Load(),
 		BadSig: c.badSig.Load(), Foreign: c.foreign.Load(), Replayed: c.replayed.Load(),
-		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load()}
+		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load(), ElectIgnored: c.electIgnored.Load()}
 }
 
 // RoomInfo describes a room (`f2f room ls`).

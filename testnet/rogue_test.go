@@ -443,3 +443,80 @@ func TestRogueDirectoryCannotEscape(t *testing.T) {
 		t.Error("written next to the output")
 	}
 }
+
+// TestRogueElectionTermRecovers (hole 7): a member announces itself mixer
+// with term 2^53 three times and leaves. The honest members agree on a
+// mixer among themselves again, in a term that still encodes.
+func TestRogueElectionTermRecovers(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	info, err := FormRoom(ctx, net.Nodes, "liar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := AgreedMixerWait(ctx, net.Nodes, info.Key); err != nil {
+		t.Fatal(err)
+	}
+	rg := newRogue(t, ctx, net.Nodes[0], "f2f/"+info.Hash+"/chat")
+	control, err := rg.ps.Join("f2f/" + info.Hash + "/control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csub, err := control.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csub.Cancel()
+	if err := WaitFor(ctx, func() (bool, error) {
+		return slices.Contains(net.Nodes[0].PubSub().ListPeers("f2f/"+info.Hash+"/control"), rg.id), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		beat := overlay.Elect{Op: overlay.OpHeartbeat, Term: 1 << 53, Peer: rg.id, Reason: "trust me"}
+		env := &overlay.Envelope{Room: info.Hash, Seq: uint64(time.Now().UnixMilli()) + uint64(i), Lamport: 1,
+			Time: time.Now().UnixMilli(), Kind: overlay.KindElect, Body: beat.Marshal()}
+		if err := env.Sign(rg.sk); err != nil {
+			t.Fatal(err)
+		}
+		if err := control.Publish(ctx, marshal(t, env)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Judged: either taken (the liar is mixer) or dropped.
+	if err := WaitFor(ctx, func() (bool, error) {
+		in, err := net.Nodes[0].Rooms().Mixer(ctx, info.Key)
+		return in.Mixer == rg.id.String() || net.Nodes[0].Rooms().Stats().ElectIgnored >= 3, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	csub.Cancel()
+	_ = control.Close()
+	_ = rg.h.Close() // the liar leaves
+
+	honest := map[peer.ID]bool{}
+	for _, nd := range net.Nodes {
+		honest[nd.ID()] = true
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 45*time.Second)
+	defer wcancel()
+	var mixer peer.ID
+	var term uint64
+	err = WaitFor(wctx, func() (bool, error) {
+		mixer, term, err = AgreedMixer(wctx, net.Nodes, info.Key)
+		return honest[mixer], err
+	})
+	if err != nil {
+		for i, nd := range net.Nodes {
+			in, _ := nd.Rooms().Mixer(ctx, info.Key)
+			t.Logf("node%d sees mixer %s term %d (%s)", i, in.Mixer, in.Term, in.Reason)
+		}
+		t.Fatalf("no honest mixer agreed after the liar left: %v", err)
+	}
+	if term >= 1<<53 {
+		t.Errorf("term %d", term)
+	}
+	t.Logf("mixer %s, term %d", mixer, term)
+}
