@@ -29,6 +29,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -302,6 +303,15 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			}
 			return true
 		}),
+		// GossipSub v1.1 and later only: floodsub (and GossipSub v1.0,
+		// which has no peer scoring or prune backoff) would send a
+		// room's messages to any peer that announces a subscription to
+		// its topics, past the peer filter and the mesh.
+		pubsub.WithGossipSubProtocols([]protocol.ID{pubsub.GossipSubID_v13, pubsub.GossipSubID_v12, pubsub.GossipSubID_v11},
+			pubsub.GossipSubDefaultFeatures),
+		// Publish to the mesh only (the peer filter keeps non-members of
+		// password rooms out of it), never to every subscriber.
+		pubsub.WithFloodPublish(false),
 		pubsub.WithMaxMessageSize(1<<20),
 		pubsub.WithRawTracer(n.mesh),
 		// Every face2face message is an envelope signed by its author

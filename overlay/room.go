@@ -332,6 +332,9 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept // our own, built by publishChat
 	}
+	if !r.fromProven(msg.ReceivedFrom) {
+		return pubsub.ValidationIgnore
+	}
 	env, err := r.parseEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
@@ -392,6 +395,9 @@ func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pu
 	if f := r.s.dropFilter; f != nil && f(topic, msg.ReceivedFrom) {
 		return pubsub.ValidationIgnore
 	}
+	if !r.fromProven(msg.ReceivedFrom) {
+		return pubsub.ValidationIgnore
+	}
 	env, body, err := r.checkEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
@@ -410,6 +416,13 @@ func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pu
 	}
 	msg.ValidatorData = validated{env: env, body: body}
 	return pubsub.ValidationAccept
+}
+
+// fromProven reports whether a message forwarded by p may be taken: in a
+// password room only from members that proved the key (the peer filter
+// keeps others out of the mesh; this also covers a member who left).
+func (r *room) fromProven(p peer.ID) bool {
+	return !r.sec.Encrypted() || r.isProven(p)
 }
 
 type validated struct {

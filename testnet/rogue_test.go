@@ -21,9 +21,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio"
@@ -519,4 +523,121 @@ func TestRogueElectionTermRecovers(t *testing.T) {
 		t.Errorf("term %d", term)
 	}
 	t.Logf("mixer %s, term %d", mixer, term)
+}
+
+// eavesdropper is a peer without the room's password listening on a
+// password room's topics with GossipSub or with the old floodsub protocol
+// only; it counts every message it receives.
+type eavesdropper struct {
+	h    host.Host
+	got  atomic.Int64
+	subs []*pubsub.Subscription
+}
+
+func newEavesdropper(t *testing.T, ctx context.Context, target *node.Node, floodsubOnly bool, topics ...string) *eavesdropper {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	psCtx, psCancel := context.WithCancel(context.Background())
+	ev := &eavesdropper{h: h}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		for _, s := range ev.subs {
+			s.Cancel()
+		}
+		psCancel()
+		wg.Wait()
+		_ = h.Close()
+	})
+	opts := []pubsub.Option{pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithMessageIdFn(overlay.MessageID)}
+	var ps *pubsub.PubSub
+	if floodsubOnly {
+		ps, err = pubsub.NewFloodSub(psCtx, h, opts...)
+	} else {
+		ps, err = pubsub.NewGossipSub(psCtx, h, opts...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range topics {
+		tp, err := ps.Join(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := tp.Subscribe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.subs = append(ev.subs, sub)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, err := sub.Next(psCtx); err != nil {
+					return
+				}
+				ev.got.Add(1)
+			}
+		}()
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestPasswordRoomNothingToStrangers (hole 4): a peer without the password,
+// connected to a member and subscribed to the room's topics (it was told
+// their names), receives nothing of the room, whether it speaks GossipSub
+// or only floodsub; and a floodsub-only peer does not even learn that
+// the member is in those topics.
+func TestPasswordRoomNothingToStrangers(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	info, err := n0.Rooms().Create(ctx, "vault", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Rooms().Join(ctx, info.Key, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, ctx, net.Nodes, "vault", 1)
+	waitMesh(t, ctx, net.Nodes, "vault")
+	var topics []string
+	for _, s := range []string{"chat", "control", "telemetry"} {
+		topics = append(topics, "f2f/"+info.Hash+"/"+s)
+	}
+	flood := newEavesdropper(t, ctx, n0, true, topics...)
+	gossip := newEavesdropper(t, ctx, n0, false, topics...)
+	// The gossip eavesdropper's subscription has reached n0 (n0 lists it):
+	// from here on n0 could send it anything.
+	if err := WaitFor(ctx, func() (bool, error) {
+		return slices.Contains(n0.PubSub().ListPeers(topics[0]), gossip.h.ID()), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 20 {
+		for j, nd := range net.Nodes {
+			text := fmt.Sprintf("secret %d from node%d", i, j)
+			send(t, ctx, nd, "vault", text)
+			want = append(want, text)
+		}
+	}
+	waitChat(t, ctx, "node0", n0, "vault", want...)
+	waitChat(t, ctx, "node1", n1, "vault", want...)
+	if n := flood.got.Load(); n != 0 {
+		t.Errorf("a floodsub peer without the password received %d messages of the room", n)
+	}
+	if n := gossip.got.Load(); n != 0 {
+		t.Errorf("a GossipSub peer without the password received %d messages of the room", n)
+	}
+	if slices.Contains(n0.PubSub().ListPeers(topics[0]), flood.h.ID()) {
+		t.Error("the member took a floodsub peer's subscription to the room")
+	}
 }
