@@ -38,6 +38,10 @@ type GetOptions struct {
 	// Progress, when not nil, is called as blocks arrive, from the
 	// caller's goroutine.
 	Progress func(Progress)
+	// Fetched, when not nil, is called once every block is here, before
+	// the file is listed and announced (node uses it to keep a
+	// password-room file restricted); an error fails the get.
+	Fetched func(root cid.Cid) error
 }
 
 // Get fetches root's whole DAG into the local blockstore (over the
@@ -94,6 +98,11 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry,
 	size, err := contentSize(nd)
 	if err != nil {
 		size = w.prog.Bytes
+	}
+	if opt.Fetched != nil {
+		if err := opt.Fetched(root); err != nil {
+			return Entry{}, err
+		}
 	}
 	e := Entry{CID: root.String(), Name: name, Size: size, Dir: isDir(nd), Origin: OriginFetched, Time: time.Now().UTC()}
 	if err := s.record(ctx, e); err != nil {

@@ -96,15 +96,21 @@ func (n *Node) shareAdded(ctx context.Context, room string, res AddResult) (AddR
 // same time from the same peers is counted in both).
 func (n *Node) GetFile(ctx context.Context, root cid.Cid, opt files.GetOptions) (files.Entry, []Source, error) {
 	before := n.ledgers()
+	var out []Source
+	opt.Fetched = func(root cid.Cid) error {
+		var from []peer.ID
+		for p, recv := range n.ledgers() {
+			if recv > before[p] {
+				out = append(out, Source{Peer: p.String(), Bytes: recv - before[p]})
+				from = append(from, p)
+			}
+		}
+		// A file only password-room members sent stays theirs.
+		return n.rooms.NoteFetched(ctx, root, from)
+	}
 	e, err := n.files.Get(ctx, root, opt)
 	if err != nil {
 		return files.Entry{}, nil, err
-	}
-	var out []Source
-	for p, recv := range n.ledgers() {
-		if recv > before[p] {
-			out = append(out, Source{Peer: p.String(), Bytes: recv - before[p]})
-		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Bytes != out[j].Bytes {

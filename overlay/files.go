@@ -108,7 +108,53 @@ func (s *Service) loadFileRooms(ctx context.Context) error {
 			}
 		}
 	}
+	cids, hashes, err := s.store.Fetched(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for i, b := range cids {
+		if c, err := cid.Cast(b); err == nil {
+			s.addFileRoom(c, hashes[i], true)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// NoteFetched is told, once every block of file c is here, which peers sent
+// them. When c was shared in no room the node knows of and every sender is
+// a proven member of a joined password room, c is a password-room file
+// that reached the node through its membership: it stays restricted to
+// those rooms (recorded, so also after a restart and after leaving), and
+// is neither served to others nor announced. A file any other peer sent is
+// left as it is.
+func (s *Service) NoteFetched(ctx context.Context, c cid.Cid, from []peer.ID) error {
+	s.fileMu.Lock()
+	known := len(s.fileRooms[c.KeyString()]) > 0
+	s.fileMu.Unlock()
+	if known || len(from) == 0 {
+		return nil
+	}
+	rooms := map[string]bool{}
+	for _, p := range from {
+		in := false
+		s.mu.Lock()
+		for h, r := range s.rooms {
+			if r.sec.Encrypted() && r.isProven(p) {
+				rooms[h], in = true, true
+			}
+		}
+		s.mu.Unlock()
+		if !in {
+			return nil
+		}
+	}
+	for h := range rooms {
+		if err := s.store.AddFetched(ctx, c.Bytes(), h); err != nil {
+			return err
+		}
+		s.addFileRoom(c, h, true)
+	}
+	return nil
 }
 
 // FileRestricted reports whether the file c was shared only in password

@@ -69,6 +69,7 @@ type room struct {
 	lastSent time.Time // when this node last published a chat-topic envelope
 	members  map[peer.ID]*member
 	proven   map[peer.ID]bool
+	authing  map[peer.ID]bool // reprove runs for these
 	limits   map[peer.ID]*rate.Limiter
 	syncing  map[peer.ID]bool
 	// stored holds, per author, the seqs in the store (the history-sync
@@ -100,7 +101,7 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 		known[a] = set.clone()
 	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
-		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
+		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
 	r.el = newElection(r)
 	r.tel = map[peer.ID]memberTelemetry{}
@@ -332,12 +333,14 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept // our own, built by publishChat
 	}
-	if !r.fromProven(msg.ReceivedFrom) {
-		return pubsub.ValidationIgnore
-	}
 	env, err := r.parseEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
+	}
+	// A member's own leave may be checked after its unsubscription
+	// already ended its proof.
+	if !r.fromProven(msg.ReceivedFrom) && !(env.Kind == KindLeave && env.Author == msg.ReceivedFrom) {
+		return pubsub.ValidationIgnore
 	}
 	if !env.Kind.Stored() {
 		r.s.stats.malformed.Add(1)
@@ -559,6 +562,7 @@ func (r *room) seen(env *Envelope, body []byte) {
 	leaving := env.Kind == KindLeave
 	if leaving && fresh {
 		m.left = true
+		delete(r.proven, env.Author) // a proof ends with the membership
 	} else if fresh {
 		m.gone, m.left = false, false
 	}
@@ -618,6 +622,14 @@ func (r *room) peerEventLoop() {
 		if err != nil {
 			return
 		}
+		if ev.Type == pubsub.PeerLeave {
+			// Unsubscribed or disconnected: the proof ends; a member
+			// that comes back proves the key again.
+			r.mu.Lock()
+			delete(r.proven, ev.Peer)
+			r.mu.Unlock()
+			continue
+		}
 		if ev.Type != pubsub.PeerJoin {
 			continue
 		}
@@ -644,6 +656,35 @@ func (r *room) meet(p peer.ID) {
 		if err := r.s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
 			r.s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
 		}
+	}
+}
+
+// reprove authenticates, in a password room, the peers in the chat topic
+// that hold no proof (any more): a member marked gone while it stayed
+// subscribed, or one whose first authentication failed. Its messages are
+// not taken until it proves the key again.
+func (r *room) reprove() {
+	if !r.sec.Encrypted() {
+		return
+	}
+	for _, p := range r.chat.ListPeers() {
+		r.mu.Lock()
+		start := !r.proven[p] && !r.authing[p]
+		if start {
+			r.authing[p] = true
+		}
+		r.mu.Unlock()
+		if !start {
+			continue
+		}
+		r.goroutine(func() {
+			defer func() {
+				r.mu.Lock()
+				delete(r.authing, p)
+				r.mu.Unlock()
+			}()
+			r.meet(p)
+		})
 	}
 }
 
@@ -720,6 +761,7 @@ func (r *room) presenceLoop() {
 			r.publishPresence()
 		}
 		r.markGone()
+		r.reprove()
 		r.repairTopicPeers()
 		if time.Since(lastSync) >= r.s.params.SyncInterval {
 			lastSync = time.Now()
@@ -826,6 +868,7 @@ func (r *room) markGone() {
 	for id, m := range r.members {
 		if !m.gone && !m.left && time.Since(m.lastSeen) > r.s.params.GoneAfter {
 			m.gone = true
+			delete(r.proven, id) // proven again (meet) when it is back
 			gone = append(gone, id)
 		}
 	}

@@ -26,7 +26,7 @@ import (
 const storeSchemaName = "overlay"
 
 // storeSchemaVersion is the schema version NewStore creates and understands.
-const storeSchemaVersion = 2
+const storeSchemaVersion = 3
 
 // storeSchemaV1 creates version 1 of the overlay tables.
 //
@@ -64,6 +64,16 @@ var storeSchemaV1 = []string{
 // read at start to rebuild the file access policy and by Files.
 var storeSchemaV2 = []string{
 	`CREATE INDEX IF NOT EXISTS messages_files ON messages (room, lamport, author, seq) WHERE kind = 7`,
+}
+
+// storeSchemaV3 adds the files this node fetched from members of password
+// rooms only: they stay restricted to those rooms (see NoteFetched).
+var storeSchemaV3 = []string{
+	`CREATE TABLE IF NOT EXISTS fetched_files (
+		cid  BLOB NOT NULL,
+		room TEXT NOT NULL,
+		PRIMARY KEY (cid, room)
+	)`,
 }
 
 // OpenDB opens the SQLite database at path, creating it when missing, with
@@ -302,7 +312,7 @@ func migrateStore(ctx context.Context, db *sql.DB) (err error) {
 	case version > storeSchemaVersion:
 		return fmt.Errorf("overlay: migrate store: schema version %d is newer than supported %d", version, storeSchemaVersion)
 	}
-	steps := [][]string{storeSchemaV1, storeSchemaV2}
+	steps := [][]string{storeSchemaV1, storeSchemaV2, storeSchemaV3}
 	for v := version; v < storeSchemaVersion; v++ {
 		for _, q := range steps[v] {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -682,4 +692,31 @@ func (s *Store) MissingEach(ctx context.Context, room string, have map[peer.ID]u
 		return fmt.Errorf("overlay: missing %s: %w", room, err)
 	}
 	return nil
+}
+
+// AddFetched records that file c was fetched from proven members of the
+// password room with this hash only.
+func (s *Store) AddFetched(ctx context.Context, c []byte, room string) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO fetched_files (cid, room) VALUES (?, ?)`, c, room); err != nil {
+		return fmt.Errorf("overlay: add fetched file: %w", err)
+	}
+	return nil
+}
+
+// Fetched returns every (file CID bytes, room hash) AddFetched recorded.
+func (s *Store) Fetched(ctx context.Context) (cids [][]byte, rooms []string, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, room FROM fetched_files`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("overlay: fetched files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c []byte
+		var r string
+		if err := rows.Scan(&c, &r); err != nil {
+			return nil, nil, fmt.Errorf("overlay: fetched files: %w", err)
+		}
+		cids, rooms = append(cids, c), append(rooms, r)
+	}
+	return cids, rooms, rows.Err()
 }

@@ -641,3 +641,86 @@ func TestPasswordRoomNothingToStrangers(t *testing.T) {
 		t.Error("the member took a floodsub peer's subscription to the room")
 	}
 }
+
+// TestLeaverGetsNoLaterFiles (hole 5): a member leaves a password room; a
+// file shared there afterwards is not served to it, and a file it fetched
+// while a member is not served on by it (nor by a member that fetched it)
+// to a peer that was never a member.
+func TestLeaverGetsNoLaterFiles(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1, leaver, stranger := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
+	members := net.Nodes[:3]
+	info, err := n0.Rooms().Create(ctx, "board", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range members[1:] {
+		if _, err := nd.Rooms().Join(ctx, info.Key, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMembers(t, ctx, members, "board", 2)
+	for _, nd := range net.Nodes {
+		for _, other := range net.Nodes {
+			if nd != other {
+				if err := nd.Host().Connect(ctx, peer.AddrInfo{ID: other.ID(), Addrs: other.Host().Addrs()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	getFile := func(nd *node.Node, c string) error {
+		root, err := files.ParseCID(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = nd.GetFile(ctx, root, files.GetOptions{FindTimeout: 4 * time.Second})
+		return err
+	}
+	early, err := n0.AddFile(ctx, "minutes-1.txt", "board", strings.NewReader("shared while all three were members"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := getFile(leaver, early.Entry.CID); err != nil {
+		t.Fatalf("a member could not get a room file: %v", err)
+	}
+	if err := getFile(n1, early.Entry.CID); err != nil {
+		t.Fatalf("a member could not get a room file: %v", err)
+	}
+	if err := leaver.Rooms().Leave(ctx, "board"); err != nil {
+		t.Fatal(err)
+	}
+	// The members see it leave.
+	if err := WaitFor(ctx, func() (bool, error) {
+		for _, nd := range members[:2] {
+			ms, err := nd.Rooms().Peers(ctx, "board")
+			if err != nil {
+				return false, err
+			}
+			for _, m := range ms {
+				if m.ID == leaver.ID().String() && (!m.Gone || m.Proven) {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("the members still count the leaver as a proven member: %v", err)
+	}
+	later, err := n0.AddFile(ctx, "minutes-2.txt", "board", strings.NewReader("shared after the leaver left"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := getFile(leaver, later.Entry.CID); err == nil {
+		t.Error("the leaver fetched a file shared after it left")
+	}
+	if err := getFile(stranger, early.Entry.CID); err == nil {
+		t.Error("a peer that was never a member fetched a password room's file (from the leaver or a member that fetched it)")
+	}
+	if err := getFile(stranger, later.Entry.CID); err == nil {
+		t.Error("a peer that was never a member fetched a password room's file")
+	}
+}
