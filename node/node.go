@@ -312,6 +312,15 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		// Publish to the mesh only (the peer filter keeps non-members of
 		// password rooms out of it), never to every subscriber.
 		pubsub.WithFloodPublish(false),
+		// Peer scoring: the room validators' rejections and the points
+		// they charge a peer that forwards too much (AppScore) prune and
+		// then graylist it.
+		pubsub.WithPeerScore(overlay.ScoreParams(func(p peer.ID) float64 {
+			if s := rooms.Load(); s != nil {
+				return s.AppScore(p)
+			}
+			return 0
+		}), overlay.ScoreThresholds()),
 		pubsub.WithMaxMessageSize(1<<20),
 		pubsub.WithRawTracer(n.mesh),
 		// Every face2face message is an envelope signed by its author

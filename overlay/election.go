@@ -373,6 +373,15 @@ func (e *election) fromMember(p peer.ID) bool {
 	return false
 }
 
+// forget drops what the election keeps of a departed member.
+func (e *election) forget(p peer.ID) {
+	e.mu.Lock()
+	delete(e.reports, p)
+	delete(e.claimed, p)
+	delete(e.unheard, p)
+	e.mu.Unlock()
+}
+
 // onReport takes a member's capability report.
 func (e *election) onReport(from peer.ID, c CapReport) {
 	if !e.fromMember(from) {

@@ -94,7 +94,7 @@ func TestStoreMigratesV1(t *testing.T) {
 		t.Fatalf("messages_files index: %d %v", n, err)
 	}
 	var v int
-	if err := db.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = 'overlay'`).Scan(&v); err != nil || v != 2 {
+	if err := db.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = 'overlay'`).Scan(&v); err != nil || v != storeSchemaVersion {
 		t.Fatalf("version %d %v", v, err)
 	}
 }

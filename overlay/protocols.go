@@ -192,6 +192,7 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	r.mu.Lock()
 	clock := r.lamport
 	r.mu.Unlock()
+	fresh := map[peer.ID]bool{} // authors this answer brings in
 	for n := 0; n < s.params.MaxSyncMessages; n++ {
 		raw, err := rd.ReadMsg()
 		if err != nil {
@@ -207,6 +208,13 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 		if !lamportWithin(env.Lamport, clock) {
 			s.stats.clockJump.Add(1)
 			continue
+		}
+		if !fresh[env.Author] && !r.knownAuthor(env.Author) {
+			if len(fresh) >= s.params.MaxSyncAuthors {
+				s.stats.newAuthor.Add(1)
+				continue
+			}
+			fresh[env.Author] = true
 		}
 		body, err := r.openEnvelope(env)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"golang.org/x/time/rate"
 )
 
 // Topic names (DESIGN.md, "Wire names").
@@ -70,7 +69,7 @@ type room struct {
 	members  map[peer.ID]*member
 	proven   map[peer.ID]bool
 	authing  map[peer.ID]bool // reprove runs for these
-	limits   map[peer.ID]*rate.Limiter
+	limits   *peerLimits      // per author
 	syncing  map[peer.ID]bool
 	// stored holds, per author, the seqs in the store (the history-sync
 	// high-water marks); known holds those plus the ones accepted by the
@@ -101,7 +100,7 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 		known[a] = set.clone()
 	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
-		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, limits: map[peer.ID]*rate.Limiter{},
+		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, limits: newPeerLimits(s.params.AuthorRate, s.params.AuthorBurst),
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
 	r.el = newElection(r)
 	r.tel = map[peer.ID]memberTelemetry{}
@@ -142,6 +141,11 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	}
 	if r.telemetrySub, err = r.telemetry.Subscribe(); err != nil {
 		return nil, err
+	}
+	for _, t := range []*pubsub.Topic{r.chat, r.control, r.telemetry} {
+		if err := t.SetScoreParams(topicScoreParams()); err != nil {
+			s.log.Debug("topic score parameters (is peer scoring on?)", "topic", t.String(), "err", err)
+		}
 	}
 	return r, nil
 }
@@ -267,21 +271,8 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	return cm, nil
 }
 
-// checkEnvelope validates a received envelope of this room and counts why
-// it is dropped. It returns the decrypted body.
-func (r *room) checkEnvelope(data []byte) (*Envelope, []byte, error) {
-	env, err := r.parseEnvelope(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := r.openEnvelope(env)
-	if err != nil {
-		return nil, nil, err
-	}
-	return env, body, nil
-}
-
-// parseEnvelope is checkEnvelope's cheap half: size, encoding and room.
+// parseEnvelope is the cheap half of a received envelope's checks: size,
+// encoding and room.
 func (r *room) parseEnvelope(data []byte) (*Envelope, error) {
 	c := &r.s.stats
 	if len(data) > MaxEnvelopeSize {
@@ -304,8 +295,8 @@ func (r *room) parseEnvelope(data []byte) (*Envelope, error) {
 	return env, nil
 }
 
-// openEnvelope is checkEnvelope's costly half: signature, decryption and
-// text rules; it returns the plaintext body.
+// openEnvelope is the costly half: signature, decryption and text rules;
+// it returns the plaintext body.
 func (r *room) openEnvelope(env *Envelope) ([]byte, error) {
 	c := &r.s.stats
 	if err := env.Verify(); err != nil {
@@ -356,6 +347,9 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 		r.s.stats.clockJump.Add(1)
 		return pubsub.ValidationIgnore
 	}
+	if !seen && !r.admit(msg.ReceivedFrom, env.Author) {
+		return pubsub.ValidationIgnore
+	}
 	if seen {
 		r.s.stats.replayed.Add(1)
 		return pubsub.ValidationIgnore
@@ -401,12 +395,19 @@ func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pu
 	if !r.fromProven(msg.ReceivedFrom) {
 		return pubsub.ValidationIgnore
 	}
-	env, body, err := r.checkEnvelope(msg.Data)
+	env, err := r.parseEnvelope(msg.Data)
 	if err != nil {
 		return pubsub.ValidationReject
 	}
 	if !slices.Contains(kinds, env.Kind) {
 		r.s.stats.malformed.Add(1)
+		return pubsub.ValidationReject
+	}
+	if !r.admit(msg.ReceivedFrom, env.Author) {
+		return pubsub.ValidationIgnore
+	}
+	body, err := r.openEnvelope(env)
+	if err != nil {
 		return pubsub.ValidationReject
 	}
 	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.ControlMaxAge || age < -r.s.params.ControlMaxAge {
@@ -433,15 +434,44 @@ type validated struct {
 	body []byte
 }
 
-func (r *room) allow(p peer.ID) bool {
-	r.mu.Lock()
-	l, ok := r.limits[p]
-	if !ok {
-		l = newLimiter(r.s.params)
-		r.limits[p] = l
+func (r *room) allow(p peer.ID) bool { return r.limits.allow(p) }
+
+// admit decides, before any signature is checked, whether the node takes
+// on an envelope by author that the peer from forwarded: every peer may
+// make the node verify and store at most Params.ForwardRate messages per
+// second, and at most NewAuthorRate of authors the room has not seen yet
+// (a peer that invents a key per message is held to that); a room tracks
+// at most MaxRoomMembers members. What a peer forwards beyond that is
+// ignored and costs it a point of its GossipSub score, so a flooder is
+// soon graylisted.
+func (r *room) admit(from, author peer.ID) bool {
+	s := r.s
+	if !s.fwdLimits.allow(from) {
+		s.stats.rateLimit.Add(1)
+		s.penalties.add(from, 1)
+		return false
 	}
+	if author == s.h.ID() {
+		return true
+	}
+	r.mu.Lock()
+	_, member := r.members[author]
+	_, stored := r.known[author]
+	full := !member && !stored && len(r.members) >= s.params.MaxRoomMembers
 	r.mu.Unlock()
-	return l.Allow()
+	if member || stored {
+		return true
+	}
+	if full && !r.forgetOne() {
+		s.stats.newAuthor.Add(1)
+		return false
+	}
+	if !s.newAuthorLimits.allow(from) {
+		s.stats.newAuthor.Add(1)
+		s.penalties.add(from, 1)
+		return false
+	}
+	return true
 }
 
 // lamportWithin reports whether a received envelope's Lamport time is at
@@ -761,6 +791,7 @@ func (r *room) presenceLoop() {
 			r.publishPresence()
 		}
 		r.markGone()
+		r.forgetDeparted()
 		r.reprove()
 		r.repairTopicPeers()
 		if time.Since(lastSync) >= r.s.params.SyncInterval {
@@ -859,6 +890,63 @@ func (r *room) repairTopicPeers() {
 				r.s.log.Debug("reconnect member", "room", r.hash, "peer", p, "err", err)
 			}
 		})
+	}
+}
+
+// knownAuthor reports whether the room has stored messages of p or knows
+// it as a member.
+func (r *room) knownAuthor(p peer.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, member := r.members[p]
+	_, stored := r.known[p]
+	return member || stored || p == r.s.h.ID()
+}
+
+// forgetOne drops the member heard from longest ago among those that are
+// gone or left and not connected, with what the room keeps of it, to make
+// room for a new one; it reports whether there was one.
+func (r *room) forgetOne() bool {
+	r.mu.Lock()
+	var oldest peer.ID
+	var at time.Time
+	for id, m := range r.members {
+		if (m.gone || m.left) && !r.s.connected(id) && (oldest == "" || m.lastSeen.Before(at)) {
+			oldest, at = id, m.lastSeen
+		}
+	}
+	if oldest != "" {
+		r.forgetLocked(oldest)
+	}
+	r.mu.Unlock()
+	if oldest != "" {
+		r.el.forget(oldest)
+	}
+	return oldest != ""
+}
+
+// forgetLocked drops what the room keeps of a departed member (its log
+// stays). r.mu is held.
+func (r *room) forgetLocked(id peer.ID) {
+	delete(r.members, id)
+	delete(r.proven, id)
+	delete(r.tel, id)
+}
+
+// forgetDeparted drops the members gone or left for longer than
+// Params.ForgetAfter.
+func (r *room) forgetDeparted() {
+	var old []peer.ID
+	r.mu.Lock()
+	for id, m := range r.members {
+		if (m.gone || m.left) && time.Since(m.lastSeen) > r.s.params.ForgetAfter && !r.s.connected(id) {
+			r.forgetLocked(id)
+			old = append(old, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, id := range old {
+		r.el.forget(id)
 	}
 }
 

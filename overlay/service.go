@@ -72,6 +72,23 @@ type Params struct {
 	// may have relayed through the node.
 	AuthorRate  float64
 	AuthorBurst int
+	// ForwardRate and ForwardBurst bound the messages per second any one
+	// peer may forward to the node for checking and storing, whoever
+	// their authors; NewAuthorRate and NewAuthorBurst bound how many
+	// authors the room has not seen yet it may bring in.
+	ForwardRate    float64
+	ForwardBurst   int
+	NewAuthorRate  float64
+	NewAuthorBurst int
+	// MaxRoomMembers bounds the members a room keeps track of; beyond it
+	// a departed one is forgotten, or a new author is refused.
+	MaxRoomMembers int
+	// ForgetAfter forgets members gone or left for so long (their
+	// reports, telemetry and nickname; the log stays).
+	ForgetAfter time.Duration
+	// MaxSyncAuthors bounds the authors the node did not know that one
+	// history answer may bring in.
+	MaxSyncAuthors int
 
 	// Mixer election (see election).
 	// HeartbeatInterval is how often the mixer renews its lease.
@@ -138,6 +155,13 @@ func DefaultParams() Params {
 		MaxConnectsPerRound: 20,
 		AuthorRate:          100,
 		AuthorBurst:         200,
+		ForwardRate:         300,
+		ForwardBurst:        600,
+		NewAuthorRate:       1,
+		NewAuthorBurst:      32,
+		MaxRoomMembers:      1024,
+		ForgetAfter:         10 * time.Minute,
+		MaxSyncAuthors:      1024,
 		HeartbeatInterval:   500 * time.Millisecond,
 		LeaseTimeout:        2 * time.Second,
 		ElectionTimeout:     time.Second,
@@ -166,14 +190,15 @@ func (p Params) validate() error {
 		"HeartbeatInterval": p.HeartbeatInterval, "LeaseTimeout": p.LeaseTimeout,
 		"ElectionTimeout": p.ElectionTimeout, "ElectionTick": p.ElectionTick,
 		"ControlMaxAge": p.ControlMaxAge, "CapsInterval": p.CapsInterval, "ReportInterval": p.ReportInterval,
-		"TelemetryInterval": p.TelemetryInterval, "ProbeTime": p.ProbeTime,
+		"TelemetryInterval": p.TelemetryInterval, "ProbeTime": p.ProbeTime, "ForgetAfter": p.ForgetAfter,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("overlay: %s must be > 0", name)
 		}
 	}
 	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 ||
-		p.HistoryRate <= 0 || p.HistoryBurst <= 0 || p.HistoryConcurrency <= 0 {
+		p.HistoryRate <= 0 || p.HistoryBurst <= 0 || p.HistoryConcurrency <= 0 || p.ForwardRate <= 0 || p.ForwardBurst <= 0 ||
+		p.NewAuthorRate <= 0 || p.NewAuthorBurst <= 0 || p.MaxRoomMembers <= 0 || p.MaxSyncAuthors <= 0 {
 		return errors.New("overlay: limits must be > 0")
 	}
 	if p.ProbeTime >= p.StreamTimeout {
@@ -256,10 +281,13 @@ type Stats struct {
 	// ElectIgnored counts election messages and reports ignored: from a
 	// peer that is not a present member, or with a term too far ahead.
 	ElectIgnored uint64 `json:"elect_ignored"`
+	// NewAuthor counts messages ignored because their forwarder brought
+	// in more new authors than it may (or the room was full).
+	NewAuthor uint64 `json:"new_author_limited"`
 }
 
 type counters struct {
-	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump, electIgnored atomic.Uint64
+	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump, electIgnored, newAuthor atomic.Uint64
 }
 
 // Service runs the node's rooms: rendezvous through the DHT, GossipSub
@@ -308,6 +336,12 @@ type Service struct {
 	// historyLimits and historySem bound the history answers served.
 	historyLimits *peerLimits
 	historySem    chan struct{}
+	// fwdLimits and newAuthorLimits bound, per forwarding peer, what
+	// gossip may make the node check and store; penalties feed the
+	// GossipSub application score.
+	fwdLimits       *peerLimits
+	newAuthorLimits *peerLimits
+	penalties       *penalties
 }
 
 // codecMicros is the codec benchmark, run once.
@@ -336,8 +370,11 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
 		started: time.Now(), reach: c.reach, dropFilter: c.dropFilter, activity: c.activity,
 		probeSem: make(chan struct{}, c.params.ProbeConcurrency), probeLimits: newPeerLimits(c.params.ProbeRate, c.params.ProbeBurst),
-		historyLimits: newPeerLimits(c.params.HistoryRate, c.params.HistoryBurst),
-		historySem:    make(chan struct{}, c.params.HistoryConcurrency)}
+		historyLimits:   newPeerLimits(c.params.HistoryRate, c.params.HistoryBurst),
+		historySem:      make(chan struct{}, c.params.HistoryConcurrency),
+		fwdLimits:       newPeerLimits(c.params.ForwardRate, c.params.ForwardBurst),
+		newAuthorLimits: newPeerLimits(c.params.NewAuthorRate, c.params.NewAuthorBurst),
+		penalties:       newPenalties()}
 	if err := s.loadFileRooms(context.Background()); err != nil {
 		s.log.Warn("load shared files", "err", err)
 	}
@@ -402,7 +439,7 @@ func (s *Service) Stats() Stats {
 	c := &s.stats
 	return Stats{Accepted: c.accepted.Load(), Malformed: c.malformed.Load(), Oversize: c.oversize.Load(),
 		BadSig: c.badSig.Load(), Foreign: c.foreign.Load(), Replayed: c.replayed.Load(),
-		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load(), ElectIgnored: c.electIgnored.Load()}
+		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load(), ElectIgnored: c.electIgnored.Load(), NewAuthor: c.newAuthor.Load()}
 }
 
 // RoomInfo describes a room (`f2f room ls`).

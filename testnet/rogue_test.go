@@ -28,6 +28,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio"
@@ -722,5 +723,121 @@ func TestLeaverGetsNoLaterFiles(t *testing.T) {
 	}
 	if err := getFile(stranger, later.Entry.CID); err == nil {
 		t.Error("a peer that was never a member fetched a password room's file")
+	}
+}
+
+// TestRogueFreshAuthorFlood (hole 3): a peer publishes 20,000 validly
+// signed messages in 20 s, each with a new author key. The victim stores
+// few of them (at most 5,000), its honest member's messages keep arriving,
+// and the flooder's GossipSub score falls below the graylist threshold.
+func TestRogueFreshAuthorFlood(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*roomDeadline)
+	defer cancel()
+	victim, honest := net.Nodes[0], net.Nodes[1]
+	info := makeRoom(t, ctx, net.Nodes, "flood")
+	rg := newRogue(t, ctx, victim, "f2f/"+info.Hash+"/chat")
+
+	arrived := map[string]time.Time{}
+	var amu sync.Mutex
+	events, stop := victim.Subscribe(4096)
+	defer stop()
+	go func() {
+		for ev := range events {
+			if m, ok := ev.Data.(overlay.ChatMessage); ok && strings.HasPrefix(m.Text, "honest ") {
+				amu.Lock()
+				arrived[m.Text] = time.Now()
+				amu.Unlock()
+			}
+		}
+	}()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	heapBefore := ms.HeapInuse
+
+	const total, window = 20000, 20 * time.Second
+	sent := map[string]time.Time{}
+	var honestWG sync.WaitGroup
+	honestWG.Add(1)
+	floodDone := make(chan struct{})
+	go func() { // the honest member keeps talking through the flood
+		defer honestWG.Done()
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-floodDone:
+				return
+			case <-tick.C:
+			}
+			text := fmt.Sprintf("honest %d", i)
+			amu.Lock()
+			sent[text] = time.Now()
+			amu.Unlock()
+			if _, err := honest.Rooms().Send(ctx, "flood", text); err != nil {
+				t.Errorf("honest send: %v", err)
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	published := 0
+	for i := range total {
+		if d := time.Duration(i) * window / total; time.Since(start) < d {
+			time.Sleep(d - time.Since(start)) // the attacker's pace, not a synchronisation
+		}
+		sk, _, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &overlay.Envelope{Room: info.Hash, Seq: 1, Lamport: 1, Time: time.Now().UnixMilli(), Kind: overlay.KindChat,
+			Body: []byte(fmt.Sprintf("flood %d", i))}
+		if err := env.Sign(sk); err != nil {
+			t.Fatal(err)
+		}
+		if rg.topic.Publish(ctx, marshal(t, env)) == nil {
+			published++
+		}
+	}
+	score := victim.Rooms().AppScore(rg.id)
+	close(floodDone)
+	honestWG.Wait()
+	runtime.ReadMemStats(&ms)
+	growth := int64(ms.HeapInuse) - int64(heapBefore)
+
+	// Every honest message arrives.
+	var want []string
+	amu.Lock()
+	for text := range sent {
+		want = append(want, text)
+	}
+	amu.Unlock()
+	waitChat(t, ctx, "victim", victim, "flood", want...)
+	var worst time.Duration
+	amu.Lock()
+	for text, at := range sent {
+		worst = max(worst, arrived[text].Sub(at))
+	}
+	amu.Unlock()
+
+	msgs, err := chatOnly(ctx, victim, "flood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for _, m := range msgs {
+		if strings.HasPrefix(m.Text, "flood ") {
+			stored++
+		}
+	}
+	t.Logf("flood: %d published in %s, %d stored by the victim; %d honest messages, slowest %s; heap %+d MiB; app score %.0f; stats %+v",
+		published, time.Since(start).Round(time.Millisecond), stored, len(want), worst.Round(time.Millisecond), growth>>20, score, victim.Rooms().Stats())
+	if stored > 5000 {
+		t.Errorf("the victim stored %d of the %d flood messages, want at most 5000", stored, published)
+	}
+	if score > overlay.GraylistThreshold {
+		t.Errorf("the flooder's application score is %.0f, want at most the graylist threshold %d", score, overlay.GraylistThreshold)
 	}
 }
