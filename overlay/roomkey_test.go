@@ -122,7 +122,7 @@ func TestParseRoomKeyRejects(t *testing.T) {
 		{"inner space", valid[:10] + " " + valid[10:]},
 		{"truncated header", rawRoomKey(t, open("")[:10])},
 		{"version 0", rawRoomKey(t, append(roomKeyHeaderBytes(t, 0, 0, [4]byte{}), "room"...))},
-		{"version 2", rawRoomKey(t, append(roomKeyHeaderBytes(t, 2, 0, [4]byte{}), "room"...))},
+		{"version 3", rawRoomKey(t, append(roomKeyHeaderBytes(t, 3, 0, [4]byte{}), "room"...))},
 		{"unknown flag", rawRoomKey(t, append(roomKeyHeaderBytes(t, 1, 2, [4]byte{}), "room"...))},
 		{"open room with check", rawRoomKey(t, append(roomKeyHeaderBytes(t, 1, 0, [4]byte{0, 0, 0, 1}), "room"...))},
 		{"empty name", rawRoomKey(t, open(""))},
@@ -176,7 +176,7 @@ func newRoomFixture(t *testing.T) *roomFixture {
 		t.Fatal(err)
 	}
 	other := RoomKey{ID: f.key.ID, Name: f.key.Name, Password: true}
-	other.Check = passwordCheck(passwordKey(other.ID, "hunter3"))
+	other.Check = passwordCheck(passwordKey(other.ID, "hunter3", other.version()))
 	if f.otherPass, err = other.Secrets("hunter3"); err != nil {
 		t.Fatal(err)
 	}
@@ -483,4 +483,30 @@ func FuzzParseRoomKey(f *testing.F) {
 			t.Fatalf("parsed invalid name %q: %v", k.Name, err)
 		}
 	})
+}
+
+// TestRoomKeyVersions: new password rooms get version 2 keys (the costlier
+// derivation); a version 1 key still opens with its password and keeps its
+// string.
+func TestRoomKeyVersions(t *testing.T) {
+	k, _, err := NewRoomKey("v", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseRoomKey(k.String())
+	if err != nil || back.version() != RoomKeyVersion || back.String() != k.String() {
+		t.Fatalf("new key %s parses as version %d (%v)", k, back.version(), err)
+	}
+	old := RoomKey{ID: k.ID, Name: "v", Password: true, Version: 1}
+	old.Check = passwordCheck(passwordKey(old.ID, "pw", 1))
+	parsed, err := ParseRoomKey(old.String())
+	if err != nil || parsed.Version != 1 || parsed.String() != old.String() {
+		t.Fatalf("version 1 key: %+v %v", parsed, err)
+	}
+	if _, err := parsed.Secrets("pw"); err != nil {
+		t.Fatalf("version 1 key with its password: %v", err)
+	}
+	if _, err := parsed.Secrets("nope"); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("version 1 key with a wrong password: %v", err)
+	}
 }
