@@ -673,22 +673,35 @@ func TestLeaverGetsNoLaterFiles(t *testing.T) {
 			}
 		}
 	}
-	getFile := func(nd *node.Node, c string) error {
+	getFile := func(nd *node.Node, c string, wait time.Duration) error {
 		root, err := files.ParseCID(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = nd.GetFile(ctx, root, files.GetOptions{FindTimeout: 4 * time.Second})
+		_, _, err = nd.GetFile(ctx, root, files.GetOptions{FindTimeout: wait})
 		return err
+	}
+	// Everyone has proven the key to the sharer.
+	if err := WaitFor(ctx, func() (bool, error) {
+		ms, err := n0.Rooms().Peers(ctx, "board")
+		proven := 0
+		for _, m := range ms {
+			if m.Proven && !m.Gone {
+				proven++
+			}
+		}
+		return proven == 2, err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	early, err := n0.AddFile(ctx, "minutes-1.txt", "board", strings.NewReader("shared while all three were members"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := getFile(leaver, early.Entry.CID); err != nil {
+	if err := getFile(leaver, early.Entry.CID, 30*time.Second); err != nil {
 		t.Fatalf("a member could not get a room file: %v", err)
 	}
-	if err := getFile(n1, early.Entry.CID); err != nil {
+	if err := getFile(n1, early.Entry.CID, 30*time.Second); err != nil {
 		t.Fatalf("a member could not get a room file: %v", err)
 	}
 	if err := leaver.Rooms().Leave(ctx, "board"); err != nil {
@@ -715,13 +728,13 @@ func TestLeaverGetsNoLaterFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := getFile(leaver, later.Entry.CID); err == nil {
+	if err := getFile(leaver, later.Entry.CID, 4*time.Second); err == nil {
 		t.Error("the leaver fetched a file shared after it left")
 	}
-	if err := getFile(stranger, early.Entry.CID); err == nil {
+	if err := getFile(stranger, early.Entry.CID, 4*time.Second); err == nil {
 		t.Error("a peer that was never a member fetched a password room's file (from the leaver or a member that fetched it)")
 	}
-	if err := getFile(stranger, later.Entry.CID); err == nil {
+	if err := getFile(stranger, later.Entry.CID, 4*time.Second); err == nil {
 		t.Error("a peer that was never a member fetched a password room's file")
 	}
 }
