@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK ?= $(GOBIN)/staticcheck
 
-.PHONY: all build build-opus demo test fmt-check vet staticcheck unit bench clean
+.PHONY: all build build-opus demo test fmt-check vet staticcheck unit bench fuzz clean
 
 all: build
 
@@ -42,6 +42,20 @@ staticcheck: $(STATICCHECK)
 unit:
 	@command -v ffmpeg >/dev/null || { echo "the media tests decode recordings with ffmpeg: apt-get install ffmpeg"; exit 1; }
 	$(GO) test -race -tags "$(OPUS)" -timeout 15m ./...
+
+# `make fuzz`: every Go fuzz target (decoders fed by the network or by a
+# file a user opens) for FUZZTIME each, one after the other (`make test`
+# runs only their seed corpora). A crash leaves its input under the
+# package's testdata/fuzz/, which then is a seed for good.
+FUZZTIME ?= 60s
+FUZZPKGS ?= ./overlay ./media ./files
+fuzz:
+	@set -e; for pkg in $(FUZZPKGS); do \
+		for f in $$($(GO) test -tags "$(OPUS)" -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -tags "$(OPUS)" -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 bench: build
 	$(GO) test -tags "$(OPUS)" -run '^$$' -bench . -benchtime 5x ./...

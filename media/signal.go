@@ -105,6 +105,11 @@ func (c *sigConn) read() (*signalMsg, error) {
 	if !c.lim.Allow() {
 		return nil, errSignalRate
 	}
+	return decodeSignal(b)
+}
+
+// decodeSignal decodes and checks one signaling frame.
+func decodeSignal(b []byte) (*signalMsg, error) {
 	var m signalMsg
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("bad signal message: %w", err)

@@ -64,6 +64,12 @@ type ProbeResult struct {
 	Error string  `json:"error,omitempty"`
 }
 
+// parseProbeHeader reads a probe's header: the room hash (32 bytes) and
+// the number of bytes that follow (big-endian uint32).
+func parseProbeHeader(hdr [36]byte) (room string, size int) {
+	return string(hdr[:32]), int(binary.BigEndian.Uint32(hdr[32:]))
+}
+
 // handleProbe serves ProbeProtocol: only to members of a joined room, at
 // most ProbeConcurrency at once and ProbeRate per peer.
 func (s *Service) handleProbe(st network.Stream) {
@@ -75,12 +81,12 @@ func (s *Service) handleProbe(st network.Stream) {
 		_ = st.Reset()
 		return
 	}
-	size := int(binary.BigEndian.Uint32(hdr[32:]))
+	room, size := parseProbeHeader(hdr)
 	refuse := func(code byte) {
 		_, _ = st.Write([]byte{code})
 		_ = st.CloseWrite()
 	}
-	r := s.roomByHash(string(hdr[:32]))
+	r := s.roomByHash(room)
 	switch {
 	case r == nil || !r.isMember(p):
 		refuse(probeNotMember)

@@ -62,11 +62,11 @@ func (s *Service) authenticate(ctx context.Context, r *room, p peer.ID) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotMember, err)
 	}
-	if len(resp) != authNonceSize*2 {
+	nonceR, macR, err := parseAuthAnswer(resp)
+	if err != nil {
 		st.Reset()
-		return fmt.Errorf("%w: bad auth answer", ErrNotMember)
+		return fmt.Errorf("%w: %v", ErrNotMember, err)
 	}
-	nonceR, macR := resp[:authNonceSize], resp[authNonceSize:]
 	self := []byte(s.h.ID())
 	want := r.sec.AuthMAC([]byte(authResponseLabel), []byte(r.hash), nonceI, nonceR, self, []byte(p))
 	if !hmac.Equal(want, macR) {
@@ -92,16 +92,20 @@ func (s *Service) handleAuth(st network.Stream) {
 	rd := msgio.NewVarintReaderSize(st, maxAuthFrame)
 	wr := msgio.NewVarintWriter(st)
 	req, err := rd.ReadMsg()
-	if err != nil || len(req) != 32+authNonceSize {
+	if err != nil {
 		st.Reset()
 		return
 	}
-	r := s.roomByHash(string(req[:32]))
+	hash, nonceI, err := parseAuthHello(req)
+	if err != nil {
+		st.Reset()
+		return
+	}
+	r := s.roomByHash(hash)
 	if r == nil || !r.sec.Encrypted() {
 		st.Reset()
 		return
 	}
-	nonceI := req[32:]
 	nonceR := make([]byte, authNonceSize)
 	if _, err := rand.Read(nonceR); err != nil {
 		st.Reset()
@@ -133,6 +137,27 @@ func (s *Service) handleAuth(st network.Stream) {
 			s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
 		}
 	})
+}
+
+// parseAuthHello splits the initiator's first AuthProtocol frame: a room
+// hash (32 lower-case hex characters) and its nonce.
+func parseAuthHello(b []byte) (hash string, nonce []byte, err error) {
+	if len(b) != 32+authNonceSize {
+		return "", nil, fmt.Errorf("auth hello of %d bytes, want %d", len(b), 32+authNonceSize)
+	}
+	if !validRoomHash(string(b[:32])) {
+		return "", nil, errors.New("auth hello without a room hash")
+	}
+	return string(b[:32]), b[32:], nil
+}
+
+// parseAuthAnswer splits the responder's AuthProtocol answer: its nonce
+// and its MAC.
+func parseAuthAnswer(b []byte) (nonce, mac []byte, err error) {
+	if len(b) != authNonceSize*2 {
+		return nil, nil, errors.New("bad auth answer")
+	}
+	return b[:authNonceSize], b[authNonceSize:], nil
 }
 
 // historyRequest asks a member for the envelopes the requester lacks.
@@ -232,6 +257,30 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	return flush()
 }
 
+// decodeHistoryRequest decodes a HistoryProtocol request: the room hash
+// and, per author, the contiguous high-water seq the requester has.
+func decodeHistoryRequest(b []byte) (string, map[peer.ID]uint64, error) {
+	if len(b) > maxHistoryRequest {
+		return "", nil, errors.New("history request too large")
+	}
+	var req historyRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return "", nil, err
+	}
+	if !validRoomHash(req.Room) {
+		return "", nil, errors.New("history request without a room hash")
+	}
+	have := make(map[peer.ID]uint64, len(req.Have))
+	for a, n := range req.Have {
+		id, err := peer.Decode(a)
+		if err != nil {
+			return "", nil, err
+		}
+		have[id] = n
+	}
+	return req.Room, have, nil
+}
+
 // handleHistory answers a HistoryProtocol request from a member of the
 // room (in a password room: one that proved the key), at most
 // HistoryConcurrency at once and HistoryRate per peer; the answer streams
@@ -250,24 +299,15 @@ func (s *Service) handleHistory(st network.Stream) {
 		st.Reset()
 		return
 	}
-	var req historyRequest
-	if err := json.Unmarshal(b, &req); err != nil {
+	room, have, err := decodeHistoryRequest(b)
+	if err != nil {
 		st.Reset()
 		return
 	}
-	r := s.roomByHash(req.Room)
+	r := s.roomByHash(room)
 	if r == nil || !r.isMember(p) {
 		st.Reset()
 		return
-	}
-	have := make(map[peer.ID]uint64, len(req.Have))
-	for a, n := range req.Have {
-		id, err := peer.Decode(a)
-		if err != nil {
-			st.Reset()
-			return
-		}
-		have[id] = n
 	}
 	wr := msgio.NewVarintWriter(st)
 	if r.covers(have) { // the usual case: nothing to send, no query
