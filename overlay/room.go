@@ -447,8 +447,8 @@ func (r *room) allow(p peer.ID) bool { return r.limits.allow(p) }
 func (r *room) admit(from, author peer.ID) bool {
 	s := r.s
 	if !s.fwdLimits.allow(from) {
+		// A busy honest relay may get here too: dropped, not charged.
 		s.stats.rateLimit.Add(1)
-		s.penalties.add(from, 1)
 		return false
 	}
 	if author == s.h.ID() {
