@@ -11,8 +11,9 @@ import (
 
 // GossipSub v1.1 peer scoring (https://github.com/libp2p/specs/blob/master/pubsub/gossipsub/gossipsub-v1.1.md#peer-scoring).
 // A peer's score is its application score, which the room validators feed
-// (every message a peer forwards beyond what it may make the node verify
-// and store costs it a point; the points halve every PenaltyHalfLife), plus
+// (every author the room has not seen that a peer forwards beyond its
+// allowance costs it a point; the points halve every PenaltyHalfLife and
+// the first PenaltyGrace are not counted), plus
 // the invalid-message penalty of the room topics (every message a
 // validator rejects, squared, decaying). Below GossipThreshold the node
 // stops gossiping with the peer, below PublishThreshold it publishes
@@ -24,6 +25,11 @@ const (
 	GraylistThreshold = -2500
 	// PenaltyHalfLife is how fast a peer's penalty points are forgiven.
 	PenaltyHalfLife = 10 * time.Second
+	// PenaltyGrace points are not counted: an honest relay forwards what
+	// its own limits let through, which can be a little more than this
+	// node's limits allow it (the same budget, refilled at other moments),
+	// and GossipSub prunes a mesh peer at any negative score.
+	PenaltyGrace = 100
 	// invalidWeight is the weight of the squared count of rejected
 	// messages a peer forwarded on a room topic.
 	invalidWeight = -10
@@ -108,12 +114,13 @@ func (ps *penalties) add(p peer.ID, w float64) {
 	e.at = now
 }
 
-// score is p's application score: minus its decayed points.
+// score is p's application score: minus its decayed points beyond
+// PenaltyGrace.
 func (ps *penalties) score(p peer.ID) float64 {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if e, ok := ps.m[p]; ok {
-		return -e.decayed(time.Now())
+		return -max(0, e.decayed(time.Now())-PenaltyGrace)
 	}
 	return 0
 }

@@ -853,4 +853,9 @@ func TestRogueFreshAuthorFlood(t *testing.T) {
 	if score > overlay.GraylistThreshold {
 		t.Errorf("the flooder's application score is %.0f, want at most the graylist threshold %d", score, overlay.GraylistThreshold)
 	}
+	// The victim relayed what it let through to the honest member, which
+	// does not hold that against it (a negative score would prune it).
+	if s := honest.Rooms().AppScore(victim.ID()); s < 0 {
+		t.Errorf("the honest member scores the victim, an honest relay, %.0f", s)
+	}
 }
