@@ -134,16 +134,22 @@ func (s *Service) NoteFetched(ctx context.Context, c cid.Cid, from []peer.ID) er
 	if known || len(from) == 0 {
 		return nil
 	}
+	s.mu.Lock()
+	joined := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		if r.sec.Encrypted() {
+			joined = append(joined, r)
+		}
+	}
+	s.mu.Unlock()
 	rooms := map[string]bool{}
 	for _, p := range from {
 		in := false
-		s.mu.Lock()
-		for h, r := range s.rooms {
-			if r.sec.Encrypted() && r.isProven(p) {
-				rooms[h], in = true, true
+		for _, r := range joined {
+			if r.isProven(p) {
+				rooms[r.hash], in = true, true
 			}
 		}
-		s.mu.Unlock()
 		if !in {
 			return nil
 		}

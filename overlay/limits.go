@@ -45,24 +45,12 @@ func (l *peerLimits) allow(p peer.ID) bool {
 	return lim.Allow()
 }
 
-// prune forgets the buckets that are full again: a new one would be the same.
-func (l *peerLimits) prune() {
-	l.mu.Lock()
-	l.pruneLocked(time.Now())
-	l.mu.Unlock()
-}
-
+// pruneLocked forgets the buckets that are full again: a new one would be
+// the same. l.mu is held.
 func (l *peerLimits) pruneLocked(now time.Time) {
 	for p, lim := range l.m {
 		if lim.TokensAt(now) >= float64(l.burst) {
 			delete(l.m, p)
 		}
 	}
-}
-
-// len is how many keys are tracked.
-func (l *peerLimits) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
 }

@@ -442,8 +442,9 @@ func (r *room) allow(p peer.ID) bool { return r.limits.allow(p) }
 // second, and at most NewAuthorRate of authors the room has not seen yet
 // (a peer that invents a key per message is held to that); a room tracks
 // at most MaxRoomMembers members. What a peer forwards beyond that is
-// ignored and costs it a point of its GossipSub score, so a flooder is
-// soon graylisted.
+// ignored; each new author beyond its allowance also costs it a point of
+// its GossipSub application score, so a peer that invents authors is soon
+// graylisted.
 func (r *room) admit(from, author peer.ID) bool {
 	s := r.s
 	if !s.fwdLimits.allow(from) {

@@ -16,7 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"golang.org/x/time/rate"
 )
 
 // Rendezvous is what the room service needs from the DHT: announcing the
@@ -827,11 +826,6 @@ func (s *Service) Send(ctx context.Context, ref, text string) (SendResult, error
 // connectedness reports whether p is connected.
 func (s *Service) connected(p peer.ID) bool {
 	return s.h.Network().Connectedness(p) == network.Connected
-}
-
-// newLimiter returns a per-author rate limiter with the configured rate and burst.
-func newLimiter(p Params) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(p.AuthorRate), p.AuthorBurst)
 }
 
 func sortedMembers(m map[peer.ID]*member) []peer.ID {
