@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,7 +130,33 @@ func TestPublishRecordPair(t *testing.T) {
 			t.Fatal(f.Err)
 		}
 		ffmpegDecodes(t, f.Path)
+		if strings.HasSuffix(f.Path, ".ivf") {
+			_, times, err := IVFFrameTimes(f.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			real := times[len(times)-1] - times[0] + (times[len(times)-1]-times[0])/time.Duration(len(times)-1)
+			probed := ffprobeDuration(t, f.Path)
+			t.Logf("%s: %d frames, %s of video; ffprobe says %s", filepath.Base(f.Path), len(times), real, probed)
+			if d := probed - real; d > real/20 || d < -real/20 {
+				t.Errorf("ffprobe duration %s, the frames span %s", probed, real)
+			}
+		}
 	}
+}
+
+// ffprobeDuration is the duration ffprobe reports for a media file.
+func ffprobeDuration(t *testing.T, path string) time.Duration {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		t.Fatalf("ffprobe %s printed %q", path, out)
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // ffmpegDecodes decodes a file with ffmpeg and fails on any error.

@@ -237,7 +237,10 @@ func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
 	fs.bytes += int64(len(frame)) + 12
 }
 
-func ivfHeader(w, h uint16, frames uint32) []byte {
+// ivfHeader is an IVF file header for VP8 of w x h with time base 1/1000;
+// dur (bytes 24-27, "number of frames" in the IVF description) is the
+// duration in milliseconds, written when the file is finished.
+func ivfHeader(w, h uint16, dur uint32) []byte {
 	b := make([]byte, 32)
 	copy(b, "DKIF")
 	binary.LittleEndian.PutUint16(b[4:], 0)
@@ -247,7 +250,7 @@ func ivfHeader(w, h uint16, frames uint32) []byte {
 	binary.LittleEndian.PutUint16(b[14:], h)
 	binary.LittleEndian.PutUint32(b[16:], 1000) // time base denominator
 	binary.LittleEndian.PutUint32(b[20:], 1)    // numerator
-	binary.LittleEndian.PutUint32(b[24:], frames)
+	binary.LittleEndian.PutUint32(b[24:], dur)
 	return b
 }
 
@@ -264,8 +267,17 @@ func (fs *fileSink) close() error {
 	}
 	if fs.f != nil {
 		errs = append(errs, fs.w.Flush())
+		// Header bytes 24-27: players (ffmpeg, ffprobe) read them as the
+		// stream's duration in time-base units, which equals the frame
+		// count only at a constant frame rate of the time base; ours is
+		// 1/1000, so write the duration in milliseconds: the last frame's
+		// time plus one frame's length.
+		dur := fs.lastPTS
+		if fs.frames > 1 {
+			dur += fs.lastPTS / uint64(fs.frames-1)
+		}
 		var n [4]byte
-		binary.LittleEndian.PutUint32(n[:], uint32(fs.frames))
+		binary.LittleEndian.PutUint32(n[:], uint32(min(dur, 1<<32-1)))
 		_, err := fs.f.WriteAt(n[:], 24)
 		errs = append(errs, err, fs.f.Sync(), fs.f.Close())
 	}
