@@ -127,6 +127,10 @@ type ResourcesConfig struct {
 	ConnsHighWater     int `json:"conns_high_water"`
 }
 
+// DefaultSwarmPort is the default profile's TCP and UDP (QUIC) port: face2face's
+// own, so that a node runs next to Kubo (4001) on one machine.
+const DefaultSwarmPort = "4180"
+
 // DefaultConfig returns the config of a profile ("default" or "local").
 func DefaultConfig(profile string) (*Config, error) {
 	res := ResourcesConfig{
@@ -143,10 +147,10 @@ func DefaultConfig(profile string) (*Config, error) {
 			Profile: ProfileDefault,
 			Addresses: AddressesConfig{
 				Swarm: []string{
-					"/ip4/0.0.0.0/tcp/4001",
-					"/ip6/::/tcp/4001",
-					"/ip4/0.0.0.0/udp/4001/quic-v1",
-					"/ip6/::/udp/4001/quic-v1",
+					"/ip4/0.0.0.0/tcp/" + DefaultSwarmPort,
+					"/ip6/::/tcp/" + DefaultSwarmPort,
+					"/ip4/0.0.0.0/udp/" + DefaultSwarmPort + "/quic-v1",
+					"/ip6/::/udp/" + DefaultSwarmPort + "/quic-v1",
 				},
 				API: DefaultAPIAddr,
 			},

@@ -246,6 +246,12 @@ func TestProfiles(t *testing.T) {
 			if c.DHT.ProtocolPrefix != AminoDHTPrefix {
 				t.Errorf("dht prefix = %q, want %q", c.DHT.ProtocolPrefix, AminoDHTPrefix)
 			}
+			// Its own port, not Kubo's 4001, on TCP and QUIC.
+			for _, a := range c.Addresses.Swarm {
+				if strings.Contains(a, "/4001") || !strings.Contains(a, "/"+DefaultSwarmPort) {
+					t.Errorf("swarm address %s, want port %s", a, DefaultSwarmPort)
+				}
+			}
 		}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
