@@ -60,7 +60,7 @@ func fileSeed(f *testing.F, path string) {
 		f.Logf("no seed %s: %v", path, err)
 		return
 	}
-	f.Add(b[:min(len(b), 4096)])
+	f.Add(b[:min(len(b), 1024)])
 }
 
 func FuzzIVFFrames(f *testing.F) {
