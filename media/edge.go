@@ -337,8 +337,10 @@ func (s *Service) serveInbound(st network.Stream) error {
 	// The sender has SignalTimeout from its hello to make the connection
 	// work (offer, answer, ICE, DTLS); a stream that idles instead is ended.
 	connected := make(chan struct{}, 1)
-	setup := time.NewTimer(s.params.SignalTimeout)
-	defer setup.Stop()
+	// (time.After rather than a timer stopped by a defer: one more defer
+	// in this function made the race detector report pion's OnTrack
+	// goroutine against the deferred calls' records.)
+	setupC := time.After(s.params.SignalTimeout)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		e.mu.Lock()
 		e.state = state
@@ -373,13 +375,11 @@ func (s *Service) serveInbound(st network.Stream) error {
 
 	msgs, readErr := conn.pump(ctx, &s.wg)
 	remote := trickle{max: s.params.MaxCandidates}
-	setupC := setup.C
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-connected:
-			setup.Stop()
 			setupC = nil
 		case <-setupC:
 			_ = conn.write(signalMsg{Type: sigError, Reason: "no connection within " + s.params.SignalTimeout.String()})

@@ -68,8 +68,9 @@ type room struct {
 	lastSent time.Time // when this node last published a chat-topic envelope
 	members  map[peer.ID]*member
 	proven   map[peer.ID]bool
-	authing  map[peer.ID]bool // reprove runs for these
-	limits   *peerLimits      // per author
+	authing  map[peer.ID]bool      // reprove runs for these
+	admitted map[peer.ID]time.Time // new authors admitted recently (admit)
+	limits   *peerLimits           // per author
 	syncing  map[peer.ID]bool
 	// stored holds, per author, the seqs in the store (the history-sync
 	// high-water marks); known holds those plus the ones accepted by the
@@ -100,7 +101,7 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 		known[a] = set.clone()
 	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
-		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, limits: newPeerLimits(s.params.AuthorRate, s.params.AuthorBurst),
+		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.AuthorRate, s.params.AuthorBurst),
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
 	r.el = newElection(r)
 	r.tel = map[peer.ID]memberTelemetry{}
@@ -455,12 +456,15 @@ func (r *room) admit(from, author peer.ID) bool {
 	if author == s.h.ID() {
 		return true
 	}
+	now := time.Now()
 	r.mu.Lock()
 	_, member := r.members[author]
 	_, stored := r.known[author]
+	at, pending := r.admitted[author]
+	pending = pending && now.Sub(at) < admittedFor
 	full := !member && !stored && len(r.members) >= s.params.MaxRoomMembers
 	r.mu.Unlock()
-	if member || stored {
+	if member || stored || pending {
 		return true
 	}
 	if full && !r.forgetOne() {
@@ -472,8 +476,25 @@ func (r *room) admit(from, author peer.ID) bool {
 		s.penalties.add(from, 1)
 		return false
 	}
+	// Its next messages (presence, report, telemetry, ...) are not new
+	// again while it becomes a member.
+	r.mu.Lock()
+	if len(r.admitted) >= s.params.MaxRoomMembers {
+		for a, t := range r.admitted {
+			if now.Sub(t) >= admittedFor {
+				delete(r.admitted, a)
+			}
+		}
+	}
+	if len(r.admitted) < s.params.MaxRoomMembers {
+		r.admitted[author] = now
+	}
+	r.mu.Unlock()
 	return true
 }
+
+// admittedFor is how long an author admitted as new is not new again.
+const admittedFor = time.Minute
 
 // lamportWithin reports whether a received envelope's Lamport time is at
 // most MaxLamportJump ahead of clock, the largest the node has stored.

@@ -74,7 +74,8 @@ type Params struct {
 	// ForwardRate and ForwardBurst bound the messages per second any one
 	// peer may forward to the node for checking and storing, whoever
 	// their authors; NewAuthorRate and NewAuthorBurst bound how many
-	// authors the room has not seen yet it may bring in.
+	// authors the room has not seen yet it may bring in (each counted
+	// once).
 	ForwardRate    float64
 	ForwardBurst   int
 	NewAuthorRate  float64
@@ -157,7 +158,7 @@ func DefaultParams() Params {
 		ForwardRate:         300,
 		ForwardBurst:        600,
 		NewAuthorRate:       1,
-		NewAuthorBurst:      32,
+		NewAuthorBurst:      64,
 		MaxRoomMembers:      1024,
 		ForgetAfter:         10 * time.Minute,
 		MaxSyncAuthors:      1024,
