@@ -161,7 +161,7 @@ var (
 	descPeers   = prometheus.NewDesc("f2f_peers_connected", "Peers the node is connected to.", nil, nil)
 	descDHT     = prometheus.NewDesc("f2f_dht_routing_table_size", "Peers in the DHT routing table.", nil, nil)
 	descBytes   = prometheus.NewDesc("f2f_bytes_total", "Bytes the node sent and received.", []string{"direction"}, nil)
-	descMembers = prometheus.NewDesc("f2f_room_members", "Members of a joined room the node sees present, itself included.", []string{"room"}, nil)
+	descMembers = prometheus.NewDesc("f2f_room_members", "Members of a joined room, itself included, that are neither gone nor left (as in room ls and /who).", []string{"room"}, nil)
 	descTerm    = prometheus.NewDesc("f2f_room_mixer_term", "The room's current election term.", []string{"room"}, nil)
 	descIsMixer = prometheus.NewDesc("f2f_room_is_mixer", "1 when the node is the room's mixer.", []string{"room"}, nil)
 	descDropped = prometheus.NewDesc("f2f_room_messages_total", "Room messages accepted or dropped, by reason.", []string{"result"}, nil)
@@ -193,7 +193,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		if !ok {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(len(t.Members)), hash)
+		if m, ok := n.rooms.MemberCount(hash); ok {
+			ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(m), hash)
+		}
 		ch <- prometheus.MustNewConstMetric(descTerm, prometheus.GaugeValue, float64(t.Term), hash)
 		is := 0.0
 		if t.Mixer == n.host.ID() {

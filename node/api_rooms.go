@@ -43,6 +43,7 @@ func (s *apiServer) routeRooms(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathRoomStats, s.handleRoomStats)
 	mux.HandleFunc("GET "+pathRoom+"/peers", s.handleRoomPeers)
 	mux.HandleFunc("POST "+pathRoom+"/leave", s.handleLeaveRoom)
+	mux.HandleFunc("POST "+pathRoom+"/forget", s.handleForgetRoom)
 	mux.HandleFunc("POST "+pathRoom+"/chat", s.handleChat)
 	mux.HandleFunc("GET "+pathRoom+"/log", s.handleLog)
 }
@@ -129,6 +130,15 @@ func (s *apiServer) handleLeaveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"left": true})
+}
+
+func (s *apiServer) handleForgetRoom(w http.ResponseWriter, r *http.Request) {
+	info, err := s.n.rooms.Forget(r.Context(), r.PathValue("room"))
+	if err != nil {
+		writeError(w, roomStatus(err), "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 func (s *apiServer) handleChat(w http.ResponseWriter, r *http.Request) {

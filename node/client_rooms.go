@@ -43,6 +43,12 @@ func (c *Client) LeaveRoom(ctx context.Context, room string) error {
 	return c.do(ctx, http.MethodPost, roomPath(room, "/leave"), struct{}{}, nil)
 }
 
+// ForgetRoom drops a room and its log (leaving it first when joined).
+func (c *Client) ForgetRoom(ctx context.Context, room string) (overlay.RoomInfo, error) {
+	var v overlay.RoomInfo
+	return v, c.do(ctx, http.MethodPost, roomPath(room, "/forget"), struct{}{}, &v)
+}
+
 // Send sends chat text (or a chat command) to a room.
 func (c *Client) Send(ctx context.Context, room, text string) (overlay.SendResult, error) {
 	var v overlay.SendResult

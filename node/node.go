@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,6 +186,9 @@ type Node struct {
 	metrics     *prometheus.Registry // built on first use unless go-libp2p's metrics are on
 	mesh        *overlay.MeshTracer
 	reach       atomic.Int32 // overlay.Reachability
+	known       *knownPeers
+	connecting  atomic.Bool // dialling bootstrap and known peers after Start
+	bootPeers   int
 
 	mdnsOn    bool
 	apiAddr   string
@@ -240,6 +244,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.bootPeers = len(bootPeers)
 	n.mdnsOn = n.cfg.Discovery.MDNS
 	if c.mdns != nil {
 		n.mdnsOn = *c.mdns
@@ -270,17 +275,11 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
 	n.closers = append(n.closers, n.host.Close)
-	for _, s := range listen {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)
-		}
-		if err := portFree(a); err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
-		}
-		if err := n.host.Network().Listen(a); err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
-		}
+	if err := n.listen(listen); err != nil {
+		return nil, err
+	}
+	if n.known, err = loadKnownPeers(n.ctx, n.ds); err != nil {
+		return nil, fmt.Errorf("read known peers: %w", err)
 	}
 
 	// DHT.
@@ -494,6 +493,61 @@ func (n *Node) hostOptions(libp2pMetrics bool) ([]libp2p.Option, error) {
 	return opts, nil
 }
 
+// listen listens on each address. An address with port 0 first tries the
+// port it got last time (remembered in the datastore), so that the peers
+// that remember this node find it again after a restart.
+func (n *Node) listen(listen []string) error {
+	last := lastPorts(n.ctx, n.ds)
+	now := map[string]string{}
+	for _, s := range listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)
+		}
+		before := map[string]bool{}
+		for _, l := range n.host.Network().ListenAddresses() {
+			before[l.String()] = true
+		}
+		listened := false
+		if port, ok := last[s]; ok {
+			if b, ok := withPort(a, port); ok && portFree(b) == nil && n.host.Network().Listen(b) == nil {
+				listened = true
+			}
+		}
+		if !listened {
+			if err := portFree(a); err != nil {
+				return fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
+			}
+			if err := n.host.Network().Listen(a); err != nil {
+				return fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
+			}
+		}
+		if _, random := withPort(a, "1"); !random {
+			continue
+		}
+		for _, l := range n.host.Network().ListenAddresses() {
+			if before[l.String()] {
+				continue
+			}
+			for _, code := range []int{ma.P_TCP, ma.P_UDP} {
+				if v, err := l.ValueForProtocol(code); err == nil {
+					now[s] = v
+					break
+				}
+			}
+			break
+		}
+	}
+	if len(now) > 0 {
+		if b, err := json.Marshal(now); err == nil {
+			if err := n.ds.Put(n.ctx, listenPortsKey, b); err != nil {
+				return fmt.Errorf("remember listen ports: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // portFree fails with "address already in use" when another socket listens
 // on a's fixed TCP or UDP port. go-libp2p listens with SO_REUSEPORT (so
 // that dials can leave from the listening port, which hole punching
@@ -548,6 +602,7 @@ func (n *Node) Start() error {
 		return errors.New("node already started")
 	}
 	n.started = true
+	n.connecting.Store(true)
 
 	if err := n.watchPeers(); err != nil {
 		return err
@@ -570,19 +625,45 @@ func (n *Node) Start() error {
 		n.closers = append(n.closers, n.mdns.Close)
 	}
 
-	n.wg.Add(1)
+	n.wg.Add(2)
+	go n.keepKnownPeers()
 	go func() {
 		defer n.wg.Done()
+		defer n.connecting.Store(false)
 		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
 		defer cancel()
-		reached, err := n.dht.Bootstrap(ctx)
+		var tried, reached int
+		redialed := make(chan struct{})
+		go func() {
+			defer close(redialed)
+			tried, reached = n.redialKnown(ctx)
+		}()
+		boot, err := n.dht.Bootstrap(ctx)
 		if err != nil && n.ctx.Err() == nil {
 			n.log.Warn("DHT bootstrap", "err", err)
 		}
-		n.events.Publish(EventBootstrapped, map[string]int{"bootstrap_peers_reached": reached})
+		<-redialed
+		if n.ctx.Err() != nil {
+			return
+		}
+		n.events.Publish(EventBootstrapped, map[string]int{"bootstrap_peers_reached": boot, "known_peers_tried": tried, "known_peers_reached": reached})
+		if len(n.host.Network().Peers()) == 0 {
+			if tried+n.bootPeers == 0 {
+				n.log.Info("no peers yet: no bootstrap peers configured and none known from earlier runs; waiting for peers to connect (f2f connect MULTIADDR)")
+			} else {
+				n.log.Warn("reached no peer", "bootstrap_peers", n.bootPeers, "known_peers_tried", tried,
+					"hint", "connect one with f2f connect MULTIADDR, or restart with --bootstrap")
+			}
+		} else if tried > 0 {
+			n.log.Info("reconnected to known peers", "reached", reached, "tried", tried)
+		}
 	}()
 	return nil
 }
+
+// Connecting reports whether the node is still dialling its bootstrap and
+// known peers after Start.
+func (n *Node) Connecting() bool { return n.connecting.Load() }
 
 // watchPeers turns libp2p connectedness events into node events.
 func (n *Node) watchPeers() error {
@@ -660,6 +741,23 @@ func (n *Node) Close() error {
 // construction: API, mDNS, bitswap, DHT, host, datastore, and last the repo
 // lock.
 func (n *Node) closeAll() error {
+	n.mu.Lock()
+	started := n.started
+	n.mu.Unlock()
+	if started && n.rooms != nil {
+		ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+		if n.rooms.Goodbye(ctx) > 0 {
+			// GossipSub hands a message to per-peer writers; give them a
+			// moment before the streams close.
+			t := time.NewTimer(300 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		cancel()
+	}
 	n.events.Close()
 	n.cancel()
 	n.wg.Wait()
@@ -733,6 +831,9 @@ type IDInfo struct {
 	Addresses    []string `json:"addresses"`
 	AgentVersion string   `json:"agent_version"`
 	Protocols    []string `json:"protocols"`
+	// Connecting is true right after start while the node still dials
+	// its bootstrap and known peers (`f2f wait` waits for the end).
+	Connecting bool `json:"connecting"`
 }
 
 // Info returns the node's IDInfo.
@@ -742,7 +843,8 @@ func (n *Node) Info() IDInfo {
 		protos = append(protos, string(p))
 	}
 	sort.Strings(protos)
-	return IDInfo{ID: n.host.ID().String(), Addresses: n.Addrs(), AgentVersion: "face2face/" + Version, Protocols: protos}
+	return IDInfo{ID: n.host.ID().String(), Addresses: n.Addrs(), AgentVersion: "face2face/" + Version, Protocols: protos,
+		Connecting: n.connecting.Load()}
 }
 
 // PeerInfo describes one connected peer (GET /api/v1/peers, `f2f peers`).

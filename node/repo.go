@@ -234,6 +234,9 @@ func ParseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
 
 // ParsePeerAddr parses one multiaddr that must end in /p2p/<peer id>.
 func ParsePeerAddr(s string) (*peer.AddrInfo, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("%w \"\": empty (was it printed by `f2f id` of a daemon that was not ready yet? `f2f wait` waits for one)", ErrBadMultiaddr)
+	}
 	m, err := ma.NewMultiaddr(strings.TrimSpace(s))
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)

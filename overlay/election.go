@@ -183,24 +183,39 @@ func (e *election) desiredLocked(alive map[peer.ID]bool, now time.Time) (peer.ID
 		return best, "two mixers in one term after a partition healed"
 	}
 	if !e.leaseValidLocked(alive, now) {
+		why := e.bestReasonLocked(best, len(alive))
 		switch {
 		case e.mixer == "":
-			return best, fmt.Sprintf("no mixer yet: best score of %d members", len(alive))
+			return best, "no mixer yet: " + why
 		case !alive[e.mixer]:
-			return best, fmt.Sprintf("mixer %s is gone: best score of %d members", e.nick(e.mixer), len(alive))
+			return best, fmt.Sprintf("mixer %s is gone: %s", e.nick(e.mixer), why)
 		default:
-			return best, fmt.Sprintf("mixer %s stopped its heartbeats: best score of %d members", e.nick(e.mixer), len(alive))
+			return best, fmt.Sprintf("mixer %s stopped its heartbeats: %s", e.nick(e.mixer), why)
 		}
 	}
 	if best == e.mixer || best == "" {
 		return e.mixer, e.reason
 	}
 	sb, _ := e.scoreLocked(best)
-	sm, _ := e.scoreLocked(e.mixer)
+	sm, known := e.scoreLocked(e.mixer)
 	if sb*100 > sm*uint64(100+e.r.s.params.MarginPct) {
-		return best, fmt.Sprintf("score %d beats the mixer's %d by more than %d%%", sb, sm, e.r.s.params.MarginPct)
+		if !known || sm == 0 {
+			return best, fmt.Sprintf("%s (score %d) replaces mixer %s, whose score is not known yet", e.nick(best), sb, e.nick(e.mixer))
+		}
+		return best, fmt.Sprintf("%s's score %d beats mixer %s's %d by more than %d%%", e.nick(best), sb, e.nick(e.mixer), sm, e.r.s.params.MarginPct)
 	}
 	return e.mixer, e.reason
+}
+
+// bestReasonLocked says why best is chosen among n alive members.
+func (e *election) bestReasonLocked(best peer.ID, n int) string {
+	if best == "" {
+		return "no member has reported its capabilities yet"
+	}
+	if n <= 1 {
+		return fmt.Sprintf("%s is the only member", e.nick(best))
+	}
+	return fmt.Sprintf("%s has the best score of the %d members", e.nick(best), n)
 }
 
 func (e *election) conflictLocked() bool { return e.conflictTerm != 0 && e.conflictTerm == e.term }

@@ -159,6 +159,16 @@ func (s *Service) mixerCommand(ctx context.Context, r *room, arg string) (SendRe
 	return SendResult{Output: r.mixerText()}, nil
 }
 
+// MemberCount returns the member count of the joined room with this hash
+// (see RoomInfo.Members), or false when it is not joined.
+func (s *Service) MemberCount(hash string) (int, bool) {
+	r := s.roomByHash(hash)
+	if r == nil {
+		return 0, false
+	}
+	return r.presentCount(), true
+}
+
 // JoinedHashes returns the hashes of the joined rooms.
 func (s *Service) JoinedHashes() []string {
 	s.mu.Lock()

@@ -1016,8 +1016,15 @@ func (r *room) memberList() []MemberInfo {
 
 func (r *room) whoText() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "in %s: %s (you)", r.key.Name, r.nickname())
-	for _, m := range r.memberList() {
+	list := r.memberList()
+	n := 1
+	for _, m := range list {
+		if !m.Gone {
+			n++
+		}
+	}
+	fmt.Fprintf(&b, "in %s, %d member(s): %s (you)", r.key.Name, n, r.nickname())
+	for _, m := range list {
 		state := "here"
 		if m.Gone {
 			state = "gone"
@@ -1029,14 +1036,22 @@ func (r *room) whoText() string {
 	return b.String()
 }
 
-func (r *room) info(ctx context.Context) RoomInfo {
-	n, _ := r.s.store.Count(ctx, r.hash)
-	members := 0
+// presentCount is the room's member count wherever one is shown (room ls,
+// /who, /metrics): this node and every other member that is neither gone
+// nor left.
+func (r *room) presentCount() int {
+	n := 1
 	for _, m := range r.memberList() {
 		if !m.Gone {
-			members++
+			n++
 		}
 	}
+	return n
+}
+
+func (r *room) info(ctx context.Context) RoomInfo {
+	n, _ := r.s.store.Count(ctx, r.hash)
+	members := r.presentCount()
 	return RoomInfo{Key: r.key.String(), Name: r.key.Name, Hash: r.hash, Password: r.sec.Encrypted(),
 		Joined: true, Nick: r.nickname(), Members: members, Messages: n}
 }

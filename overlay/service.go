@@ -32,12 +32,13 @@ type EventSink func(typ string, data any)
 
 // Event types the service emits.
 const (
-	EventChatMessage  = "chat.message"
-	EventRoomJoined   = "room.joined"
-	EventRoomLeft     = "room.left"
-	EventMemberJoined = "room.member_joined"
-	EventMemberLeft   = "room.member_left"
-	EventMemberGone   = "room.member_gone"
+	EventChatMessage   = "chat.message"
+	EventRoomJoined    = "room.joined"
+	EventRoomLeft      = "room.left"
+	EventRoomForgotten = "room.forgotten"
+	EventMemberJoined  = "room.member_joined"
+	EventMemberLeft    = "room.member_left"
+	EventMemberGone    = "room.member_gone"
 )
 
 // Params are the service's tunables.
@@ -408,6 +409,38 @@ func (s *Service) Restore(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Goodbye announces the leave in every joined room (the others then see
+// "left" rather than a member going quiet) as the node shuts down; the
+// rooms stay joined, and Restore announces the join again. The node calls
+// it while GossipSub still runs, and gives the messages a moment to leave.
+func (s *Service) Goodbye(ctx context.Context) int {
+	s.mu.Lock()
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	var (
+		wg   sync.WaitGroup
+		sent atomic.Int32
+	)
+	for _, r := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.publishChat(ctx, KindLeave, []byte(r.nickname())); err != nil {
+				s.log.Debug("leave announcement at shutdown", "room", r.hash, "err", err)
+				return
+			}
+			if len(r.chat.ListPeers()) > 0 {
+				sent.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(sent.Load())
+}
+
 // Close leaves no goroutine behind; rooms stay joined in the store so that
 // Restore rejoins them.
 func (s *Service) Close() error {
@@ -575,22 +608,74 @@ func (s *Service) resolve(ctx context.Context, ref string) (RoomRecord, error) {
 	if err != nil {
 		return RoomRecord{}, err
 	}
-	var byName []RoomRecord
+	// A name means the joined room of that name; a room left earlier only
+	// when no joined room has it.
+	var byName, joinedByName []RoomRecord
 	for _, r := range recs {
 		if r.Key == ref || r.Hash == ref {
 			return r, nil
 		}
 		if r.Name == ref {
 			byName = append(byName, r)
+			if r.Joined {
+				joinedByName = append(joinedByName, r)
+			}
 		}
 	}
-	switch len(byName) {
-	case 0:
-		return RoomRecord{}, fmt.Errorf("%w %q (give its key, or the name of a room you joined)", ErrUnknownRoom, ref)
-	case 1:
+	switch {
+	case len(joinedByName) == 1:
+		return joinedByName[0], nil
+	case len(joinedByName) > 1:
+		return RoomRecord{}, fmt.Errorf("%w %q: you joined %d rooms with that name; give the room key (f2f room ls)", ErrAmbiguousRoom, ref, len(joinedByName))
+	case len(byName) == 1:
 		return byName[0], nil
+	case len(byName) > 1:
+		return RoomRecord{}, fmt.Errorf("%w %q: %d rooms you left have it; give the room key (f2f room ls)", ErrAmbiguousRoom, ref, len(byName))
 	}
-	return RoomRecord{}, fmt.Errorf("%w %q: %d rooms have it; give the room key", ErrAmbiguousRoom, ref, len(byName))
+	return RoomRecord{}, fmt.Errorf("%w %q (give its key, or the name of a room you joined)", ErrUnknownRoom, ref)
+}
+
+// Forget drops a room and its chat log from this node, leaving it first
+// when joined. The files shared in a password room stay restricted to that
+// room (so served to nobody) rather than becoming public.
+func (s *Service) Forget(ctx context.Context, ref string) (RoomInfo, error) {
+	rec, err := s.resolve(ctx, ref)
+	if err != nil {
+		return RoomInfo{}, err
+	}
+	if s.roomByHash(rec.Hash) != nil {
+		if err := s.Leave(ctx, rec.Hash); err != nil {
+			return RoomInfo{}, err
+		}
+	}
+	var keep [][]byte
+	if rec.Password != "" {
+		key, err := ParseRoomKey(rec.Key)
+		if err != nil {
+			return RoomInfo{}, err
+		}
+		sec, err := key.Secrets(rec.Password)
+		if err != nil {
+			return RoomInfo{}, err
+		}
+		msgs, err := s.store.FileMessages(ctx, rec.Hash)
+		if err != nil {
+			return RoomInfo{}, err
+		}
+		for _, m := range msgs {
+			if body, err := sec.Open(m.Env.Body, []byte(rec.Hash)); err == nil {
+				if l, err := decodeFileLink(body); err == nil {
+					keep = append(keep, l.CID.Bytes())
+				}
+			}
+		}
+	}
+	n, _ := s.store.Count(ctx, rec.Hash)
+	if err := s.store.DeleteRoom(ctx, rec.Hash, keep); err != nil {
+		return RoomInfo{}, err
+	}
+	s.events(EventRoomForgotten, map[string]string{"room": rec.Hash, "name": rec.Name})
+	return RoomInfo{Key: rec.Key, Name: rec.Name, Hash: rec.Hash, Password: rec.Password != "", Messages: n}, nil
 }
 
 func (s *Service) joined(ctx context.Context, ref string) (*room, error) {

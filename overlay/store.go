@@ -411,6 +411,33 @@ func (s *Store) Rooms(ctx context.Context) ([]RoomRecord, error) {
 	return out, nil
 }
 
+// DeleteRoom removes a room and its messages in one transaction; the CIDs
+// in restricted are recorded as fetched for the room (see NoteFetched), so
+// that a password room's files stay restricted to it after it is gone.
+func (s *Store) DeleteRoom(ctx context.Context, hash string, restricted [][]byte) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("overlay: delete room %s: %w", hash, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, c := range restricted {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO fetched_files (cid, room) VALUES (?, ?)`, c, hash); err != nil {
+			return fmt.Errorf("overlay: delete room %s: %w", hash, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE room = ?`, hash); err != nil {
+		return fmt.Errorf("overlay: delete room %s: %w", hash, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM rooms WHERE hash = ?`, hash)
+	if err := updatedOne(res, err); err != nil {
+		return fmt.Errorf("overlay: delete room %s: %w", hash, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("overlay: delete room %s: %w", hash, err)
+	}
+	return nil
+}
+
 // SetJoined sets the joined flag of the room with the given hash; an error
 // wrapping ErrNoRoom when there is none.
 func (s *Store) SetJoined(ctx context.Context, hash string, joined bool) error {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -216,11 +213,28 @@ func newEventsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events [--follow]",
 		Short: "Print the node's timeline: connects, disconnects, joins, leaves, elections",
+		Long: `Print the node's timeline (its last 1000 events), one readable line each:
+peers connected and disconnected, rooms joined and left, members joining,
+leaving and going quiet, mixer changes with their reason, chat messages and
+shared files, media starting, stopping and pausing.
+
+--follow keeps printing new events until Ctrl-C. --json prints one JSON object
+per line (NDJSON: type, time, data), also with --follow.`,
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			ep := &eventPrinter{g: g, names: map[string]string{}}
+			rctx, rcancel := apiCtx(cmd)
+			rooms, err := c.Rooms(rctx)
+			rcancel()
+			if err != nil {
+				return err
+			}
+			for _, r := range rooms {
+				ep.names[r.Hash] = r.Name
 			}
 			if !follow {
 				ctx, cancel := apiCtx(cmd)
@@ -230,7 +244,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 					return err
 				}
 				for _, ev := range evs {
-					if err := printEvent(g, ev); err != nil {
+					if err := ep.print(ev); err != nil {
 						return err
 					}
 				}
@@ -248,7 +262,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 						return err
 					}
 					for _, e := range evs {
-						if err := printEvent(g, e); err != nil {
+						if err := ep.print(e); err != nil {
 							return err
 						}
 						last = e.Time
@@ -258,7 +272,8 @@ func newEventsCmd(g *globals) *cobra.Command {
 				if !ev.Time.After(last) {
 					return nil // in the timeline already printed
 				}
-				return printEvent(g, ev)
+
+				return ep.print(ev)
 			})
 			if ctx.Err() != nil {
 				return nil
@@ -270,28 +285,3 @@ func newEventsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printEvent(g *globals, ev node.Event) error {
-	if g.json {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(g.out, string(b))
-		return err
-	}
-	var parts []string
-	if m, ok := ev.Data.(map[string]any); ok {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if s := fmt.Sprint(m[k]); s != "" {
-				parts = append(parts, k+"="+s)
-			}
-		}
-	}
-	_, err := fmt.Fprintf(g.out, "%s  %-22s %s\n", ev.Time.Local().Format("15:04:05.000"), ev.Type, strings.Join(parts, " "))
-	return err
-}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -47,7 +50,11 @@ configured one is busy) and prints "` + node.ReadyLine + `" once it serves.`,
 			if err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(g.err, &slog.HandlerOptions{Level: level}))
+			// Log lines wait until the banner is out (a room rejoined or a
+			// peer dialled during start would otherwise come first).
+			logw := &gatedWriter{w: g.err}
+			defer logw.open()
+			logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 			opts := []node.Option{node.WithLogger(logger)}
 			if len(listen) > 0 {
 				opts = append(opts, node.WithListenAddrs(listen...))
@@ -66,14 +73,14 @@ configured one is busy) and prints "` + node.ReadyLine + `" once it serves.`,
 			if libp2pMet {
 				opts = append(opts, node.WithLibp2pMetrics())
 			}
-			return runDaemon(cmd.Context(), g, p, opts)
+			return runDaemon(cmd.Context(), g, p, opts, logw.open)
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&listen, "listen", nil, "swarm listen multiaddr (repeatable; replaces the config's)")
 	f.StringArrayVar(&bootstrap, "bootstrap", nil, "bootstrap peer multiaddr with /p2p/ (repeatable; replaces the config's)")
 	f.BoolVar(&noBootstrap, "no-bootstrap", false, "do not bootstrap to any peer")
-	f.BoolVar(&mdnsOn, "mdns", true, "mDNS discovery on the local network (default from config)")
+	f.BoolVar(&mdnsOn, "mdns", false, "mDNS discovery on the local network (default: as config.json says)")
 	f.StringVar(&apiAddr, "api", "", "local API HOST:PORT on loopback (default from config: "+node.DefaultAPIAddr+")")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&libp2pMet, "libp2p-metrics", false, "add go-libp2p's own metrics to /metrics (about 1.5 MiB more memory)")
@@ -88,7 +95,7 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-func runDaemon(ctx context.Context, g *globals, repo string, opts []node.Option) error {
+func runDaemon(ctx context.Context, g *globals, repo string, opts []node.Option, bannerOut func()) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -109,6 +116,7 @@ func runDaemon(ctx context.Context, g *globals, repo string, opts []node.Option)
 		fmt.Fprintf(g.out, "face2face %s\npeer ID: %s\nrepo: %s\nswarm listening on:\n  %s\nAPI: http://%s\n%s\n",
 			node.Version, info.ID, repo, strings.Join(info.Addresses, "\n  "), n.APIAddr(), node.ReadyLine)
 	}
+	bannerOut()
 
 	select {
 	case s := <-sigs:
@@ -128,5 +136,36 @@ func runDaemon(ctx context.Context, g *globals, repo string, opts []node.Option)
 		return fmt.Errorf("forced exit: %w", errInterrupted)
 	case <-time.After(20 * time.Second):
 		return errors.New("shutdown took longer than 20s; exiting anyway")
+	}
+}
+
+// gatedWriter holds what is written to it until open, then writes it all
+// to w and passes later writes straight through. It keeps at most 1 MiB.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	opened bool
+	buf    bytes.Buffer
+}
+
+func (g *gatedWriter) Write(b []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.opened {
+		return g.w.Write(b)
+	}
+	if g.buf.Len()+len(b) <= 1<<20 {
+		g.buf.Write(b)
+	}
+	return len(b), nil
+}
+
+func (g *gatedWriter) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.opened {
+		g.opened = true
+		_, _ = g.w.Write(g.buf.Bytes())
+		g.buf.Reset()
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -88,7 +87,7 @@ func TestFileShareCLI(t *testing.T) {
 		Size uint64 `json:"size"`
 	}
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
-		var msgs []struct {
+		type msg struct {
 			Kind string `json:"kind"`
 			File *struct {
 				CID  map[string]string `json:"cid"`
@@ -96,9 +95,7 @@ func TestFileShareCLI(t *testing.T) {
 				Size uint64            `json:"size"`
 			} `json:"file"`
 		}
-		if err := json.Unmarshal([]byte(cliOK(ctx, t, b, "--json", "chat", "log", "lobby")), &msgs); err != nil {
-			return false, err
-		}
+		msgs := ndjson[msg](t, cliOK(ctx, t, b, "--json", "chat", "log", "lobby"))
 		for _, m := range msgs {
 			if m.Kind == "file" && m.File != nil {
 				link.CID, link.Name, link.Size = m.File.CID["/"], m.File.Name, m.File.Size

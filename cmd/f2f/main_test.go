@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"fmt"
 	"os"
@@ -226,4 +227,21 @@ func checkUnchanged(t *testing.T, repo string, before map[string][]byte) {
 			t.Errorf("%s changed: was %q, now %q", f, b, now)
 		}
 	}
+}
+
+// ndjson decodes output that must be one JSON object per line.
+func ndjson[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var list []T
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if line == "" && out == "" {
+			break
+		}
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %d is not one JSON object: %v: %q", i+1, err, line)
+		}
+		list = append(list, v)
+	}
+	return list
 }

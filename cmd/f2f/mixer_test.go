@@ -207,7 +207,7 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 
 	// events: the timeline has connections, joins and an election.
 	ev := cliOK(ctx, t, a, "events")
-	for _, w := range []string{node.EventPeerConnected, overlay.EventMemberJoined, overlay.EventMixerChanged} {
+	for _, w := range []string{"peer connected: ", "stage: ", "mixer is now "} {
 		if !strings.Contains(ev, w) {
 			t.Errorf("events lack %s:\n%s", w, ev)
 		}

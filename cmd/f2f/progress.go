@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -26,10 +25,8 @@ type bar struct {
 
 func newBar(g *globals, label string, total uint64) *bar {
 	b := &bar{label: label, total: total, start: time.Now()}
-	if f, ok := g.err.(*os.File); ok && !g.json {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			b.w = f
-		}
+	if isTerminal(g.err) && !g.json {
+		b.w = g.err
 	}
 	return b
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -50,7 +52,7 @@ func newRoomCmd(g *globals) *cobra.Command {
 		Use:   "room",
 		Short: "Create, join, list and leave rooms (found through the DHT)",
 	}
-	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g), newRoomProbeCmd(g))
+	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g), newRoomForgetCmd(g), newRoomProbeCmd(g))
 	return cmd
 }
 
@@ -83,9 +85,22 @@ func newRoomCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer cancel()
+			existing, err := c.Rooms(ctx)
+			if err != nil {
+				return err
+			}
+			same := 0
+			for _, r := range existing {
+				if r.Name == args[0] {
+					same++
+				}
+			}
 			info, err := c.CreateRoom(ctx, args[0], password)
 			if err != nil {
 				return err
+			}
+			if same > 0 {
+				fmt.Fprintf(g.err, "warning: you already have %d other room(s) named %q; while more than one is joined, give this one's key instead of the name (or `f2f room forget` the old one)\n", same, args[0])
 			}
 			return printRoom(g, info, "created")
 		},
@@ -207,6 +222,50 @@ func newRoomLeaveCmd(g *globals) *cobra.Command {
 	}
 }
 
+func newRoomForgetCmd(g *globals) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "forget ROOM [--yes]",
+		Short: "Drop a room and its chat log from this node (leaving it first when joined)",
+		Long: `Drop a room and its whole chat log from this node, leaving it first when it is
+joined. It cannot be undone here (other members keep their copies; join again
+with the key to fetch the log from them). Asks for confirmation on a terminal;
+--yes skips the question (needed when stdin is not a terminal). The files
+shared in a password room stay restricted to it: this node serves them to
+nobody.`,
+		Args: exactArgs(1, "a room key or name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			if !yes {
+				in := cmd.InOrStdin()
+				if !isTerminal(in) {
+					return fmt.Errorf("room forget deletes the room's log: add --yes to confirm (stdin is not a terminal to ask on)")
+				}
+				fmt.Fprintf(g.err, "Forget room %q and its chat log on this node? [y/N] ", args[0])
+				answer, _ := bufio.NewReader(in).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return errors.New("not forgotten")
+				}
+			}
+			info, err := c.ForgetRoom(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(info)
+			}
+			fmt.Fprintf(g.out, "forgot room %q (%d messages)\n", info.Name, info.Messages)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
 func newChatCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
@@ -288,9 +347,6 @@ func newChatLogCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if g.json {
-					return g.printJSON(msgs)
-				}
 				for _, m := range msgs {
 					printChat(g, c, m)
 				}
@@ -321,9 +377,12 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad --since %q: want RFC 3339, a date or an age like 10m", s)
 }
 
+// printChat prints one message: readable, or with --json one JSON object
+// per line (NDJSON).
 func printChat(g *globals, c *node.Client, m overlay.ChatMessage) {
 	if g.json {
-		_ = g.printJSON(m)
+		b, _ := json.Marshal(m)
+		fmt.Fprintln(g.out, string(b))
 		return
 	}
 	fmt.Fprintln(g.out, node.FormatChat(m, c.GatewayURL))

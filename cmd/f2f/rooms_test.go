@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,9 +52,8 @@ func TestRoomChatCLI(t *testing.T) {
 	if la, lb := chatLog(ctx, t, a, "lobby"), chatLog(ctx, t, b, "lobby"); la != lb {
 		t.Errorf("logs differ:\n%s\n---\n%s", la, lb)
 	}
-	var msgs []map[string]any
-	if err := json.Unmarshal([]byte(cliOK(ctx, t, a, "--json", "chat", "log", "lobby")), &msgs); err != nil || len(msgs) < 3 {
-		t.Fatalf("--json chat log: %v (%d entries)", err, len(msgs))
+	if msgs := ndjson[map[string]any](t, cliOK(ctx, t, a, "--json", "chat", "log", "lobby")); len(msgs) < 3 {
+		t.Fatalf("--json chat log: %d entries", len(msgs))
 	}
 
 	// /who and /help print without sending; an unknown command is not sent.

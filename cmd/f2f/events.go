@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// eventPrinter prints node events: one JSON object per line with --json
+// (NDJSON), else one readable line (a shared file: a few) each, with room
+// names instead of room hashes.
+type eventPrinter struct {
+	g     *globals
+	names map[string]string // room hash → name
+}
+
+func (p *eventPrinter) print(ev node.Event) error {
+	if ev.Type == overlay.EventRoomJoined { // learn the names of rooms joined since
+		if m, ok := ev.Data.(map[string]any); ok {
+			h, _ := m["room"].(string)
+			n, _ := m["name"].(string)
+			p.names[h] = n
+		}
+	}
+	if p.g.json {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(p.g.out, string(b))
+		return err
+	}
+	_, err := fmt.Fprintf(p.g.out, "%s  %s\n", ev.Time.Local().Format("15:04:05.000"), p.text(ev))
+	return err
+}
+
+// text is the readable form of one event.
+func (p *eventPrinter) text(ev node.Event) string {
+	m, _ := ev.Data.(map[string]any)
+	str := func(k string) string {
+		v, _ := m[k].(string)
+		return node.DisplayText(v)
+	}
+	num := func(k string) float64 {
+		v, _ := m[k].(float64)
+		return v
+	}
+	room := func() string {
+		h := str("room")
+		if n, ok := p.names[h]; ok && n != "" {
+			return n
+		}
+		if len(h) > 12 {
+			return "room " + h[:12]
+		}
+		return "room " + h
+	}
+	who := func() string {
+		if n := str("nick"); n != "" {
+			return n + " (" + shortID(str("peer")) + ")"
+		}
+		return shortID(str("peer"))
+	}
+	switch ev.Type {
+	case node.EventPeerConnected:
+		return "peer connected: " + str("peer")
+	case node.EventPeerDisconnected:
+		return "peer disconnected: " + str("peer")
+	case node.EventBootstrapped:
+		return fmt.Sprintf("start-up dialling done: %d bootstrap peer(s) reached, %d of %d known peer(s)",
+			int(num("bootstrap_peers_reached")), int(num("known_peers_reached")), int(num("known_peers_tried")))
+	case node.EventReachability:
+		return "reachability: " + str("reachability")
+	case overlay.EventRoomJoined:
+		return fmt.Sprintf("joined room %q", str("name"))
+	case overlay.EventRoomLeft:
+		return fmt.Sprintf("left room %q", str("name"))
+	case overlay.EventRoomForgotten:
+		return fmt.Sprintf("forgot room %q", str("name"))
+	case overlay.EventMemberJoined:
+		return fmt.Sprintf("%s: %s joined", room(), who())
+	case overlay.EventMemberLeft:
+		return fmt.Sprintf("%s: %s left", room(), who())
+	case overlay.EventMemberGone:
+		return fmt.Sprintf("%s: %s is gone (no sign of life)", room(), who())
+	case overlay.EventMixerChanged:
+		mix, err := decodeEventData[overlay.MixerChange](ev.Data)
+		if err != nil {
+			break
+		}
+		mixer := node.DisplayText(mix.Nick)
+		if mix.Mixer == "" {
+			mixer = "nobody"
+		}
+		return fmt.Sprintf("%s: mixer is now %s (term %d): %s", room(), mixer, mix.Term, node.DisplayText(mix.Reason))
+	case overlay.EventChatMessage:
+		cm, err := decodeEventData[overlay.ChatMessage](ev.Data)
+		if err != nil {
+			break
+		}
+		if cm.Kind == "file" && cm.File != nil {
+			return fmt.Sprintf("%s: file shared by %s: %s (%s) %s", room(), node.DisplayText(cm.Nick),
+				node.DisplayText(cm.File.Name), node.HumanSize(cm.File.Size), cm.File.CID)
+		}
+		line := node.FormatChat(cm, nil)
+		if _, rest, ok := strings.Cut(line, "  "); ok {
+			line = rest // the event's own time is printed already
+		}
+		return fmt.Sprintf("%s: chat %s", room(), line)
+	case "media.publish":
+		var what []string
+		for _, k := range []string{"video", "audio"} {
+			if v := str(k); v != "" {
+				what = append(what, k+" "+v)
+			}
+		}
+		return fmt.Sprintf("%s: publishing %s", room(), strings.Join(what, ", "))
+	case "media.record":
+		return fmt.Sprintf("%s: recording into %s", room(), str("dir"))
+	case "media.stop":
+		return fmt.Sprintf("%s: media stopped", room())
+	case "media.route":
+		if star, _ := m["star"].(bool); star {
+			return fmt.Sprintf("%s: media now flows through the mixer %s (star)", room(), shortID(str("mixer")))
+		}
+		return fmt.Sprintf("%s: media now flows member to member (mesh)", room())
+	case "media.gap":
+		s := fmt.Sprintf("%s: %s from %s paused %d ms", room(), str("kind"), shortID(str("origin")), int(num("ms")))
+		if r, _ := m["reroute"].(bool); r {
+			s += " (while rerouting)"
+		}
+		return s
+	}
+	// Any other event: its type and its fields as key=JSON.
+	var parts []string
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b, _ := json.Marshal(m[k])
+		parts = append(parts, k+"="+node.DisplayText(strings.Trim(string(b), `"`)))
+	}
+	return strings.TrimSpace(ev.Type + " " + strings.Join(parts, " "))
+}
+
+// shortID shortens a peer ID to its last 6 characters, as default
+// nicknames do.
+func shortID(id string) string {
+	if len(id) > 10 {
+		return "…" + id[len(id)-6:]
+	}
+	return id
+}
+
