@@ -26,9 +26,9 @@ var (
 )
 
 const (
-	maxKnownPeers     = 64               // kept in the datastore
-	maxKnownAddrs     = 8                // addresses kept per peer
-	maxRedial         = 32               // dialled on start, most relevant first
+	maxKnownPeers     = 64 // kept in the datastore
+	maxKnownAddrs     = 8  // addresses kept per peer
+	maxRedial         = 32 // dialled on start, most relevant first
 	knownPeerMaxAge   = 30 * 24 * time.Hour
 	knownPeersSaveGap = 30 * time.Second // saved this often while running, and on close
 	redialTimeout     = 10 * time.Second

@@ -220,7 +220,7 @@ shared files, media starting, stopping and pausing.
 
 --follow keeps printing new events until Ctrl-C. --json prints one JSON object
 per line (NDJSON: type, time, data), also with --follow.`,
-		Args:  noArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -284,4 +284,3 @@ per line (NDJSON: type, time, data), also with --follow.`,
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing events as they happen")
 	return cmd
 }
-

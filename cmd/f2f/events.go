@@ -157,4 +157,3 @@ func shortID(id string) string {
 	}
 	return id
 }
-
