@@ -194,6 +194,7 @@ func newFileGetCmd(g *globals) *cobra.Command {
 	var (
 		out     string
 		timeout time.Duration
+		force   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "get CID",
@@ -201,7 +202,8 @@ func newFileGetCmd(g *globals) *cobra.Command {
 		Long: `Fetch a file (or directory) by its CID over bitswap, from the room members this node is connected to and
 from DHT providers, with a progress bar on a terminal. Every block is checked against its CID. An
 interrupted get resumes from the blocks already here. The node then serves the file too and announces it.
--o names the output (default: the CID; - writes a file to stdout).`,
+-o names the output (default: the CID; - writes a file to stdout); an existing file there is only
+replaced with --force, an existing directory never.`,
 		Args: exactArgs(1, "a CID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := files.ParseCID(args[0])
@@ -215,8 +217,19 @@ interrupted get resumes from the blocks already here. The node then serves the f
 			if err != nil {
 				return err
 			}
+			if out != "-" {
+				if err := checkOutput(out, force); err != nil {
+					return err
+				}
+			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
+			interrupted := func(err error) error {
+				if ctx.Err() != nil && cmd.Context().Err() == nil {
+					return errors.New("interrupted; run the same command to resume (the blocks fetched so far are kept)")
+				}
+				return err
+			}
 			name := ""
 			if out != "-" {
 				name = filepath.Base(out)
@@ -227,12 +240,12 @@ interrupted get resumes from the blocks already here. The node then serves the f
 			if err != nil {
 				var ge *node.GetError
 				if errors.As(err, &ge) {
-					return errors.New(ge.Msg)
+					return interrupted(errors.New(ge.Msg))
 				}
-				return err
+				return interrupted(err)
 			}
 			if err := saveCat(ctx, c, root.String(), out, ev.Entry.Size, g); err != nil {
-				return err
+				return interrupted(err)
 			}
 			if g.json {
 				return g.printJSON(struct {
@@ -241,12 +254,17 @@ interrupted get resumes from the blocks already here. The node then serves the f
 				}{ev, out})
 			}
 			if out != "-" {
-				fmt.Fprintf(g.out, "saved %s (%s) from %d peer(s)\n", out, node.HumanSize(ev.Entry.Size), len(ev.Sources))
+				from := fmt.Sprintf("from %d peer(s)", len(ev.Sources))
+				if len(ev.Sources) == 0 {
+					from = "already on this node"
+				}
+				fmt.Fprintf(g.out, "saved %s (%s), %s\n", out, node.HumanSize(ev.Entry.Size), from)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to write it (default: the CID; - for stdout)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file at -o")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "fail when no provider sends the first block within this time")
 	return cmd
 }
@@ -270,24 +288,63 @@ func saveCat(ctx context.Context, c *node.Client, root, out string, size uint64,
 	if dir {
 		return files.ExtractTar(body, out, size)
 	}
+	// Errors name out, never the temporary file beside it.
+	fail := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write %s: %w", out, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if _, err := io.Copy(tmp, body); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", out, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
-		return err
+		return fail(err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		os.Remove(tmp.Name())
-		return err
+		return fail(err)
 	}
-	return os.Rename(tmp.Name(), out)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		os.Remove(tmp.Name())
+		return fail(err)
+	}
+	return nil
+}
+
+// checkOutput fails, before anything is fetched, when out cannot be
+// written: its directory is missing, or something is there already (a
+// file is replaced only with force).
+func checkOutput(out string, force bool) error {
+	dir := filepath.Dir(out)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", out, dir)
+	}
+	st, err := os.Lstat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("cannot write %s: %w", out, err)
+	case st.IsDir():
+		return fmt.Errorf("%s exists and is a directory: choose another -o", out)
+	case !force:
+		return fmt.Errorf("%s exists: add --force to overwrite it", out)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s exists and is not a regular file: choose another -o", out)
+	}
+	return nil
 }
 
 func newFileLsCmd(g *globals) *cobra.Command {

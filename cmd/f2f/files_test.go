@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,6 +132,25 @@ func TestFileShareCLI(t *testing.T) {
 	if fileSHA(t, dst) != sum {
 		t.Fatal("sha256 of the fetched file differs")
 	}
+	// The file is there now: -o onto it needs --force, and the get says
+	// where the content came from (nowhere: it was here).
+	if res := cli(ctx, t, b, "file", "get", link.CID, "-o", dst); res.Code != 1 || !strings.Contains(oneErrLine(t, res.Stderr), dst+" exists: add --force") {
+		t.Errorf("get onto an existing file: %d %q", res.Code, res.Stderr)
+	}
+	if got := cliOK(ctx, t, b, "file", "get", link.CID, "-o", dst, "--force"); !strings.Contains(got, "already on this node") || strings.Contains(got, "0 peer(s)") {
+		t.Errorf("local get said %q", got)
+	}
+	if fileSHA(t, dst) != sum {
+		t.Fatal("sha256 after the forced get differs")
+	}
+	// A failed -o names the path asked for, not a temporary file.
+	if res := cli(ctx, t, b, "file", "get", link.CID, "-o", filepath.Join(dir, "missing", "x.bin")); res.Code != 1 ||
+		strings.Contains(res.Stderr, ".part-") || !strings.Contains(oneErrLine(t, res.Stderr), "x.bin") {
+		t.Errorf("get into a missing dir: %d %q", res.Code, res.Stderr)
+	}
+	// Ctrl-C during a get says how to go on.
+	interruptedGet(ctx, t, b)
+
 	if ls := cliOK(ctx, t, b, "file", "ls", "--room", "lobby"); !strings.Contains(ls, " yes") {
 		t.Errorf("file ls --room after get:\n%s", ls)
 	}
@@ -244,5 +267,36 @@ func TestFileGetCraftedDirectory(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(outside); len(left) > 0 {
 		t.Errorf("written outside -o: %v", left)
+	}
+}
+
+// interruptedGet sends SIGINT to `f2f file get` of a CID nobody has once it
+// talks to the daemon, and checks what it says.
+func interruptedGet(ctx context.Context, t *testing.T, repo string) {
+	t.Helper()
+	nobody := "bafkreie7ohywtosou76tasm7j63yigtzxe7d5zqus4zu3j6oltvgtibeom"
+	var stderr strings.Builder
+	get := exec.CommandContext(ctx, f2fBin, "--repo", repo, "file", "get", nobody, "-o", filepath.Join(t.TempDir(), "x"))
+	get.Stderr = &stderr
+	if err := get.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Its signal handler is set before it connects to the API.
+	fdDir := fmt.Sprintf("/proc/%d/fd", get.Process.Pid)
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		fds, _ := os.ReadDir(fdDir)
+		for _, fd := range fds {
+			if l, _ := os.Readlink(filepath.Join(fdDir, fd.Name())); strings.HasPrefix(l, "socket:") {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = get.Process.Signal(syscall.SIGINT)
+	err := get.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || oneErrLine(t, stderr.String()) != "f2f: interrupted; run the same command to resume (the blocks fetched so far are kept)" {
+		t.Errorf("interrupted get: %v, stderr %q", err, stderr.String())
 	}
 }

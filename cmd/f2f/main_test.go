@@ -95,6 +95,28 @@ func TestRunHelp(t *testing.T) {
 	if !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), "--bootstrap") {
 		t.Errorf("daemon --help printed %q", out.String())
 	}
+	// One default per flag, not "(default from config) (default true)".
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Count(l, "default") > 1 {
+			t.Errorf("daemon --help: %q", l)
+		}
+	}
+}
+
+// The progress bar is drawn only on a terminal: /dev/null is a character
+// device but not one.
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Error("/dev/null counts as a terminal")
+	}
+	if b := newBar(&globals{err: null}, "x", 10); b.w != nil {
+		t.Error("a progress bar would be drawn on /dev/null")
+	}
 }
 
 // ---- helpers shared by the process tests ----

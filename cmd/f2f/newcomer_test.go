@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,4 +163,54 @@ func TestNewcomerRooms(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog(ctx, t, a, "lobby", "<-- carol left")
+}
+
+// The daemon's banner comes first; log lines of the start (here at debug
+// level, of a repo with a room to rejoin) follow it, also when stdout and
+// stderr are one terminal.
+func TestDaemonBannerFirst(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, time.Minute)
+	repo := newRepo(t)
+	p := startDaemon(ctx, t, repo)
+	cliOK(ctx, t, repo, "room", "create", "lobby")
+	if err := p.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	// A bootstrap peer nobody listens for: its warning comes at once.
+	dead := "/ip4/127.0.0.1/tcp/1/p2p/" + cliOKOffline(t, newRepo(t))
+	d := exec.CommandContext(ctx, f2fBin, "--repo", repo, "daemon", "--api", "127.0.0.1:0", "--log-level", "debug", "--bootstrap", dead)
+	d.Stdout, d.Stderr = &out, &out
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		return strings.Contains(out.String(), node.ReadyLine), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cliOK(ctx, t, repo, "wait")
+	_ = d.Process.Signal(syscall.SIGTERM)
+	_ = d.Wait()
+	if !strings.HasPrefix(out.String(), "face2face ") || !strings.Contains(out.String(), "level=") {
+		t.Errorf("the daemon's output does not start with its banner (or has no log lines):\n%s", out.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
