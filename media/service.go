@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -23,6 +24,8 @@ var (
 	ErrClosed         = errors.New("media service closed")
 	ErrNoMixing       = errors.New("audio mixing is not available in this build (build with -tags opus and libopus installed)")
 	ErrNotMember      = errors.New("peer is not a member of the room")
+	ErrMixNeedsStar   = errors.New("mixed audio needs a star room")
+	ErrMixSelf        = errors.New("this node is the room's mixer")
 	errTooManyInbound = errors.New("too many media connections in this room")
 )
 
@@ -431,6 +434,14 @@ func (s *Service) Stop(hash string) (StopResult, error) {
 // SetMix asks the room's mixer to send this node one mixed audio stream
 // instead of one per publisher (star rooms only).
 func (s *Service) SetMix(hash string, on bool) error {
+	if t, ok := s.rooms.MediaTopology(hash); ok && on {
+		if !t.Star {
+			return fmt.Errorf("%w: this room is a mesh of %d members, where every member sends its audio to every other (`f2f mixer ROOM --topology star` makes it a star)", ErrMixNeedsStar, len(t.Members))
+		}
+		if t.Mixer == s.self {
+			return fmt.Errorf("%w: it mixes for the others and cannot ask itself", ErrMixSelf)
+		}
+	}
 	s.mu.Lock()
 	rm := s.roomLocked(hash)
 	if rm == nil {

@@ -77,7 +77,8 @@ func mediaStatus(err error) int {
 	case errors.Is(err, media.ErrBadMedia), errors.Is(err, media.ErrNoMediaFiles):
 		return http.StatusBadRequest
 	case errors.Is(err, media.ErrPublishing), errors.Is(err, media.ErrRecording),
-		errors.Is(err, media.ErrNotJoined), errors.Is(err, media.ErrNothingToStop):
+		errors.Is(err, media.ErrNotJoined), errors.Is(err, media.ErrNothingToStop),
+		errors.Is(err, media.ErrMixNeedsStar), errors.Is(err, media.ErrMixSelf):
 		return http.StatusConflict
 	case errors.Is(err, media.ErrClosed):
 		return http.StatusServiceUnavailable

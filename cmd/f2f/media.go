@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -185,10 +187,39 @@ audio keeps coming one stream per publisher.`,
 			if err != nil {
 				return err
 			}
+			// On: wait (at most 10 s) for the mixer's answer, as stats
+			// show it; a refusal fails with the mixer's reason.
+			answer := ""
+			if on {
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				defer wcancel()
+				tick := time.NewTicker(100 * time.Millisecond)
+				defer tick.Stop()
+				for st.MixedBy == "" && st.MixRefused == "" && wctx.Err() == nil {
+					select {
+					case <-wctx.Done():
+						continue
+					case <-tick.C:
+					}
+					if st, err = c.MediaStats(ctx, args[0]); err != nil {
+						return err
+					}
+				}
+				if st.MixRefused != "" {
+					if _, err := c.MediaMix(ctx, args[0], false); err != nil {
+						return err
+					}
+					return fmt.Errorf("the mixer refused mixed audio: %s", st.MixRefused)
+				}
+				answer = "; the mixer has not answered yet (it answers once it sends this node audio): see f2f media stats"
+				if st.MixedBy != "" {
+					answer = ", mixed by " + st.MixedBy
+				}
+			}
 			if g.json {
 				return g.printJSON(st)
 			}
-			fmt.Fprintf(g.out, "mixed audio %s for %s\n", args[1], args[0])
+			fmt.Fprintf(g.out, "mixed audio %s for %s%s\n", args[1], args[0], answer)
 			return nil
 		},
 	}

@@ -115,6 +115,47 @@ func TestMediaCLI(t *testing.T) {
 		t.Fatalf("a: %d send edges, publishing %+v", sends, ast.Publishing)
 	}
 
+	// Mixed audio: refused in a mesh room, and in a star room by a mixer
+	// built without mixing (this test's static binary), with its reason.
+	if r := cli(ctx, t, c, "media", "mix", "call", "on"); r.Code != 1 || !strings.Contains(oneErrLine(t, r.Stderr), "mixed audio needs a star room") {
+		t.Errorf("mix on in a mesh: %d %q", r.Code, r.Stderr)
+	}
+	cliOK(ctx, t, a, "mixer", "call", "--topology", "star")
+	var mx string
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		mx = ""
+		for _, r := range []string{a, b, c} {
+			m := mixerOf(ctx, t, r, "call")
+			if m.Topology != "star" || m.Mixer == "" || (mx != "" && m.Mixer != mx) {
+				return false, nil
+			}
+			mx = m.Mixer
+			if mediaStatsOf(t, cliOK(ctx, t, r, "--json", "media", "stats", "call")).Mode != "star" {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	asker := c
+	if idLines(ctx, t, c)[0] == mx {
+		asker = b
+	}
+	if r := cli(ctx, t, asker, "media", "mix", "call", "on"); r.Code != 1 ||
+		!strings.Contains(oneErrLine(t, r.Stderr), "the mixer refused mixed audio: ") || !strings.Contains(r.Stderr, "not available in this build") {
+		t.Errorf("mix on with a mixer that cannot mix: %d %q", r.Code, r.Stderr)
+	}
+	var mixerRepo string
+	for _, r := range []string{a, b, c} {
+		if idLines(ctx, t, r)[0] == mx {
+			mixerRepo = r
+		}
+	}
+	if r := cli(ctx, t, mixerRepo, "media", "mix", "call", "on"); r.Code != 1 || !strings.Contains(oneErrLine(t, r.Stderr), "room's mixer") {
+		t.Errorf("mix on at the mixer: %d %q", r.Code, r.Stderr)
+	}
+
 	out = cliOK(ctx, t, c, "media", "stop", "call")
 	if !strings.Contains(out, "stopped recording") {
 		t.Fatalf("stop: %s", out)
