@@ -169,7 +169,7 @@ func newTopoCmd(g *globals) *cobra.Command {
 		Long: `Print the topology graph. With --room, every member of the room, labelled by
 nickname and role (me, mixer, member), and the edges each member reported in
 its latest telemetry: connections (transport, RTT, bytes/s), its GossipSub
-mesh, and media (later). Without --room, this node and its connected peers,
+mesh, and media (an arrow from sender to receiver with its bytes/s). Without --room, this node and its connected peers,
 with bitswap traffic per peer.
 
 --format json (the default; also --json), dot (Graphviz) or svg (drawn here,

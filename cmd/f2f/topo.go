@@ -11,29 +11,43 @@ import (
 	"github.com/fluttershy/face2face/overlay"
 )
 
-// topoEdge is an undirected edge of the drawing: the two ends, its kind
-// and the best figures either end reported.
+// topoEdge is an edge of the drawing: the two ends, its kind and the best
+// figures either end reported. Connections and the gossip mesh are
+// undirected (a < b); media flows one way, from a (the sender) to b.
 type topoEdge struct {
-	a, b   string
-	kind   string
-	label  string
-	weight float64
+	a, b     string
+	kind     string
+	label    string
+	weight   float64
+	directed bool
 }
 
-// undirected merges the edges both ends report into one per pair and kind.
+// undirected merges the edges both ends report into one per pair and kind
+// (per direction for media).
 func undirected(g overlay.Graph) []topoEdge {
 	idx := map[string]int{}
 	var out []topoEdge
 	for _, e := range g.Edges {
 		a, b := e.From, e.To
-		if b < a {
+		directed := e.Kind == overlay.EdgeMedia
+		if directed && !e.Outbound {
+			a, b = b, a // reported by the receiver
+		}
+		if !directed && b < a {
 			a, b = b, a
 		}
 		key := e.Kind + " " + a + " " + b
 		rate := float64(e.InBps + e.OutBps)
 		label := ""
-		if e.Kind == overlay.EdgeConn {
+		switch e.Kind {
+		case overlay.EdgeConn:
 			label = strings.TrimSpace(fmt.Sprintf("%s %s %s", e.Transport, rttText(e.RTTMS), rateText(rate)))
+		case overlay.EdgeMedia:
+			label = rateText(rate)
+			if label == "" {
+				label = "0B/s"
+			}
+			label = "media " + label
 		}
 		if i, ok := idx[key]; ok {
 			if rate > out[i].weight {
@@ -42,7 +56,7 @@ func undirected(g overlay.Graph) []topoEdge {
 			continue
 		}
 		idx[key] = len(out)
-		out = append(out, topoEdge{a: a, b: b, kind: e.Kind, label: label, weight: rate})
+		out = append(out, topoEdge{a: a, b: b, kind: e.Kind, label: label, weight: rate, directed: directed})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].kind != out[j].kind {
@@ -117,7 +131,15 @@ func writeDOT(w io.Writer, g overlay.Graph) error {
 	}
 	for _, e := range undirected(g) {
 		st := edgeStyle[e.kind]
-		fmt.Fprintf(&b, "  %q -- %q [label=%q, color=%q, style=%s];\n", e.a, e.b, strings.TrimSpace(e.kind+" "+e.label), st.color, st.dot)
+		dir := ""
+		if e.directed {
+			dir = ", dir=forward"
+		}
+		label := e.label
+		if !strings.HasPrefix(label, e.kind) {
+			label = strings.TrimSpace(e.kind + " " + label)
+		}
+		fmt.Fprintf(&b, "  %q -- %q [label=%q, color=%q, style=%s%s];\n", e.a, e.b, label, st.color, st.dot, dir)
 	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
@@ -125,7 +147,8 @@ func writeDOT(w io.Writer, g overlay.Graph) error {
 }
 
 // writeSVG draws g: members on a circle, edges by kind (connection grey
-// with transport, RTT and rate; gossip mesh dashed green; media red), a
+// with transport, RTT and rate; gossip mesh dashed green; media red
+// arrows from sender to receiver with bytes/s), a
 // legend and a title. No external tool is needed.
 func writeSVG(w io.Writer, g overlay.Graph) error {
 	const (
@@ -146,6 +169,7 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 	esc := html.EscapeString
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker></defs>`+"\n", edgeStyle[overlay.EdgeMedia].color)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="32" font-size="20" text-anchor="middle">%s</text>`+"\n", width/2, esc(graphTitle(g)))
 	// Legend.
@@ -167,6 +191,9 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 	for _, e := range undirected(g) {
 		p, q := pos[e.a], pos[e.b]
 		k := e.a + " " + e.b
+		if e.b < e.a {
+			k = e.b + " " + e.a
+		}
 		off := float64(pairs[k]) * 6
 		pairs[k]++
 		dx, dy := q[0]-p[0], q[1]-p[1]
@@ -180,8 +207,14 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 		if e.weight > 0 {
 			sw = min(2+math.Log10(1+e.weight/1e3), 8)
 		}
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f" stroke-dasharray="%s"><title>%s</title></line>`+"\n",
-			p[0]+nx, p[1]+ny, q[0]+nx, q[1]+ny, st.color, sw, st.dash, esc(e.kind+" "+e.label))
+		x2, y2, marker := q[0]+nx, q[1]+ny, ""
+		if e.directed {
+			// The arrow ends at the receiver's circle, not under it.
+			x2, y2 = q[0]+nx-dx/l*(nodeR+2), q[1]+ny-dy/l*(nodeR+2)
+			marker = ` marker-end="url(#arrow)"`
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f" stroke-dasharray="%s"%s><title>%s</title></line>`+"\n",
+			p[0]+nx, p[1]+ny, x2, y2, st.color, sw, st.dash, marker, esc(e.kind+" "+e.label))
 		if e.label != "" {
 			// A third of the way along, on a white halo: the labels of
 			// crossing edges do not meet in the middle of the circle.

@@ -116,3 +116,45 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 		t.Fatalf("SVG has %d member nodes and %d connection lines, want 6 and %d", members, conns, len(drawn))
 	}
 }
+
+// Media edges are drawn as arrows from sender to receiver with their
+// bytes/s, in SVG and DOT, whichever end reported them.
+func TestTopoMediaEdgesDirected(t *testing.T) {
+	g := overlay.Graph{Room: "r", Name: "call", Topology: "mesh", Nodes: []overlay.GraphNode{
+		{ID: "A", Nick: "alice", Role: "me"}, {ID: "B", Nick: "bob", Role: "member"}},
+		Edges: []overlay.GraphEdge{
+			{From: "B", To: "A", Kind: overlay.EdgeMedia, Outbound: true, OutBps: 62500},
+			{From: "A", To: "B", Kind: overlay.EdgeConn, Transport: "tcp", RTTMS: 1.5, InBps: 70000},
+		}}
+	es := undirected(g)
+	var media *topoEdge
+	for i := range es {
+		if es[i].kind == overlay.EdgeMedia {
+			media = &es[i]
+		}
+	}
+	if media == nil || media.a != "B" || media.b != "A" || !media.directed || media.label != "media 62.5kB/s" {
+		t.Fatalf("media edge %+v, want B→A, media 62.5kB/s", media)
+	}
+	var svg, dot strings.Builder
+	if err := writeSVG(&svg, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDOT(&dot, g); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(svg.String(), `marker-end="url(#arrow)"`) || !strings.Contains(svg.String(), ">media 62.5kB/s</text>") {
+		t.Errorf("svg lacks the media arrow or its rate:\n%s", svg.String())
+	}
+	if !strings.Contains(dot.String(), `"B" -- "A" [label="media 62.5kB/s", color="#d04040", style=bold, dir=forward]`) {
+		t.Errorf("dot:\n%s", dot.String())
+	}
+	var x any
+	if err := xml.Unmarshal([]byte(svg.String()), &x); err != nil {
+		t.Errorf("svg is not well-formed XML: %v", err)
+	}
+	var help bytes.Buffer
+	if code := run([]string{"topo", "--help"}, &help, &help); code != 0 || strings.Contains(help.String(), "later") {
+		t.Errorf("topo --help: %s", help.String())
+	}
+}
