@@ -82,6 +82,26 @@ type hub struct {
 	pliSent   uint64
 	rerouted  bool   // a new path since the last frame
 	lastTS    uint32 // RTP timestamp of the last frame counted
+	pktTS     uint32 // RTP timestamp of the last packet, at lastAt
+	restarts  uint64 // times the publisher started the stream over
+}
+
+// restartedLocked reports whether pkt belongs to a new run of the stream:
+// a publisher that stopped and published again starts from a new random
+// RTP timestamp, while a stream that only paused or changed its path (the
+// publisher kept its clock) advances by about the time that passed. The
+// statistics then start afresh: the pause between two runs is no gap.
+func (h *hub) restartedLocked(pkt *rtp.Packet, now time.Time) bool {
+	if h.packets == 0 {
+		return false
+	}
+	clock := float64(90000)
+	if h.key.kind == kindAudio {
+		clock = 48000
+	}
+	got := float64(int32(pkt.Timestamp - h.pktTS))
+	want := now.Sub(h.lastAt).Seconds() * clock
+	return math.Abs(got-want) > 5*clock
 }
 
 func sortedHubs(m map[trackKey]*hub) []*hub {
@@ -138,7 +158,13 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.active = src
 		h.rerouted = h.rerouted || switched
 	}
+	if h.restartedLocked(pkt, now) {
+		h.packets, h.bytes, h.frames, h.dropped, h.pliSent = 0, 0, 0, 0, 0
+		h.lastFrame, h.maxGap, h.gaps, h.rerouted = time.Time{}, 0, nil, false
+		h.restarts++
+	}
 	h.lastAt = now
+	h.pktTS = pkt.Timestamp
 	h.packets++
 	h.bytes += uint64(len(pkt.Payload))
 	var gap *Gap

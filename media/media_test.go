@@ -277,3 +277,52 @@ func shortID(p peer.ID) string {
 	}
 	return str
 }
+
+// media stats: every edge has an RTT, and a stream the publisher stops and
+// publishes again starts its figures afresh: the pause between the two
+// runs is no gap.
+func TestStatsRTTAndRestart(t *testing.T) {
+	rooms := &staticRooms{hash: "room1"}
+	nodes := newTestNodes(t, 2, func(int) Rooms { return rooms })
+	rooms.set(Topology{Members: []peer.ID{nodes[0].h.ID(), nodes[1].h.ID()}})
+	origin := nodes[0].h.ID().String()
+	stream := func() (StreamStats, bool) {
+		for _, s := range nodes[1].svc.Stats("room1").Streams {
+			if s.Origin == origin && s.Kind == kindVideo {
+				return s, true
+			}
+		}
+		return StreamStats{}, false
+	}
+	spec := PublishSpec{Video: "../testnet/testdata/test.ivf", Loop: true}
+	if err := nodes[0].svc.Publish("room1", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "60 frames", func() bool { s, ok := stream(); return ok && s.Frames >= 60 })
+	waitFor(t, 30*time.Second, "an RTT on both ends", func() bool {
+		for _, n := range nodes {
+			st := n.svc.Stats("room1")
+			if len(st.Edges) != 1 || st.Edges[0].RTTMS <= 0 || len(st.Edges[0].Tracks) == 0 || st.Edges[0].Tracks[0].RTTMS <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if _, err := nodes[0].svc.Stop("room1"); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing for 1.5 s, then the same file again.
+	waitFor(t, 30*time.Second, "a pause", func() bool { s, _ := stream(); return s.LastMS >= 1500 })
+	if err := nodes[0].svc.Publish("room1", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the second run", func() bool { s, _ := stream(); return s.Restarts == 1 && s.Frames >= 30 })
+	s, _ := stream()
+	t.Logf("after the restart: %d frames, max gap %.0f ms, %d gaps", s.Frames, s.MaxGap, len(s.Gaps))
+	if s.MaxGap >= 1000 || s.Frames > 90 {
+		t.Errorf("the restarted stream carries the old run's figures: max gap %.0f ms, %d frames", s.MaxGap, s.Frames)
+	}
+	if _, err := nodes[0].svc.Stop("room1"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -54,8 +54,9 @@ type EdgeTrack struct {
 	Lost    int64   `json:"lost"`
 	// Jitter is the interarrival jitter in ms (as the receiver reports it).
 	JitterMS float64 `json:"jitter_ms"`
-	// RTTMS is the round-trip time from RTCP reports (sending edges).
-	RTTMS float64 `json:"rtt_ms,omitempty"`
+	// RTTMS is the round-trip time from RTCP reports (a sender's report
+	// answered in a receiver report), else the edge's ICE RTT.
+	RTTMS float64 `json:"rtt_ms"`
 	NACK  uint32  `json:"nack"`
 	PLI   uint32  `json:"pli"`
 	// Frames are the video frames received on this edge (receiving edges).
@@ -64,10 +65,13 @@ type EdgeTrack struct {
 
 // EdgeStats is one PeerConnection.
 type EdgeStats struct {
-	Peer      string      `json:"peer"`
-	Direction string      `json:"direction"` // "send" or "recv"
-	State     string      `json:"state"`
-	Tracks    []EdgeTrack `json:"tracks"`
+	Peer      string `json:"peer"`
+	Direction string `json:"direction"` // "send" or "recv"
+	State     string `json:"state"`
+	// RTTMS is the latest round-trip time of the edge's selected ICE
+	// candidate pair (STUN checks), in ms.
+	RTTMS  float64     `json:"rtt_ms"`
+	Tracks []EdgeTrack `json:"tracks"`
 }
 
 // StreamStats is one received stream (a publisher's track), whatever path
@@ -87,6 +91,10 @@ type StreamStats struct {
 	LastMS    float64 `json:"last_ms"`
 	Forwarded int     `json:"forwarded_to"`
 	PLISent   uint64  `json:"pli_sent"`
+	// Restarts counts the times the publisher started the stream over
+	// (stopped and published again); the figures above are of the
+	// current run only.
+	Restarts uint64 `json:"restarts,omitempty"`
 }
 
 // PublishStats describes what the node publishes.
@@ -146,6 +154,7 @@ type edgeView interface {
 	tracks() []edgeTrackRef
 	rates() *rateSampler
 	getter() stats.Getter
+	peerConn() *webrtc.PeerConnection
 }
 
 type edgeTrackRef struct {
@@ -178,6 +187,11 @@ func (e *outEdge) tracks() []edgeTrackRef {
 	return out
 }
 func (e *outEdge) rates() *rateSampler { return &e.rs }
+func (e *outEdge) peerConn() *webrtc.PeerConnection {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pc
+}
 func (e *outEdge) getter() stats.Getter {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -197,6 +211,25 @@ func (e *inEdge) tracks() []edgeTrackRef {
 	return out
 }
 func (e *inEdge) rates() *rateSampler { return &e.rs }
+func (e *inEdge) peerConn() *webrtc.PeerConnection {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pc
+}
+
+// iceRTT is the current round-trip time in ms of pc's nominated candidate
+// pair, or 0.
+func iceRTT(pc *webrtc.PeerConnection) float64 {
+	if pc == nil {
+		return 0
+	}
+	for _, st := range pc.GetStats() {
+		if cp, ok := st.(webrtc.ICECandidatePairStats); ok && cp.Nominated && cp.State == webrtc.StatsICECandidatePairStateSucceeded {
+			return cp.CurrentRoundTripTime * 1000
+		}
+	}
+	return 0
+}
 func (e *inEdge) getter() stats.Getter {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -218,7 +251,7 @@ func (s *Service) allEdges() []edgeView {
 	return out
 }
 
-func edgeTracks(e edgeView) []EdgeTrack {
+func edgeTracks(e edgeView, rtt float64) []EdgeTrack {
 	g := e.getter()
 	var out []EdgeTrack
 	for _, t := range e.tracks() {
@@ -241,6 +274,9 @@ func edgeTracks(e edgeView) []EdgeTrack {
 					et.RTTMS = float64(st.RemoteOutboundRTPStreamStats.RoundTripTime.Microseconds()) / 1000
 				}
 			}
+		}
+		if et.RTTMS == 0 {
+			et.RTTMS = rtt
 		}
 		out = append(out, et)
 	}
@@ -307,7 +343,8 @@ func (s *Service) Stats(hash string) RoomStats {
 		rs.Recording, rs.Files = rec.dir, rec.files()
 	}
 	for _, x := range evs {
-		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), Tracks: edgeTracks(x.v)})
+		rtt := iceRTT(x.v.peerConn())
+		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), RTTMS: rtt, Tracks: edgeTracks(x.v, rtt)})
 	}
 	slices.SortFunc(rs.Edges, func(a, b EdgeStats) int {
 		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Peer, b.Peer))
@@ -317,7 +354,7 @@ func (s *Service) Stats(hash string) RoomStats {
 		hb.mu.Lock()
 		ss := StreamStats{Origin: hb.key.origin.String(), Kind: hb.key.kind, ID: hb.key.id, Packets: hb.packets,
 			Bytes: hb.bytes, Frames: hb.frames, Dropped: hb.dropped, MaxGap: float64(hb.maxGap.Microseconds()) / 1000,
-			Gaps: slices.Clone(hb.gaps), Forwarded: forwarded[hb.key], PLISent: hb.pliSent}
+			Gaps: slices.Clone(hb.gaps), Forwarded: forwarded[hb.key], PLISent: hb.pliSent, Restarts: hb.restarts}
 		if hb.active != nil {
 			ss.Via = hb.active.from.String()
 		}

@@ -296,9 +296,9 @@ func printMediaStats(g *globals, st media.RoomStats) {
 	}
 	_ = tw.Flush()
 	tw = tabwriter.NewWriter(g.out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tVIA\tPACKETS\tFRAMES\tFORWARDED TO\tMAX GAP MS\tGAPS")
+	fmt.Fprintln(tw, "STREAM\tVIA\tPACKETS\tFRAMES\tFORWARDED TO\tMAX GAP MS\tGAPS\tRESTARTS")
 	for _, s := range st.Streams {
-		fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%d\t%d\t%.0f\t%d\n", short(s.Origin), s.ID, short(s.Via), s.Packets, s.Frames, s.Forwarded, s.MaxGap, len(s.Gaps))
+		fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%d\t%d\t%.0f\t%d\t%d\n", short(s.Origin), s.ID, short(s.Via), s.Packets, s.Frames, s.Forwarded, s.MaxGap, len(s.Gaps), s.Restarts)
 	}
 	_ = tw.Flush()
 }
