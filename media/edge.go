@@ -41,8 +41,17 @@ type outEdge struct {
 	stats   stats.Getter
 	senders map[trackKey]*webrtc.RTPSender
 	ssrcs   map[trackKey]uint32 // the senders' SSRCs, read once when added
+	bound   map[trackKey]bool   // the senders the receiver's last answer took
 	rs      rateSampler
 	state   webrtc.PeerConnectionState
+}
+
+// ready reports whether the edge is connected and the receiver's answer
+// took the sender of key: what is written to its track now arrives.
+func (e *outEdge) ready(key trackKey) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state == webrtc.PeerConnectionStateConnected && e.bound[key]
 }
 
 func (s *Service) newOutEdge(room string, p peer.ID) *outEdge {
@@ -118,8 +127,15 @@ func (e *outEdge) serve() error {
 		negotiating, dirty bool
 		negSince           time.Time
 		remote             = trickle{max: s.params.MaxCandidates}
+		offered            map[trackKey]bool
 	)
 	offer := func() error {
+		e.mu.Lock()
+		offered = make(map[trackKey]bool, len(e.senders))
+		for k := range e.senders {
+			offered[k] = true
+		}
+		e.mu.Unlock()
 		o, err := pc.CreateOffer(nil)
 		if err != nil {
 			return fmt.Errorf("create offer: %w", err)
@@ -165,6 +181,9 @@ func (e *outEdge) serve() error {
 					return fmt.Errorf("set answer: %w", err)
 				}
 				negotiating = false
+				e.mu.Lock()
+				e.bound = offered
+				e.mu.Unlock()
 				if err := remote.flush(pc); err != nil {
 					return err
 				}

@@ -326,3 +326,55 @@ func TestStatsRTTAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Receivers present when a publisher starts get every frame of its file:
+// the publisher's clock starts once its edges to them carry the tracks.
+func TestReceiversGetTheFirstFrame(t *testing.T) {
+	rooms := &staticRooms{hash: "room1"}
+	nodes := newTestNodes(t, 3, func(int) Rooms { return rooms })
+	rooms.set(Topology{Members: []peer.ID{nodes[0].h.ID(), nodes[1].h.ID(), nodes[2].h.ID()}})
+	_, times, err := IVFFrameTimes("../testnet/testdata/test.ivf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := uint64(len(times))
+	for _, n := range nodes[1:] {
+		if err := n.svc.Record("room1", t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nodes[0].svc.Publish("room1", PublishSpec{Video: "../testnet/testdata/test.ivf"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the file to be sent", func() bool {
+		p := nodes[0].svc.Stats("room1").Publishing
+		return p != nil && p.Done
+	})
+	// All but the last frame are written as the next one comes; the last
+	// one when the recording stops.
+	waitFor(t, 10*time.Second, "the frames before the last", func() bool {
+		for _, n := range nodes[1:] {
+			if recordedFrames(n.svc.Stats("room1"), nodes[0].h.ID(), kindVideo) < total-1 {
+				return false
+			}
+		}
+		return true
+	})
+	if _, err := nodes[0].svc.Stop("room1"); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes[1:] {
+		res, err := n.svc.Stop("room1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Files) != 1 || res.Files[0].Frames != total {
+			t.Errorf("recorder %d wrote %+v, want %d frames", i+1, res.Files, total)
+			continue
+		}
+		_, got, err := IVFFrameTimes(res.Files[0].Path)
+		if err != nil || uint64(len(got)) != total {
+			t.Errorf("recorder %d: the file holds %d frames (%v), want %d", i+1, len(got), err, total)
+		}
+	}
+}

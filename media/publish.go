@@ -141,8 +141,39 @@ func (p *publisher) sendTracks() []sendTrack {
 	return out
 }
 
-func (p *publisher) start() {
+// publishWait bounds how long a new publisher waits for the edges to the
+// members present to carry its tracks before its clock starts.
+const publishWait = 5 * time.Second
+
+// start plays the files once every member present can receive them (at
+// most publishWait later): a receiver present when publishing starts gets
+// the first frame, a keyframe, rather than joining a second in.
+func (p *publisher) start(hash string) {
 	p.started = time.Now()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		ctx, cancel := context.WithTimeout(p.ctx, publishWait)
+		defer cancel()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for !p.s.publishReady(hash, p.sendTracks()) {
+			select {
+			case <-ctx.Done():
+				if p.ctx.Err() != nil {
+					return
+				}
+				p.s.log.Debug("media: publishing before every receiver is connected", "room", hash)
+			case <-tick.C:
+				continue
+			}
+			break
+		}
+		p.play()
+	}()
+}
+
+func (p *publisher) play() {
 	var running atomic.Int32
 	finish := func() {
 		if running.Add(-1) == 0 {

@@ -260,6 +260,14 @@ func (fs *fileSink) close() error {
 	if fs.closed {
 		return fs.err
 	}
+	if fs.sb != nil && fs.err == nil {
+		// The last frame waits in the sample builder for a next one
+		// that will not come: write it too.
+		fs.sb.Flush()
+		for s := fs.sb.Pop(); s != nil; s = fs.sb.Pop() {
+			fs.writeFrameLocked(s.Data, s.PacketTimestamp)
+		}
+	}
 	fs.closed = true
 	var errs []error
 	if fs.ogg != nil {

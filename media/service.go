@@ -214,6 +214,31 @@ func (s *Service) reconcile() {
 	}
 }
 
+// publishReady reports whether every member the room's topology sends
+// this node's own tracks to has a sending edge that carries them.
+func (s *Service) publishReady(hash string, own []sendTrack) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm := s.media[hash]
+	if rm == nil {
+		return true
+	}
+	t := rm.topo
+	isMixer := t.Star && t.Mixer == s.self
+	for _, r := range t.Receivers(s.self) {
+		e := rm.out[r]
+		for _, tr := range own {
+			if isMixer && tr.key.kind == kindAudio && e != nil && e.wantsMix() && s.mixer.Available() == nil {
+				continue // mixed into r's audio instead
+			}
+			if e == nil || !e.ready(tr.key) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // wantLocked computes, per receiver, the tracks this node should send.
 func (s *Service) wantLocked(rm *roomMedia) map[peer.ID][]sendTrack {
 	want := map[peer.ID][]sendTrack{}
@@ -359,7 +384,7 @@ func (s *Service) Publish(hash string, spec PublishSpec) error {
 		pub.stop()
 		return err
 	}
-	pub.start()
+	pub.start(hash)
 	s.events(Event{Type: "media.publish", Data: map[string]any{"room": hash, "video": spec.Video, "audio": spec.Audio}})
 	s.kick()
 	return nil
