@@ -53,6 +53,14 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		defer os.RemoveAll(dir)
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	// The recordings outlive the demo (its repos do not): a dir of their
+	// own, not under the repos' temporary dir.
+	recDir := filepath.Join(dir, "recordings")
+	if p.Dir == "" {
+		if recDir, err = os.MkdirTemp("", "f2f-demo-recordings-"); err != nil {
+			return err
+		}
+	}
 
 	say("face2face demo: %d nodes on loopback, each with its own repo under %s", p.Nodes, dir)
 	say("(profile local: no public bootstrap, no mDNS, no port mapping; nothing leaves this machine)")
@@ -69,6 +77,11 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 			err = cerr
 		}
 		say("all nodes stopped; repos removed")
+		if files, _ := filepath.Glob(filepath.Join(recDir, "*")); len(files) > 0 {
+			say("the recordings are kept in %s (play them with ffplay or VLC)", recDir)
+		} else if p.Dir == "" {
+			os.Remove(recDir)
+		}
 	}()
 	names := map[string]string{}
 	for i, nd := range net.Nodes {
@@ -121,7 +134,7 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		}
 		return err
 	}
-	if err := demoElection(ctx, say, net, names, uplinks); err != nil {
+	if err := demoElection(ctx, say, net, names, uplinks, recDir); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -143,8 +156,9 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		p.CLI, dir, demoNicks[(p.Nodes-1)%len(demoNicks)])
 	say("  %s --repo %s/node0 topo --room demo-room --format svg > room.svg", p.CLI, dir)
 	say("  %s --repo %s/node0 events", p.CLI, dir)
-	say("  %s --repo %s/node0 media stats demo-room   (every node keeps publishing the test media)", p.CLI, dir)
+	say("  %s --repo %s/node0 media stats demo-room   (every node publishes the test media in a loop)", p.CLI, dir)
 	say("  %s --repo %s/node0 media record demo-room --dir rec; then: %s --repo %s/node0 media stop demo-room", p.CLI, dir, p.CLI, dir)
+	say("    (media stop ends node0's publishing too; media publish demo-room --video F.ivf --loop starts it again)")
 	say("Running until Ctrl-C.")
 
 	ch, unsub := net.Nodes[0].Subscribe(64)
@@ -338,7 +352,7 @@ func demoUplinks(n int) []float64 {
 
 // demoElection shows the mixer election in demo-room: the scores, the
 // topology, and a failover when the mixer stops (it then comes back).
-func demoElection(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, uplinks func(int) []node.Option) error {
+func demoElection(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, uplinks func(int) []node.Option, recDir string) error {
 	say("")
 	say("mixer election: every member probes the upload to a few others over /f2f/bwprobe/1 (uplinks are")
 	say("simulated here: %v MB/s), gossips a signed capability report, and all elect the best score:", demoUplinks(len(net.Nodes)))
@@ -409,7 +423,7 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 			idx = i
 		}
 	}
-	call, err := demoCallStart(wctx, say, net, names, idx)
+	call, err := demoCallStart(wctx, say, net, names, idx, recDir)
 	if err != nil {
 		return err
 	}
@@ -447,7 +461,10 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 		return fmt.Errorf("restart node%d: %w", idx, err)
 	}
 	net.Nodes[idx] = nd
-	say("  node%d restarted and rejoined demo-room; the election continues (f2f mixer demo-room shows it)", idx)
+	if err := nd.Media().Publish(call.hash, call.spec); err != nil {
+		return fmt.Errorf("node%d publish after its restart: %w", idx, err)
+	}
+	say("  node%d restarted, rejoined demo-room and publishes again; the election continues (f2f mixer demo-room shows it)", idx)
 	return nil
 }
 
@@ -460,9 +477,10 @@ type demoCall struct {
 	rec   *node.Node
 	names map[string]string
 	dir   string
+	spec  media.PublishSpec
 }
 
-func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, mixer int) (*demoCall, error) {
+func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, mixer int, recDir string) (*demoCall, error) {
 	dir := filepath.Join(net.Dir, "media")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -477,7 +495,7 @@ func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, name
 	if err != nil {
 		return nil, err
 	}
-	c := &demoCall{hash: hash, rec: rec, names: names, dir: filepath.Join(dir, "recordings")}
+	c := &demoCall{hash: hash, rec: rec, names: names, dir: recDir, spec: media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}}
 	say("")
 	say("live media over WebRTC (pion), signaled over /f2f/signal/1: every node publishes a VP8 video and an Opus")
 	say("tone (f2f media publish demo-room --video test.ivf --audio test.ogg --loop); node%d records them", recIdx)
@@ -486,7 +504,7 @@ func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, name
 		return nil, err
 	}
 	for i, nd := range net.Nodes {
-		if err := nd.Media().Publish(hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+		if err := nd.Media().Publish(hash, c.spec); err != nil {
 			return nil, fmt.Errorf("node%d publish: %w", i, err)
 		}
 	}
@@ -540,11 +558,15 @@ func (c *demoCall) afterFailover(ctx context.Context, say func(string, ...any), 
 		pause = "longest pause in received video " + g.Round(time.Millisecond).String()
 	}
 	say("  media rerouted through the new mixer without anyone rejoining; %s", pause)
+	// Stop ends the recorder's publishing too: it publishes again.
 	res, err := c.rec.Media().Stop(c.hash)
 	if err != nil {
 		return err
 	}
-	say("  recordings (play them with ffplay or VLC):")
+	if err := c.rec.Media().Publish(c.hash, c.spec); err != nil {
+		return err
+	}
+	say("  recordings, kept after the demo in %s (play them with ffplay or VLC):", c.dir)
 	for _, f := range res.Files {
 		unit := "frames"
 		if f.Kind == "audio" {

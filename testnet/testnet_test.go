@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -118,10 +119,20 @@ func TestDemo(t *testing.T) {
 	var out syncBuffer
 	var formed *Net
 	var rtSizes []int
-	err := Demo(ctx, &out, DemoParams{Nodes: 5, Dir: t.TempDir(), CLI: "f2f", Ready: func(n *Net) {
+	dir := t.TempDir()
+	publishing := 0
+	err := Demo(ctx, &out, DemoParams{Nodes: 5, Dir: dir, CLI: "f2f", Ready: func(n *Net) {
 		formed = n
 		for _, nd := range n.Nodes {
 			rtSizes = append(rtSizes, len(nd.RoutingTable()))
+			// The narration says every node publishes: the recorder
+			// (its media stop ended its publishing) and the restarted
+			// mixer too.
+			if h, err := nd.Rooms().RoomHash(ctx, "demo-room"); err == nil {
+				if p := nd.Media().Stats(h).Publishing; p != nil && !p.Done {
+					publishing++
+				}
+			}
 		}
 		cancel()
 	}})
@@ -139,6 +150,12 @@ func TestDemo(t *testing.T) {
 			t.Errorf("node%d routing table holds %d peers, want 4", i, n)
 		}
 	}
+	if publishing != 5 {
+		t.Errorf("%d of 5 nodes publish when the demo says every node does", publishing)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(dir, "recordings", "*-video.ivf")); len(recs) < 4 {
+		t.Errorf("the demo kept %d video recordings, want 4", len(recs))
+	}
 	text := out.String()
 	for _, want := range []string{
 		"started node4",
@@ -154,8 +171,9 @@ func TestDemo(t *testing.T) {
 		"<- mixer",
 		"all 5 nodes agree: mixer node",
 		"failover: ",
-		"restarted and rejoined demo-room",
+		"restarted, rejoined demo-room and publishes again",
 		"all nodes stopped",
+		"the recordings are kept in " + filepath.Join(dir, "recordings"),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
