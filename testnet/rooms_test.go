@@ -176,7 +176,14 @@ func waitMesh(t *testing.T, ctx context.Context, nodes []*node.Node, ref string)
 			want = append(want, nick)
 			send(t, ctx, nd, ref, "/nick "+nick)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		// A round's messages must arrive within the window; under the race
+		// detector (signature checks about ten times slower) a room of 20
+		// on 2 cores needs far longer than 3 s for its 400 deliveries.
+		window := 3 * time.Second
+		if raceEnabled {
+			window = 3*time.Second + time.Duration(len(nodes))*time.Second
+		}
+		rctx, cancel := context.WithTimeout(ctx, window)
 		err := WaitFor(rctx, func() (bool, error) {
 			for _, nd := range nodes {
 				all, err := nd.Rooms().Log(rctx, ref, time.Time{}, 0)

@@ -119,11 +119,15 @@ func TestRestartReconnectsWithoutFlags(t *testing.T) {
 	}
 
 	// a restarts too: it gets its old ports back and dials b.
+	aAddr := tcpAddr(t, idLines(ctx, t, a))
 	if err := pa.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	pa = startDaemon(ctx, t, a)
 	cliOK(ctx, t, a, "wait")
+	if now := tcpAddr(t, idLines(ctx, t, a)); now != aAddr {
+		t.Errorf("a listens on %s after its restart, was %s", now, aAddr)
+	}
 	waitPeer(ctx, t, a, bID)
 	waitPeer(ctx, t, b, aID)
 
