@@ -17,6 +17,7 @@ type rateSampler struct {
 	mu   sync.Mutex
 	last map[uint32]rateSample
 	kbps map[uint32]float64
+	rtt  float64 // the edge's ICE RTT in ms, sampled with the rates
 }
 
 type rateSample struct {
@@ -146,6 +147,13 @@ func (s *Service) sampleRates() {
 		for _, t := range e.tracks() {
 			e.rates().sample(t.ssrc, t.bytes(e.getter()), now)
 		}
+		// pion's GetStats walks every transport: once per sample, not on
+		// every stats call.
+		rtt := iceRTT(e.peerConn())
+		r := e.rates()
+		r.mu.Lock()
+		r.rtt = rtt
+		r.mu.Unlock()
 	}
 }
 
@@ -343,7 +351,10 @@ func (s *Service) Stats(hash string) RoomStats {
 		rs.Recording, rs.Files = rec.dir, rec.files()
 	}
 	for _, x := range evs {
-		rtt := iceRTT(x.v.peerConn())
+		r := x.v.rates()
+		r.mu.Lock()
+		rtt := r.rtt
+		r.mu.Unlock()
 		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), RTTMS: rtt, Tracks: edgeTracks(x.v, rtt)})
 	}
 	slices.SortFunc(rs.Edges, func(a, b EdgeStats) int {
