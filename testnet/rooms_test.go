@@ -273,14 +273,24 @@ func sameLogs(t *testing.T, ctx context.Context, nodes []*node.Node, ref string,
 // Not parallel: 20 nodes take both cores (under -race for minutes), and
 // the parallel tests starved next to it; alone first, it lets them run.
 func TestRoomChatAcrossNodes(t *testing.T) {
-	const nodes, messages = 20, 200
+	// Under the race detector (crypto and the pure-Go SQLite about ten
+	// times slower) the 20 nodes get 80 messages: all 200 took 2 min to
+	// reach everyone on 2 cores there, 4 s without it.
+	const nodes = 20
+	messages := 200
+	if raceEnabled {
+		messages = 80
+	}
 	net := newNet(t, nodes, WithShape(Random), WithSeed(3))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*roomDeadline)
 	defer cancel()
+	start := time.Now()
 	makeRoom(t, ctx, net.Nodes, "lobby")
+	t.Logf("%d nodes in the room, gossip everywhere, after %s", nodes, time.Since(start).Round(time.Millisecond))
 	// Not one dropped: node0's stats count what every validator rejected
 	// or ignored as a replay.
 	before := net.Nodes[0].Rooms().Stats()
+	start = time.Now()
 
 	rng := rand.New(rand.NewSource(1))
 	var want []string
@@ -289,10 +299,13 @@ func TestRoomChatAcrossNodes(t *testing.T) {
 		want = append(want, text)
 		send(t, ctx, net.Nodes[rng.Intn(len(net.Nodes))], "lobby", text)
 	}
+	t.Logf("%d messages sent in %s", messages, time.Since(start).Round(time.Millisecond))
 	for i, nd := range net.Nodes {
 		waitChat(t, ctx, fmt.Sprintf("node%d", i), nd, "lobby", want...)
 	}
+	t.Logf("all %d messages on all %d nodes after %s", messages, nodes, time.Since(start).Round(time.Millisecond))
 	sameLogs(t, ctx, net.Nodes, "lobby", messages)
+	t.Logf("logs compared after %s", time.Since(start).Round(time.Millisecond))
 	after := net.Nodes[0].Rooms().Stats()
 	if after.BadSig != before.BadSig || after.Malformed != before.Malformed || after.RateLimit != before.RateLimit {
 		t.Errorf("node0 dropped honest messages: stats %+v, before %+v", after, before)

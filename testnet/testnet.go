@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/fluttershy/face2face/node"
@@ -156,14 +157,22 @@ func StartNode(repo string, boot []string, opts ...node.Option) (*node.Node, err
 	return nd, nil
 }
 
-// Close closes every node, last started first.
+// Close closes every node.
 func (n *Net) Close() error {
-	var errs []error
-	for i := len(n.Nodes) - 1; i >= 0; i-- {
-		if err := n.Nodes[i].Close(); err != nil {
-			errs = append(errs, fmt.Errorf("node %d: %w", i, err))
-		}
+	// All at once: each node's shutdown waits a moment for its leave
+	// announcements to go out, which one after the other adds up.
+	errs := make([]error, len(n.Nodes))
+	var wg sync.WaitGroup
+	for i, nd := range n.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := nd.Close(); err != nil {
+				errs[i] = fmt.Errorf("node %d: %w", i, err)
+			}
+		}()
 	}
+	wg.Wait()
 	n.Nodes = nil
 	return errors.Join(errs...)
 }
