@@ -495,10 +495,14 @@ func (s *Service) handleSignal(st network.Stream) {
 	}
 	s.wg.Add(1) // under mu, so never after Close began to wait
 	s.mu.Unlock()
-	defer s.wg.Done()
-	if err := s.serveInbound(st); err != nil && s.ctx.Err() == nil {
+	// No defer here: with one, Go 1.26's race detector now and then
+	// reports its defer record against a finished pion OnTrack goroutine
+	// whose memory it reused (runtime.deferreturn vs onTrack.gowrap1).
+	err := s.serveInbound(st)
+	if err != nil && s.ctx.Err() == nil {
 		s.log.Debug("media inbound ended", "peer", st.Conn().RemotePeer(), "err", err)
 	}
+	s.wg.Done()
 }
 
 func (s *Service) registerInbound(e *inEdge) error {
