@@ -352,14 +352,19 @@ func TestReceiversGetTheFirstFrame(t *testing.T) {
 	})
 	// All but the last frame are written as the next one comes; the last
 	// one when the recording stops.
-	waitFor(t, 10*time.Second, "the frames before the last", func() bool {
-		for _, n := range nodes[1:] {
-			if recordedFrames(n.svc.Stats("room1"), nodes[0].h.ID(), kindVideo) < total-1 {
-				return false
-			}
+	var got [2]uint64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for i, n := range nodes[1:] {
+			got[i] = recordedFrames(n.svc.Stats("room1"), nodes[0].h.ID(), kindVideo)
 		}
-		return true
-	})
+		if got[0] >= total-1 && got[1] >= total-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			st := nodes[0].svc.Stats("room1")
+			t.Fatalf("recorded %d and %d of the first %d frames; publisher %+v, edges %+v", got[0], got[1], total-1, st.Publishing, st.Edges)
+		}
+	}
 	if _, err := nodes[0].svc.Stop("room1"); err != nil {
 		t.Fatal(err)
 	}

@@ -141,19 +141,16 @@ func (p *publisher) sendTracks() []sendTrack {
 	return out
 }
 
-// publishWait bounds how long a new publisher waits for the edges to the
-// members present to carry its tracks before its clock starts.
-const publishWait = 5 * time.Second
-
 // start plays the files once every member present can receive them (at
-// most publishWait later): a receiver present when publishing starts gets
-// the first frame, a keyframe, rather than joining a second in.
+// most SignalTimeout later: an edge not up by then has failed), so that a
+// receiver present when publishing starts gets the first frame, a
+// keyframe, rather than joining a second in.
 func (p *publisher) start(hash string) {
 	p.started = time.Now()
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		ctx, cancel := context.WithTimeout(p.ctx, publishWait)
+		ctx, cancel := context.WithTimeout(p.ctx, p.s.params.SignalTimeout)
 		defer cancel()
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -163,7 +160,7 @@ func (p *publisher) start(hash string) {
 				if p.ctx.Err() != nil {
 					return
 				}
-				p.s.log.Debug("media: publishing before every receiver is connected", "room", hash)
+				p.s.log.Warn("media: publishing before every receiver is connected", "room", hash)
 			case <-tick.C:
 				continue
 			}

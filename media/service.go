@@ -217,13 +217,18 @@ func (s *Service) reconcile() {
 // publishReady reports whether every member the room's topology sends
 // this node's own tracks to has a sending edge that carries them.
 func (s *Service) publishReady(hash string, own []sendTrack) bool {
+	// The room's topology now, not the one the loop last applied: right
+	// after Publish the loop may not have looked at the room yet.
+	t, ok := s.rooms.MediaTopology(hash)
+	if !ok {
+		return true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rm := s.media[hash]
 	if rm == nil {
 		return true
 	}
-	t := rm.topo
 	isMixer := t.Star && t.Mixer == s.self
 	for _, r := range t.Receivers(s.self) {
 		e := rm.out[r]

@@ -60,10 +60,11 @@ func (p *eventPrinter) text(ev node.Event) string {
 		return "room " + h
 	}
 	who := func() string {
-		if n := str("nick"); n != "" {
-			return n + " (" + shortID(str("peer")) + ")"
+		id := str("peer")
+		if n := str("nick"); n != "" && n != "peer-"+strings.TrimPrefix(shortID(id), "…") {
+			return n + " (" + shortID(id) + ")"
 		}
-		return shortID(str("peer"))
+		return "peer-" + strings.TrimPrefix(shortID(id), "…") // as default nicknames read
 	}
 	switch ev.Type {
 	case node.EventPeerConnected:

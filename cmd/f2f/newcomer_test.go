@@ -125,7 +125,7 @@ func TestNewcomerRooms(t *testing.T) {
 	// events: readable lines, no Go maps; --json is NDJSON, also with
 	// --follow.
 	ev := cliOK(ctx, t, a, "events")
-	for _, w := range []string{`joined room "lobby"`, `lobby: peer-\w+ \(…\w+\) joined`, `forgot room "lobby"`, `mixer is now \S+ \(term \d+\): `} {
+	for _, w := range []string{`joined room "lobby"`, `lobby: (peer-\w+|\S+ \(…\w+\)) joined`, `forgot room "lobby"`, `mixer is now \S+ \(term \d+\): `} {
 		if !regexp.MustCompile(w).MatchString(ev) {
 			t.Errorf("events lack %q:\n%s", w, ev)
 		}
