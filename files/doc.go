@@ -3,6 +3,6 @@
 // that decides which peers may fetch which blocks. It knows no rooms: "is
 // this peer allowed?" is a func that node hands it.
 //
-// It is built in a later issue on the blockstore and bitswap that node
-// already owns. It never imports dht, overlay, media, node or cmd.
+// It works on the blockstore and bitswap that node owns, and never imports
+// dht, overlay, media, node or cmd.
 package files

@@ -2,7 +2,7 @@
 // SDP/ICE signaling over libp2p streams, publishing and recording tracks,
 // SFU forwarding and audio mixing on the elected mixer, and stats.
 //
-// It is built in a later issue. It never imports dht, overlay, files, node
-// or cmd: the elected mixer and the chosen topology reach it through small
-// interfaces that node satisfies.
+// It never imports dht, overlay, files, node or cmd: the elected mixer and
+// the chosen topology reach it through small interfaces that node
+// satisfies.
 package media

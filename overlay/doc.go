@@ -3,7 +3,6 @@
 // reports, the mixer election, the topology policy (mesh or star) and
 // network-activity tracking.
 //
-// It is built in later issues. It never imports dht, files, media, node or
-// cmd: what it needs from them (e.g. rendezvous) it declares as small
-// interfaces that node satisfies.
+// It never imports dht, files, media, node or cmd: what it needs from them
+// (e.g. rendezvous) it declares as small interfaces that node satisfies.
 package overlay

@@ -318,6 +318,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	rooms map[string]*room // by hash
+	// secrets holds the derived secrets of stored rooms that are not
+	// joined (a joined room has its own): a password room's cost Argon2id,
+	// which Log would otherwise run on every call.
+	secrets map[string]*RoomSecrets
 
 	// fileMu guards fileRooms: for every file CID (KeyString) shared in a
 	// stored room, the rooms (by hash) it was shared in and whether each
@@ -650,11 +654,7 @@ func (s *Service) Forget(ctx context.Context, ref string) (RoomInfo, error) {
 	}
 	var keep [][]byte
 	if rec.Password != "" {
-		key, err := ParseRoomKey(rec.Key)
-		if err != nil {
-			return RoomInfo{}, err
-		}
-		sec, err := key.Secrets(rec.Password)
+		sec, err := s.secretsOf(rec)
 		if err != nil {
 			return RoomInfo{}, err
 		}
@@ -674,6 +674,9 @@ func (s *Service) Forget(ctx context.Context, ref string) (RoomInfo, error) {
 	if err := s.store.DeleteRoom(ctx, rec.Hash, keep); err != nil {
 		return RoomInfo{}, err
 	}
+	s.mu.Lock()
+	delete(s.secrets, rec.Hash)
+	s.mu.Unlock()
 	s.events(EventRoomForgotten, map[string]string{"room": rec.Hash, "name": rec.Name})
 	return RoomInfo{Key: rec.Key, Name: rec.Name, Hash: rec.Hash, Password: rec.Password != "", Messages: n}, nil
 }
@@ -775,11 +778,7 @@ func (s *Service) Log(ctx context.Context, ref string, since time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
-	key, err := ParseRoomKey(rec.Key)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := key.Secrets(rec.Password)
+	sec, err := s.secretsOf(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -803,6 +802,36 @@ func (s *Service) Log(ctx context.Context, ref string, since time.Time, limit in
 		out = out[len(out)-limit:]
 	}
 	return out, nil
+}
+
+// secretsOf returns a stored room's secrets: the joined room's own, else
+// derived once and kept.
+func (s *Service) secretsOf(rec RoomRecord) (*RoomSecrets, error) {
+	s.mu.Lock()
+	if r, ok := s.rooms[rec.Hash]; ok {
+		s.mu.Unlock()
+		return r.sec, nil
+	}
+	if sec, ok := s.secrets[rec.Hash]; ok {
+		s.mu.Unlock()
+		return sec, nil
+	}
+	s.mu.Unlock()
+	key, err := ParseRoomKey(rec.Key)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := key.Secrets(rec.Password)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.secrets == nil {
+		s.secrets = map[string]*RoomSecrets{}
+	}
+	s.secrets[rec.Hash] = sec
+	s.mu.Unlock()
+	return sec, nil
 }
 
 // decodeChat turns a stored envelope into a ChatMessage, tracking nicknames
