@@ -66,7 +66,7 @@ func newTestNodes(t *testing.T, n int, rooms func(i int) Rooms, opts ...Option) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := New(h, append([]Option{WithRooms(rooms(i)), WithICE(ICEConfig{LoopbackOnly: true})}, opts...)...)
+		svc, err := New(h, rooms(i), append([]Option{WithICE(ICEConfig{LoopbackOnly: true})}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

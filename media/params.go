@@ -169,9 +169,6 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRooms sets the source of rooms, members and topologies (required).
-func WithRooms(r Rooms) Option { return func(c *config) error { c.rooms = r; return nil } }
-
 // WithEvents sets the event sink.
 func WithEvents(f func(Event)) Option { return func(c *config) error { c.events = f; return nil } }
 

@@ -75,8 +75,11 @@ type roomMedia struct {
 }
 
 // New builds the media service on h and registers /f2f/signal/1.
-func New(h host.Host, opts ...Option) (*Service, error) {
-	c := config{params: DefaultParams(), log: slog.Default(), events: func(Event) {}}
+func New(h host.Host, rooms Rooms, opts ...Option) (*Service, error) {
+	if h == nil || rooms == nil {
+		return nil, errors.New("media: New needs a host and the rooms")
+	}
+	c := config{params: DefaultParams(), log: slog.Default(), events: func(Event) {}, rooms: rooms}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
@@ -84,9 +87,6 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	}
 	if err := c.params.validate(); err != nil {
 		return nil, err
-	}
-	if c.rooms == nil {
-		return nil, errors.New("media: WithRooms is required")
 	}
 	if c.mixer == nil {
 		c.mixer = defaultMixer()

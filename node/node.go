@@ -432,9 +432,8 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 
 	// Live media: pion PeerConnections to the members the room's topology
 	// selects, signaled over libp2p streams.
-	n.media, err = media.New(n.host, append([]media.Option{
+	n.media, err = media.New(n.host, mediaRooms{n.rooms}, append([]media.Option{
 		media.WithLogger(n.log.With("subsystem", "media")),
-		media.WithRooms(mediaRooms{n.rooms}),
 		media.WithICE(mediaICE(n.cfg)),
 		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) })}, c.mediaOpts...)...)
 	if err != nil {
