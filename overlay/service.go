@@ -782,26 +782,46 @@ func (s *Service) Log(ctx context.Context, ref string, since time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := s.store.Log(ctx, rec.Hash, time.Time{}, 0)
+	// The page comes from SQL (--since, --limit); the nicknames its authors
+	// had at each message come from the nick and join messages, walked in
+	// the same order alongside it.
+	msgs, err := s.store.Log(ctx, rec.Hash, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	nickMsgs, err := s.store.NickMessages(ctx, rec.Hash)
 	if err != nil {
 		return nil, err
 	}
 	nicks := map[peer.ID]string{}
+	j := 0
 	out := make([]ChatMessage, 0, len(msgs))
 	for _, m := range msgs {
+		for ; j < len(nickMsgs) && logBefore(nickMsgs[j].Env, m.Env); j++ {
+			decodeChat(sec, nickMsgs[j].Env, nicks)
+		}
+		if j < len(nickMsgs) && nickMsgs[j].Env.Author == m.Env.Author && nickMsgs[j].Env.Seq == m.Env.Seq {
+			j++ // this very message: decoded below
+		}
 		cm, ok := decodeChat(sec, m.Env, nicks)
 		if !ok {
 			continue
 		}
-		if !since.IsZero() && cm.Time.Before(since) {
-			continue
-		}
 		out = append(out, cm)
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
-	}
 	return out, nil
+}
+
+// logBefore reports whether a comes before b in the log's deterministic
+// order (lamport, author, seq).
+func logBefore(a, b *Envelope) bool {
+	if a.Lamport != b.Lamport {
+		return a.Lamport < b.Lamport
+	}
+	if a.Author != b.Author {
+		return a.Author.String() < b.Author.String() // the store orders the text form
+	}
+	return a.Seq < b.Seq
 }
 
 // secretsOf returns a stored room's secrets: the joined room's own, else

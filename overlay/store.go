@@ -26,7 +26,7 @@ import (
 const storeSchemaName = "overlay"
 
 // storeSchemaVersion is the schema version NewStore creates and understands.
-const storeSchemaVersion = 3
+const storeSchemaVersion = 4
 
 // storeSchemaV1 creates version 1 of the overlay tables.
 //
@@ -74,6 +74,13 @@ var storeSchemaV3 = []string{
 		room TEXT NOT NULL,
 		PRIMARY KEY (cid, room)
 	)`,
+}
+
+// storeSchemaV4 adds a partial index of the nickname-setting messages
+// (nick and join, kinds 3 and 4): Log reads them to name the authors of a
+// page of the log without reading the whole log.
+var storeSchemaV4 = []string{
+	`CREATE INDEX IF NOT EXISTS messages_nicks ON messages (room, lamport, author, seq) WHERE kind IN (3, 4)`,
 }
 
 // OpenDB opens the SQLite database at path, creating it when missing, with
@@ -193,6 +200,7 @@ type Store struct {
 	stmtAuthorRuns *sql.Stmt
 	stmtMissing    *sql.Stmt
 	stmtFiles      *sql.Stmt
+	stmtNicks      *sql.Stmt
 	stmtAuthorSeqs *sql.Stmt
 
 	// ingest is PutBatch's own connection (synchronous=NORMAL), opened on
@@ -257,6 +265,8 @@ func NewStore(db *sql.DB) (*Store, error) {
 			WHERE room = ? AND time >= ? ORDER BY lamport DESC, author DESC, seq DESC LIMIT ?`},
 		{&s.stmtFiles, `SELECT ` + messageColumns + ` FROM messages
 			WHERE room = ? AND kind = 7 ORDER BY lamport, author, seq`},
+		{&s.stmtNicks, `SELECT ` + messageColumns + ` FROM messages
+			WHERE room = ? AND kind IN (3, 4) ORDER BY lamport, author, seq`},
 		{&s.stmtCount, `SELECT COUNT(*) FROM messages WHERE room = ?`},
 		{&s.stmtMaxLamport, `SELECT COALESCE(MAX(lamport), 0) FROM messages WHERE room = ?`},
 		{&s.stmtMaxSeq, `SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ? AND author = ?`},
@@ -312,7 +322,7 @@ func migrateStore(ctx context.Context, db *sql.DB) (err error) {
 	case version > storeSchemaVersion:
 		return fmt.Errorf("overlay: migrate store: schema version %d is newer than supported %d", version, storeSchemaVersion)
 	}
-	steps := [][]string{storeSchemaV1, storeSchemaV2, storeSchemaV3}
+	steps := [][]string{storeSchemaV1, storeSchemaV2, storeSchemaV3, storeSchemaV4}
 	for v := version; v < storeSchemaVersion; v++ {
 		for _, q := range steps[v] {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -347,7 +357,7 @@ func (s *Store) Close() error {
 		for _, st := range []*sql.Stmt{
 			s.stmtSaveRoom, s.stmtRoom, s.stmtRooms, s.stmtSetJoined, s.stmtSetNick,
 			s.stmtPut, s.stmtLogAll, s.stmtLogLast, s.stmtCount, s.stmtMaxLamport,
-			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtMissing, s.stmtAuthorSeqs, s.stmtFiles,
+			s.stmtMaxSeq, s.stmtAuthorRuns, s.stmtMissing, s.stmtAuthorSeqs, s.stmtFiles, s.stmtNicks,
 		} {
 			if st != nil {
 				errs = append(errs, st.Close())
@@ -618,6 +628,20 @@ func (s *Store) FileMessages(ctx context.Context, room string) ([]StoredMessage,
 	out, err := scanMessages(room, rows)
 	if err != nil {
 		return nil, fmt.Errorf("overlay: files %s: %w", room, err)
+	}
+	return out, nil
+}
+
+// NickMessages returns room's nick and join messages (the ones that set
+// an author's nickname), in the deterministic order.
+func (s *Store) NickMessages(ctx context.Context, room string) ([]StoredMessage, error) {
+	rows, err := s.stmtNicks.QueryContext(ctx, room)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: nicknames %s: %w", room, err)
+	}
+	out, err := scanMessages(room, rows)
+	if err != nil {
+		return nil, fmt.Errorf("overlay: nicknames %s: %w", room, err)
 	}
 	return out, nil
 }
