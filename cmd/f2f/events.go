@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
@@ -157,4 +160,81 @@ func shortID(id string) string {
 		return "…" + id[len(id)-6:]
 	}
 	return id
+}
+
+func newEventsCmd(g *globals) *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "events [--follow]",
+		Short: "Print the node's timeline: connects, disconnects, joins, leaves, elections",
+		Long: `Print the node's timeline (its last 1000 events), one readable line each:
+peers connected and disconnected, rooms joined and left, members joining,
+leaving and going quiet, mixer changes with their reason, chat messages and
+shared files, media starting, stopping and pausing.
+
+--follow keeps printing new events until Ctrl-C. --json prints one JSON object
+per line (NDJSON: type, time, data), also with --follow.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ep := &eventPrinter{g: g, names: map[string]string{}}
+			rctx, rcancel := apiCtx(cmd)
+			rooms, err := c.Rooms(rctx)
+			rcancel()
+			if err != nil {
+				return err
+			}
+			for _, r := range rooms {
+				ep.names[r.Hash] = r.Name
+			}
+			if !follow {
+				ctx, cancel := apiCtx(cmd)
+				defer cancel()
+				evs, err := c.RecentEvents(ctx)
+				if err != nil {
+					return err
+				}
+				for _, ev := range evs {
+					if err := ep.print(ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			var last time.Time
+			err = c.Events(ctx, func(ev node.Event) error {
+				if ev.Type == node.EventStreamReady {
+					rctx, rcancel := apiCtx(cmd)
+					defer rcancel()
+					evs, err := c.RecentEvents(rctx)
+					if err != nil {
+						return err
+					}
+					for _, e := range evs {
+						if err := ep.print(e); err != nil {
+							return err
+						}
+						last = e.Time
+					}
+					return nil
+				}
+				if !ev.Time.After(last) {
+					return nil // in the timeline already printed
+				}
+
+				return ep.print(ev)
+			})
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing events as they happen")
+	return cmd
 }

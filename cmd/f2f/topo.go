@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -240,4 +242,51 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func newTopoCmd(g *globals) *cobra.Command {
+	var room, format string
+	cmd := &cobra.Command{
+		Use:   "topo [--room ROOM] [--format json|dot|svg]",
+		Short: "Print who is connected to whom: a room's members or this node's peers, as JSON, DOT or SVG",
+		Long: `Print the topology graph. With --room, every member of the room, labelled by
+nickname and role (me, mixer, member), and the edges each member reported in
+its latest telemetry: connections (transport, RTT, bytes/s), its GossipSub
+mesh, and media (an arrow from sender to receiver with its bytes/s). Without --room, this node and its connected peers,
+with bitswap traffic per peer.
+
+--format json (the default; also --json), dot (Graphviz) or svg (drawn here,
+no external tool needed):  f2f topo --room ROOM --format svg > room.svg`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.json && format == "" {
+				format = "json"
+			}
+			if format == "" {
+				format = "json"
+			}
+			if format != "json" && format != "dot" && format != "svg" {
+				return fmt.Errorf("unknown format %q (want json, dot or svg)", format)
+			}
+			c, ctx, cancel, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			gr, err := c.Topo(ctx, room)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "dot":
+				return writeDOT(g.out, gr)
+			case "svg":
+				return writeSVG(g.out, gr)
+			}
+			return g.printJSON(gr)
+		},
+	}
+	cmd.Flags().StringVar(&room, "room", "", "a room key or name (default: this node's own connections)")
+	cmd.Flags().StringVar(&format, "format", "", "json, dot or svg")
+	return cmd
 }
