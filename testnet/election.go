@@ -53,11 +53,11 @@ func FormRoom(ctx context.Context, nodes []*node.Node, name string) (overlay.Roo
 	if err != nil {
 		return info, err
 	}
-	return info, waitRoom(ctx, nodes, info.Key)
+	return info, WaitRoom(ctx, nodes, info.Key)
 }
 
-// waitRoom waits until every node sees every other connected in room ref.
-func waitRoom(ctx context.Context, nodes []*node.Node, ref string) error {
+// WaitRoom waits until every node sees every other connected in room ref.
+func WaitRoom(ctx context.Context, nodes []*node.Node, ref string) error {
 	return WaitFor(ctx, func() (bool, error) {
 		for _, nd := range nodes {
 			peers, err := nd.Rooms().Peers(ctx, ref)

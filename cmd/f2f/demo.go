@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fluttershy/face2face/internal/demo"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -46,7 +47,7 @@ narrate how they find each other through the DHT. Runs until Ctrl-C (or
 			if exe, err := os.Executable(); err == nil {
 				cli = exe
 			}
-			return testnet.Demo(ctx, g.out, testnet.DemoParams{Nodes: nodes, Shape: sh, CLI: cli})
+			return demo.Demo(ctx, g.out, demo.DemoParams{Nodes: nodes, Shape: sh, CLI: cli})
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 5, "how many nodes (2-50)")

@@ -1,4 +1,4 @@
-package testnet
+package demo
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // DemoParams configure Demo.
@@ -28,11 +29,11 @@ type DemoParams struct {
 	// the end.
 	Dir string
 	// Shape of the bootstrap graph.
-	Shape Shape
+	Shape testnet.Shape
 	// CLI is how the narration tells the user to run f2f (e.g. "f2f").
 	CLI string
 	// Ready, if set, is called once the network has formed.
-	Ready func(*Net)
+	Ready func(*testnet.Net)
 }
 
 // Demo starts a local network of real nodes on loopback, narrates how they
@@ -66,8 +67,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("(profile local: no public bootstrap, no mDNS, no port mapping; nothing leaves this machine)")
 	say("")
 	start := time.Now()
-	uplinks := SimulatedUplinks(demoUplinks(p.Nodes), overlay.DefaultParams())
-	net, err := New(dir, p.Nodes, WithShape(p.Shape), WithNodeOptionsFor(uplinks))
+	uplinks := testnet.SimulatedUplinks(demoUplinks(p.Nodes), overlay.DefaultParams())
+	net, err := testnet.New(dir, p.Nodes, testnet.WithShape(p.Shape), testnet.WithNodeOptionsFor(uplinks))
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ var demoLines = []string{
 
 // demoChat has node0 create a room, the others join it by its key, and
 // each say something; it prints the log as the last node sees it.
-func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
+func demoChat(ctx context.Context, say func(string, ...any), net *testnet.Net) error {
 	say("")
 	say("node0 creates room \"demo-room\"; the others join it by its key (found through the DHT only):")
 	info, err := net.Nodes[0].Rooms().Create(ctx, "demo-room", "")
@@ -230,7 +231,7 @@ func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	start := time.Now()
-	if err := waitRoom(wctx, net.Nodes, "demo-room"); err != nil {
+	if err := testnet.WaitRoom(wctx, net.Nodes, "demo-room"); err != nil {
 		return fmt.Errorf("room members did not meet: %w", err)
 	}
 	say("  all %d nodes are in the room after %s", len(net.Nodes), time.Since(start).Round(time.Millisecond))
@@ -247,7 +248,7 @@ func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
 	sent := 0
 	for i, nd := range net.Nodes {
 		// Each speaker waits to hear the previous one: a conversation.
-		if err := WaitFor(wctx, func() (bool, error) {
+		if err := testnet.WaitFor(wctx, func() (bool, error) {
 			n, err := countChat(nd)
 			return n >= sent, err
 		}); err != nil {
@@ -263,7 +264,7 @@ func demoChat(ctx context.Context, say func(string, ...any), net *Net) error {
 	}
 	last := net.Nodes[len(net.Nodes)-1]
 	var log []overlay.ChatMessage
-	if err := WaitFor(wctx, func() (bool, error) {
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
 		log, err = last.Rooms().Log(wctx, "demo-room", time.Time{}, 0)
 		if err != nil {
 			return false, err
@@ -298,15 +299,15 @@ const demoFileSize = 8 << 20
 // demoFile: node1 shares a file in the room; the last node reads the link
 // from its chat log and fetches the file by CID, from whichever members
 // have it.
-func demoFile(ctx context.Context, say func(string, ...any), net *Net) error {
+func demoFile(ctx context.Context, say func(string, ...any), net *testnet.Net) error {
 	sharer, fetcher := net.Nodes[1], net.Nodes[len(net.Nodes)-1]
 	say("")
 	say("node1 shares an %d MiB file in the room (/share); node%d fetches it by the link in its chat log:", demoFileSize>>20, len(net.Nodes)-1)
-	want, err := SHA256Of(RandomReader(demoFileSize, 42))
+	want, err := testnet.SHA256Of(testnet.RandomReader(demoFileSize, 42))
 	if err != nil {
 		return err
 	}
-	res, err := sharer.AddFile(ctx, "holiday-video.bin", "demo-room", RandomReader(demoFileSize, 42))
+	res, err := sharer.AddFile(ctx, "holiday-video.bin", "demo-room", testnet.RandomReader(demoFileSize, 42))
 	if err != nil {
 		return err
 	}
@@ -314,7 +315,7 @@ func demoFile(ctx context.Context, say func(string, ...any), net *Net) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var link overlay.SharedFile
-	if err := WaitFor(wctx, func() (bool, error) {
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
 		fs, err := fetcher.Rooms().Files(wctx, "demo-room")
 		if len(fs) > 0 {
 			link = fs[0]
@@ -330,7 +331,7 @@ func demoFile(ctx context.Context, say func(string, ...any), net *Net) error {
 		return err
 	}
 	d := time.Since(start)
-	got, err := CatSHA256(wctx, fetcher, link.CID)
+	got, err := testnet.CatSHA256(wctx, fetcher, link.CID)
 	if err != nil {
 		return err
 	}
@@ -352,14 +353,14 @@ func demoUplinks(n int) []float64 {
 
 // demoElection shows the mixer election in demo-room: the scores, the
 // topology, and a failover when the mixer stops (it then comes back).
-func demoElection(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, uplinks func(int) []node.Option, recDir string) error {
+func demoElection(ctx context.Context, say func(string, ...any), net *testnet.Net, names map[string]string, uplinks func(int) []node.Option, recDir string) error {
 	say("")
 	say("mixer election: every member probes the upload to a few others over /f2f/bwprobe/1 (uplinks are")
 	say("simulated here: %v MB/s), gossips a signed capability report, and all elect the best score:", demoUplinks(len(net.Nodes)))
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var in overlay.MixerInfo
-	if err := WaitFor(wctx, func() (bool, error) {
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
 		var err error
 		in, err = net.Nodes[0].Rooms().Mixer(wctx, "demo-room")
 		if err != nil {
@@ -371,7 +372,7 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 				measured++
 			}
 		}
-		m, _, err := AgreedMixer(wctx, net.Nodes, "demo-room")
+		m, _, err := testnet.AgreedMixer(wctx, net.Nodes, "demo-room")
 		return measured == len(net.Nodes) && m != "", err
 	}); err != nil {
 		return fmt.Errorf("no mixer elected: %w", err)
@@ -386,7 +387,7 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 	say("  all %d nodes agree: mixer %s, term %d (%s); topology %s", len(net.Nodes), names[in.Mixer], in.Term, in.Reason, in.Topology)
 	// Members publish their telemetry every few seconds: wait for all.
 	var g overlay.Graph
-	if err := WaitFor(wctx, func() (bool, error) {
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
 		var err error
 		g, err = net.Nodes[0].Rooms().Graph(wctx, "demo-room")
 		if err != nil {
@@ -440,9 +441,9 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 	}
 	var next peer.ID
 	var term uint64
-	if err := WaitFor(wctx, func() (bool, error) {
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
 		var err error
-		next, term, err = AgreedMixer(wctx, rest, "demo-room")
+		next, term, err = testnet.AgreedMixer(wctx, rest, "demo-room")
 		return next != "" && next.String() != in.Mixer, err
 	}); err != nil {
 		return fmt.Errorf("no failover: %w", err)
@@ -456,7 +457,7 @@ func demoElection(ctx context.Context, say func(string, ...any), net *Net, names
 	// Restart it: it rejoins the room; the incumbent keeps the role unless
 	// the returning node beats it by the margin.
 	repo := filepath.Join(net.Dir, fmt.Sprintf("node%d", idx))
-	nd, err := StartNode(repo, net.Nodes[0].Addrs(), append([]node.Option{node.WithLogger(discard())}, uplinks(idx)...)...)
+	nd, err := testnet.StartNode(repo, net.Nodes[0].Addrs(), append([]node.Option{node.WithLogger(discard())}, uplinks(idx)...)...)
 	if err != nil {
 		return fmt.Errorf("restart node%d: %w", idx, err)
 	}
@@ -480,12 +481,12 @@ type demoCall struct {
 	spec  media.PublishSpec
 }
 
-func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, names map[string]string, mixer int, recDir string) (*demoCall, error) {
+func demoCallStart(ctx context.Context, say func(string, ...any), net *testnet.Net, names map[string]string, mixer int, recDir string) (*demoCall, error) {
 	dir := filepath.Join(net.Dir, "media")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	ivf, ogg, err := WriteTestMedia(dir)
+	ivf, ogg, err := testnet.WriteTestMedia(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -509,9 +510,9 @@ func demoCallStart(ctx context.Context, say func(string, ...any), net *Net, name
 		}
 	}
 	start := time.Now()
-	if err := WaitFor(ctx, func() (bool, error) {
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		for _, o := range net.Nodes {
-			if o != rec && RecordedFrames(rec, hash, o, "video") < 30 {
+			if o != rec && testnet.RecordedFrames(rec, hash, o, "video") < 30 {
 				return false, nil
 			}
 		}
@@ -541,11 +542,11 @@ func sumKbps(ts []media.EdgeTrack) float64 {
 func (c *demoCall) afterFailover(ctx context.Context, say func(string, ...any), rest []*node.Node, killed time.Time) error {
 	before := map[*node.Node]uint64{}
 	for _, o := range rest {
-		before[o] = RecordedFrames(c.rec, c.hash, o, "video")
+		before[o] = testnet.RecordedFrames(c.rec, c.hash, o, "video")
 	}
-	if err := WaitFor(ctx, func() (bool, error) {
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		for _, o := range rest {
-			if o != c.rec && RecordedFrames(c.rec, c.hash, o, "video") < before[o]+30 {
+			if o != c.rec && testnet.RecordedFrames(c.rec, c.hash, o, "video") < before[o]+30 {
 				return false, nil
 			}
 		}
@@ -554,7 +555,7 @@ func (c *demoCall) afterFailover(ctx context.Context, say func(string, ...any), 
 		return fmt.Errorf("media did not resume: %w", err)
 	}
 	pause := "no pause of 250 ms or more"
-	if g := MaxGapSince([]*node.Node{c.rec}, c.hash, killed); g > 0 {
+	if g := testnet.MaxGapSince([]*node.Node{c.rec}, c.hash, killed); g > 0 {
 		pause = "longest pause in received video " + g.Round(time.Millisecond).String()
 	}
 	say("  media rerouted through the new mixer without anyone rejoining; %s", pause)
