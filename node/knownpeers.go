@@ -223,32 +223,24 @@ func lastPorts(ctx context.Context, ds datastore.Datastore) map[string]string {
 	return m
 }
 
-// withPort returns a with its TCP or UDP port 0 replaced by port.
+// withPort returns a with its first TCP or UDP port replaced by port, and
+// whether that port was 0 (chosen by the system).
 func withPort(a ma.Multiaddr, port string) (ma.Multiaddr, bool) {
-	for _, code := range []int{ma.P_TCP, ma.P_UDP} {
-		if v, err := a.ValueForProtocol(code); err == nil {
-			if v != "0" {
+	out := make(ma.Multiaddr, 0, len(a))
+	replaced := false
+	for _, c := range a {
+		if code := c.Protocol().Code; !replaced && (code == ma.P_TCP || code == ma.P_UDP) {
+			replaced = true
+			if c.Value() != "0" {
 				return a, false
 			}
-			name := ma.ProtocolWithCode(code).Name
-			s := a.String()
-			i := len(s)
-			// replace the first /tcp/0 or /udp/0
-			for j := 0; j+len(name)+3 <= len(s); j++ {
-				if s[j:j+len(name)+3] == "/"+name+"/0" && (j+len(name)+3 == len(s) || s[j+len(name)+3] == '/') {
-					i = j
-					break
-				}
-			}
-			if i == len(s) {
-				return a, false
-			}
-			b, err := ma.NewMultiaddr(s[:i] + "/" + name + "/" + port + s[i+len(name)+3:])
+			nc, err := ma.NewComponent(c.Protocol().Name, port)
 			if err != nil {
 				return a, false
 			}
-			return b, true
+			c = *nc
 		}
+		out = append(out, c)
 	}
-	return a, false
+	return out, replaced
 }

@@ -521,7 +521,7 @@ func (n *Node) listen(listen []string) error {
 				return fmt.Errorf("listen on %s: %w", s, unwrapListenErr(err))
 			}
 		}
-		if _, random := withPort(a, "1"); !random {
+		if _, random := withPort(a, "0"); !random {
 			continue
 		}
 		for _, l := range n.host.Network().ListenAddresses() {

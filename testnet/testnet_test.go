@@ -7,36 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	// go-flow-metrics (libp2p's bandwidth counter) runs one sweeper per
-	// process while any meter exists; it is the library's global, not a
-	// node's goroutine. Goroutines that closed connections end a little
-	// later (pion's SRTP readers return once their closed transport says
-	// so): on a loaded machine that can take longer than goleak's own
-	// retries, so the check is repeated for up to 10 s; a real leak stays.
-	opts := []goleak.Option{
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	err := goleak.Find(opts...)
-	for err != nil && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-		err = goleak.Find(opts...)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "goleak: leaked goroutines:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(CheckLeaks(m.Run())) }
 
 func newNet(t *testing.T, n int, opts ...Option) *Net {
 	t.Helper()

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -37,16 +35,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	// go-flow-metrics (libp2p's bandwidth counter of in-process nodes) keeps
-	// one sweeper per process; it is the library's global.
-	if err := goleak.Find(goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run")); err != nil {
-		fmt.Fprintln(os.Stderr, "goleak: leaked goroutines:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	return testnet.CheckLeaks(code)
 }
 
 // Quick in-process checks of run() for errors that come from the arguments

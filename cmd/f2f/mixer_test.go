@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -214,18 +212,9 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 	}
 
 	// /metrics with the token.
-	addr := strings.TrimSpace(string(readFile(t, a, node.APIFile)))
-	token := strings.TrimSpace(string(readFile(t, a, node.TokenFile)))
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+node.PathMetrics, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := metricsText(ctx, t, a)
 	for _, w := range []string{"f2f_room_mixer_term", "f2f_room_members", "f2f_peers_connected", "go_goroutines"} {
-		if !strings.Contains(string(body), w) {
+		if !strings.Contains(body, w) {
 			t.Errorf("/metrics lacks %s", w)
 		}
 	}

@@ -19,9 +19,8 @@ import (
 	"github.com/fluttershy/face2face/testnet"
 )
 
-// metric returns the value of the first line of /metrics starting with
-// name, or "".
-func metric(ctx context.Context, t *testing.T, repo, name string) string {
+// metricsText fetches the daemon's /metrics with the repo's token.
+func metricsText(ctx context.Context, t *testing.T, repo string) string {
 	t.Helper()
 	addr := strings.TrimSpace(string(readFile(t, repo, node.APIFile)))
 	token := strings.TrimSpace(string(readFile(t, repo, node.TokenFile)))
@@ -31,9 +30,16 @@ func metric(ctx context.Context, t *testing.T, repo, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, l := range strings.Split(string(body), "\n") {
+	return string(body)
+}
+
+// metric returns the value of the first line of /metrics starting with
+// name, or "".
+func metric(ctx context.Context, t *testing.T, repo, name string) string {
+	t.Helper()
+	for _, l := range strings.Split(metricsText(ctx, t, repo), "\n") {
 		if strings.HasPrefix(l, name) {
 			return l[strings.LastIndex(l, " ")+1:]
 		}

@@ -219,8 +219,14 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 			p[0]+nx, p[1]+ny, x2, y2, st.color, sw, st.dash, marker, esc(e.kind+" "+e.label))
 		if e.label != "" {
 			// A third of the way along, on a white halo: the labels of
-			// crossing edges do not meet in the middle of the circle.
-			x, y := p[0]+dx/3+nx, p[1]+dy/3+ny
+			// crossing edges do not meet in the middle of the circle. A
+			// media label sits past the middle from its sender, clear of
+			// the connection's label and of the opposite stream's.
+			f := 1.0 / 3
+			if e.directed {
+				f = 0.55
+			}
+			x, y := p[0]+dx*f+nx, p[1]+dy*f+ny
 			w := 6.2 * float64(len([]rune(e.label)))
 			fmt.Fprintf(&labels, `<rect x="%.1f" y="%.1f" width="%.1f" height="14" rx="3" fill="white" fill-opacity="0.85"/>`, x-w/2-2, y-11, w+4)
 			fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="11" fill="#333" text-anchor="middle">%s</text>`+"\n", x, y, esc(e.label))

@@ -11,32 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/fluttershy/face2face/testnet"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	// As in testnet: goroutines of closed connections end a little later.
-	opts := []goleak.Option{
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
-		goleak.IgnoreTopFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	err := goleak.Find(opts...)
-	for err != nil && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-		err = goleak.Find(opts...)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "goleak: leaked goroutines:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testnet.CheckLeaks(m.Run())) }
 
 // syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
 type syncBuffer struct {
