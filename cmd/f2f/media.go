@@ -209,7 +209,7 @@ audio keeps coming one stream per publisher.`,
 					if _, err := c.MediaMix(ctx, args[0], false); err != nil {
 						return err
 					}
-					return fmt.Errorf("the mixer refused mixed audio: %s", st.MixRefused)
+					return fmt.Errorf("the mixer refused mixed audio: %s", node.DisplayText(st.MixRefused))
 				}
 				answer = "; the mixer has not answered yet (it answers once it sends this node audio): see f2f media stats"
 				if st.MixedBy != "" {
@@ -274,7 +274,7 @@ func printMediaStats(g *globals, st media.RoomStats) {
 		case st.MixedBy != "":
 			fmt.Fprintf(g.out, "mixed audio from %s\n", short(st.MixedBy))
 		case st.MixRefused != "":
-			fmt.Fprintf(g.out, "mixed audio refused by the mixer: %s\n", st.MixRefused)
+			fmt.Fprintf(g.out, "mixed audio refused by the mixer: %s\n", node.DisplayText(st.MixRefused))
 		default:
 			fmt.Fprintln(g.out, "mixed audio asked for")
 		}
