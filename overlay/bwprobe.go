@@ -75,7 +75,7 @@ func parseProbeHeader(hdr [36]byte) (room string, size int) {
 func (s *Service) handleProbe(st network.Stream) {
 	defer st.Close()
 	p := st.Conn().RemotePeer()
-	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	_ = st.SetDeadline(time.Now().Add(s.params.Room.StreamTimeout))
 	var hdr [36]byte
 	if _, err := io.ReadFull(st, hdr[:]); err != nil {
 		_ = st.Reset()
@@ -91,7 +91,7 @@ func (s *Service) handleProbe(st network.Stream) {
 	case r == nil || !r.isMember(p):
 		refuse(probeNotMember)
 		return
-	case size > s.params.MaxProbeBytes || size <= 0:
+	case size > s.params.Caps.MaxProbeBytes || size <= 0:
 		refuse(probeTooLarge)
 		return
 	case !s.probeLimits.allow(p):
@@ -158,7 +158,7 @@ func (r *room) isMember(p peer.ID) bool {
 func (r *room) probe(ctx context.Context, p peer.ID, size int) (ProbeResult, error) {
 	s := r.s
 	res := ProbeResult{Peer: p.String(), Nick: r.nickOf(p), RTTMS: float64(s.h.Peerstore().LatencyEWMA(p).Microseconds()) / 1000}
-	ctx, cancel := context.WithTimeout(ctx, s.params.StreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.params.Room.StreamTimeout)
 	defer cancel()
 	st, err := s.h.NewStream(ctx, p, ProbeProtocol)
 	if err != nil {
@@ -187,7 +187,7 @@ func (r *room) probe(ctx context.Context, p peer.ID, size int) (ProbeResult, err
 	}
 	var lim *rate.Limiter
 	chunk := make([]byte, 32<<10)
-	if l := s.params.UploadLimit; l > 0 {
+	if l := s.params.Caps.UploadLimit; l > 0 {
 		// Bursts of at most 50 ms of the rate, so that the pacing (and
 		// so the measurement) holds for small probes too.
 		burst := max(1<<10, min(len(chunk), int(l/20)))
@@ -200,7 +200,7 @@ func (r *room) probe(ctx context.Context, p peer.ID, size int) (ProbeResult, err
 	// On a slow uplink the probe ends after ProbeTime with what it sent:
 	// the member measures whatever arrived.
 	start := time.Now()
-	for sent := 0; sent < size && time.Since(start) < s.params.ProbeTime; {
+	for sent := 0; sent < size && time.Since(start) < s.params.Caps.ProbeTime; {
 		n := min(len(chunk), size-sent)
 		if lim != nil {
 			if err := lim.WaitN(ctx, n); err != nil {
@@ -308,10 +308,10 @@ func (r *room) capsLoop() {
 		}
 		rand.Shuffle(len(fresh), func(i, j int) { fresh[i], fresh[j] = fresh[j], fresh[i] })
 		for i, p := range fresh {
-			if len(probed) >= s.params.ProbePeers || i >= s.params.ProbePeers {
+			if len(probed) >= s.params.Caps.ProbePeers || i >= s.params.Caps.ProbePeers {
 				break
 			}
-			res, err := r.probe(r.ctx, p, s.params.ProbeBytes)
+			res, err := r.probe(r.ctx, p, s.params.Caps.ProbeBytes)
 			if r.ctx.Err() != nil {
 				return
 			}
@@ -329,18 +329,18 @@ func (r *room) capsLoop() {
 		// Report again when the figure changed much, or every
 		// ReportInterval, so members that joined (or missed one) have it.
 		c := r.report(ups)
-		if time.Since(lastAt) >= s.params.ReportInterval || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed {
+		if time.Since(lastAt) >= s.params.Caps.ReportInterval || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed {
 			r.publishCaps(c)
 			last, lastAt = c, time.Now()
 		}
-		wait := s.params.ReportInterval
-		if len(probed) < s.params.ProbePeers {
+		wait := s.params.Caps.ReportInterval
+		if len(probed) < s.params.Caps.ProbePeers {
 			wait = min(wait, 2*time.Second) // members may still arrive
 		}
 		if !sleepCtx(r.ctx, jitter(wait)) {
 			return
 		}
-		if time.Since(measured) >= s.params.CapsInterval {
+		if time.Since(measured) >= s.params.Caps.CapsInterval {
 			clear(probed) // measure again
 			clear(failed)
 			measured = time.Now()
@@ -389,7 +389,7 @@ func (s *Service) Probe(ctx context.Context, ref, member string) ([]ProbeResult,
 	}
 	var out []ProbeResult
 	for _, t := range targets {
-		res, err := r.probe(ctx, t, s.params.ProbeBytes)
+		res, err := r.probe(ctx, t, s.params.Caps.ProbeBytes)
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()

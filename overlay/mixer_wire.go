@@ -133,53 +133,6 @@ func Score(c CapReport) uint64 {
 	return s
 }
 
-// ElectOp says what an election message does.
-type ElectOp uint8
-
-// Election message kinds.
-const (
-	// OpCandidate asks for votes: Peer (the author) wants to be the mixer
-	// of Term.
-	OpCandidate ElectOp = 1
-	// OpVote grants the author's vote in Term to Peer.
-	OpVote ElectOp = 2
-	// OpHeartbeat is the mixer's announcement and lease: Peer (the author)
-	// is the mixer of Term.
-	OpHeartbeat ElectOp = 3
-	// OpPolicy sets the room's policy (pin, topology) for everyone.
-	OpPolicy ElectOp = 4
-)
-
-// Topology modes of a room's policy.
-const (
-	TopologyAuto = "auto"
-	TopologyMesh = "mesh"
-	TopologyStar = "star"
-)
-
-var topologies = []string{TopologyAuto, TopologyMesh, TopologyStar}
-
-// Policy is a room's election policy, set by any member and carried in
-// every heartbeat; the newest (Seq, then Setter) wins everywhere.
-type Policy struct {
-	Seq    uint64  `json:"seq"`
-	Setter peer.ID `json:"setter,omitempty"`
-	// Pin, when set, is the mixer everyone elects while it is present.
-	Pin peer.ID `json:"pin,omitempty"`
-	// MeshMax is the largest room run as a mesh (0: the default).
-	MeshMax uint64 `json:"mesh_max,omitempty"`
-	// Topology forces mesh or star ("" or auto: by MeshMax).
-	Topology string `json:"topology,omitempty"`
-}
-
-// newer reports whether p replaces q.
-func (p Policy) newer(q Policy) bool {
-	if p.Seq != q.Seq {
-		return p.Seq > q.Seq
-	}
-	return p.Setter > q.Setter
-}
-
 // Elect is the body of a KindElect envelope on the control topic.
 //
 // Wire format (protobuf, by hand, fields in order, empty ones omitted):

@@ -41,14 +41,14 @@ const (
 //	initiator -> responder: MAC(initiator label, hash, nonceI, nonceR, I, R)
 //	responder -> initiator: "ok"
 func (s *Service) authenticate(ctx context.Context, r *room, p peer.ID) error {
-	ctx, cancel := context.WithTimeout(ctx, s.params.StreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.params.Room.StreamTimeout)
 	defer cancel()
 	st, err := s.h.NewStream(ctx, p, AuthProtocol)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	_ = st.SetDeadline(time.Now().Add(s.params.Room.StreamTimeout))
 	rd := msgio.NewVarintReaderSize(st, maxAuthFrame)
 	wr := msgio.NewVarintWriter(st)
 	nonceI := make([]byte, authNonceSize)
@@ -88,7 +88,7 @@ func (s *Service) authenticate(ctx context.Context, r *room, p peer.ID) error {
 // handleAuth is the responder side of AuthProtocol.
 func (s *Service) handleAuth(st network.Stream) {
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	_ = st.SetDeadline(time.Now().Add(s.params.Room.StreamTimeout))
 	rd := msgio.NewVarintReaderSize(st, maxAuthFrame)
 	wr := msgio.NewVarintWriter(st)
 	req, err := rd.ReadMsg()
@@ -193,14 +193,14 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	if len(b) > maxHistoryRequest {
 		return errors.New("history request too large")
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.params.StreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.params.Room.StreamTimeout)
 	defer cancel()
 	st, err := s.h.NewStream(ctx, p, HistoryProtocol)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	_ = st.SetDeadline(time.Now().Add(s.params.Room.StreamTimeout))
 	if err := msgio.NewVarintWriter(st).WriteMsg(b); err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 	clock := r.lamport
 	r.mu.Unlock()
 	fresh := map[peer.ID]bool{} // authors this answer brings in
-	for n := 0; n < s.params.MaxSyncMessages; n++ {
+	for n := 0; n < s.params.Room.MaxSyncMessages; n++ {
 		raw, err := rd.ReadMsg()
 		if err != nil {
 			return errors.Join(err, flush())
@@ -235,7 +235,7 @@ func (s *Service) syncFrom(ctx context.Context, r *room, p peer.ID) error {
 			continue
 		}
 		if !fresh[env.Author] && !r.knownAuthor(env.Author) {
-			if len(fresh) >= s.params.MaxSyncAuthors {
+			if len(fresh) >= s.params.Room.MaxSyncAuthors {
 				s.stats.newAuthor.Add(1)
 				continue
 			}
@@ -287,7 +287,7 @@ func decodeHistoryRequest(b []byte) (string, map[peer.ID]uint64, error) {
 // from the database.
 func (s *Service) handleHistory(st network.Stream) {
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(s.params.StreamTimeout))
+	_ = st.SetDeadline(time.Now().Add(s.params.Room.StreamTimeout))
 	p := st.Conn().RemotePeer()
 	if !s.historyLimits.allow(p) {
 		s.stats.rateLimit.Add(1)
@@ -321,7 +321,7 @@ func (s *Service) handleHistory(st network.Stream) {
 		st.Reset()
 		return
 	}
-	err = s.store.MissingEach(r.ctx, r.hash, have, s.params.MaxSyncMessages, s.params.MaxSyncBytes, wr.WriteMsg)
+	err = s.store.MissingEach(r.ctx, r.hash, have, s.params.Room.MaxSyncMessages, s.params.Room.MaxSyncBytes, wr.WriteMsg)
 	if err != nil {
 		st.Reset()
 		return

@@ -77,7 +77,7 @@ type room struct {
 	// validator and on their way to the store (the replay check).
 	stored, known map[peer.ID]*seqSet
 
-	el           *election
+	el           *roomElection
 	telemetry    *pubsub.Topic
 	telemetrySub *pubsub.Subscription
 	tel          map[peer.ID]memberTelemetry // guarded by mu
@@ -101,9 +101,9 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 		known[a] = set.clone()
 	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
-		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.AuthorRate, s.params.AuthorBurst),
+		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.Room.AuthorRate, s.params.Room.AuthorBurst),
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
-	r.el = newElection(r)
+	r.el = newRoomElection(r)
 	r.tel = map[peer.ID]memberTelemetry{}
 	r.ctx, r.cancel = context.WithCancel(s.ctx)
 	defer func() {
@@ -411,7 +411,7 @@ func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pu
 	if err != nil {
 		return pubsub.ValidationReject
 	}
-	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.ControlMaxAge || age < -r.s.params.ControlMaxAge {
+	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.Room.ControlMaxAge || age < -r.s.params.Room.ControlMaxAge {
 		r.s.stats.replayed.Add(1)
 		return pubsub.ValidationIgnore
 	}
@@ -462,7 +462,7 @@ func (r *room) admit(from, author peer.ID) bool {
 	_, stored := r.known[author]
 	at, pending := r.admitted[author]
 	pending = pending && now.Sub(at) < admittedFor
-	full := !member && !stored && len(r.members) >= s.params.MaxRoomMembers
+	full := !member && !stored && len(r.members) >= s.params.Room.MaxRoomMembers
 	r.mu.Unlock()
 	if member || stored || pending {
 		return true
@@ -479,14 +479,14 @@ func (r *room) admit(from, author peer.ID) bool {
 	// Its next messages (presence, report, telemetry, ...) are not new
 	// again while it becomes a member.
 	r.mu.Lock()
-	if len(r.admitted) >= s.params.MaxRoomMembers {
+	if len(r.admitted) >= s.params.Room.MaxRoomMembers {
 		for a, t := range r.admitted {
 			if now.Sub(t) >= admittedFor {
 				delete(r.admitted, a)
 			}
 		}
 	}
-	if len(r.admitted) < s.params.MaxRoomMembers {
+	if len(r.admitted) < s.params.Room.MaxRoomMembers {
 		r.admitted[author] = now
 	}
 	r.mu.Unlock()
@@ -607,7 +607,7 @@ func (r *room) seen(env *Envelope, body []byte) {
 	if t.After(time.Now()) {
 		t = time.Now()
 	}
-	fresh := time.Since(t) < r.s.params.GoneAfter
+	fresh := time.Since(t) < r.s.params.Room.GoneAfter
 	if t.After(m.lastSeen) {
 		m.lastSeen = t
 	}
@@ -743,15 +743,15 @@ func (r *room) reprove() {
 // advertiseLoop keeps a provider record for the room's rendezvous in the
 // DHT, retrying quickly until the first one is stored.
 func (r *room) advertiseLoop() {
-	retry := r.s.params.FastDiscover
+	retry := r.s.params.Room.FastDiscover
 	for {
 		ttl, err := r.s.rv.Advertise(r.ctx, r.sec.Rendezvous())
 		wait := jitter(ttl * 3 / 4)
 		if err != nil || ttl <= 0 {
 			wait = retry
-			retry = min(retry*2, r.s.params.DiscoverInterval)
+			retry = min(retry*2, r.s.params.Room.DiscoverInterval)
 		} else {
-			retry = r.s.params.FastDiscover
+			retry = r.s.params.Room.FastDiscover
 		}
 		if !sleepCtx(r.ctx, wait) {
 			return
@@ -764,9 +764,9 @@ func (r *room) advertiseLoop() {
 func (r *room) discoverLoop() {
 	for {
 		r.discoverOnce()
-		wait := jitter(r.s.params.DiscoverInterval)
+		wait := jitter(r.s.params.Room.DiscoverInterval)
 		if len(r.chat.ListPeers()) == 0 {
-			wait = r.s.params.FastDiscover
+			wait = r.s.params.Room.FastDiscover
 		}
 		if !sleepCtx(r.ctx, wait) {
 			return
@@ -783,7 +783,7 @@ func (r *room) discoverOnce() {
 	}
 	dials := 0
 	for _, ai := range found {
-		if ai.ID == r.s.h.ID() || r.s.connected(ai.ID) || dials >= r.s.params.MaxConnectsPerRound {
+		if ai.ID == r.s.h.ID() || r.s.connected(ai.ID) || dials >= r.s.params.Room.MaxConnectsPerRound {
 			continue
 		}
 		dials++
@@ -807,7 +807,7 @@ func (r *room) presenceLoop() {
 	lastSync := time.Now()
 	for {
 		r.mu.Lock()
-		quiet := time.Since(r.lastSent) >= r.s.params.PresenceInterval
+		quiet := time.Since(r.lastSent) >= r.s.params.Room.PresenceInterval
 		r.mu.Unlock()
 		if quiet {
 			r.publishPresence()
@@ -816,14 +816,14 @@ func (r *room) presenceLoop() {
 		r.forgetDeparted()
 		r.reprove()
 		r.repairTopicPeers()
-		if time.Since(lastSync) >= r.s.params.SyncInterval {
+		if time.Since(lastSync) >= r.s.params.Room.SyncInterval {
 			lastSync = time.Now()
 			if peers := r.chat.ListPeers(); len(peers) > 0 {
 				p := peers[rand.IntN(len(peers))]
 				r.goroutine(func() { r.meet(p) })
 			}
 		}
-		if !sleepCtx(r.ctx, jitter(r.s.params.PresenceInterval)) {
+		if !sleepCtx(r.ctx, jitter(r.s.params.Room.PresenceInterval)) {
 			return
 		}
 	}
@@ -906,7 +906,7 @@ func (r *room) repairTopicPeers() {
 		r.s.log.Info("member connected but not in the chat topic; reconnecting", "room", r.hash, "peer", p)
 		_ = r.s.h.Network().ClosePeer(p)
 		r.goroutine(func() {
-			ctx, cancel := context.WithTimeout(r.ctx, r.s.params.StreamTimeout)
+			ctx, cancel := context.WithTimeout(r.ctx, r.s.params.Room.StreamTimeout)
 			defer cancel()
 			if err := r.s.h.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
 				r.s.log.Debug("reconnect member", "room", r.hash, "peer", p, "err", err)
@@ -956,12 +956,12 @@ func (r *room) forgetLocked(id peer.ID) {
 }
 
 // forgetDeparted drops the members gone or left for longer than
-// Params.ForgetAfter.
+// RoomParams.ForgetAfter.
 func (r *room) forgetDeparted() {
 	var old []peer.ID
 	r.mu.Lock()
 	for id, m := range r.members {
-		if (m.gone || m.left) && time.Since(m.lastSeen) > r.s.params.ForgetAfter && !r.s.connected(id) {
+		if (m.gone || m.left) && time.Since(m.lastSeen) > r.s.params.Room.ForgetAfter && !r.s.connected(id) {
 			r.forgetLocked(id)
 			old = append(old, id)
 		}
@@ -976,7 +976,7 @@ func (r *room) markGone() {
 	var gone []peer.ID
 	r.mu.Lock()
 	for id, m := range r.members {
-		if !m.gone && !m.left && time.Since(m.lastSeen) > r.s.params.GoneAfter {
+		if !m.gone && !m.left && time.Since(m.lastSeen) > r.s.params.Room.GoneAfter {
 			m.gone = true
 			delete(r.proven, id) // proven again (meet) when it is back
 			gone = append(gone, id)

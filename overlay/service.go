@@ -16,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/fluttershy/face2face/overlay/election"
 )
 
 // Rendezvous is what the room service needs from the DHT: announcing the
@@ -41,8 +43,16 @@ const (
 	EventMemberGone    = "room.member_gone"
 )
 
-// Params are the service's tunables.
+// Params are the service's tunables, one group per subsystem.
 type Params struct {
+	Room     RoomParams
+	Election election.Params
+	Caps     CapsParams
+}
+
+// RoomParams are the tunables of rooms: discovery, presence, history
+// sync and the limits on what peers may send.
+type RoomParams struct {
 	// DiscoverInterval is how often a joined room looks for members in the
 	// DHT again (so split groups find each other).
 	DiscoverInterval time.Duration
@@ -55,7 +65,7 @@ type Params struct {
 	// SyncInterval is how often history is pulled from a random member
 	// besides on every new member.
 	SyncInterval time.Duration
-	// StreamTimeout bounds one auth or history exchange.
+	// StreamTimeout bounds one auth, history or probe exchange.
 	StreamTimeout time.Duration
 	// MaxSyncMessages and MaxSyncBytes bound one history response.
 	MaxSyncMessages int
@@ -90,27 +100,68 @@ type Params struct {
 	// MaxSyncAuthors bounds the authors the node did not know that one
 	// history answer may bring in.
 	MaxSyncAuthors int
-
-	// Mixer election (see election).
-	// HeartbeatInterval is how often the mixer renews its lease.
-	HeartbeatInterval time.Duration
-	// LeaseTimeout: a mixer not heard from for so long is replaced.
-	LeaseTimeout time.Duration
-	// ElectionTimeout is how long a candidate waits for a majority.
-	ElectionTimeout time.Duration
-	// ElectionTick is the election's timer resolution.
-	ElectionTick time.Duration
-	// MarginPct is the hysteresis: a candidate replaces a live incumbent
-	// only with a score more than MarginPct percent higher.
-	MarginPct int
-	// MeshMax is the largest room run as a mesh; larger rooms are a star
-	// around the mixer (a room's policy may override it).
-	MeshMax int
 	// ControlMaxAge drops control messages older (or further in the
 	// future) than this, so that an old one cannot be replayed.
 	ControlMaxAge time.Duration
+	// MeshMax is the largest room run as a mesh; larger rooms are a star
+	// around the mixer (a room's policy may override it).
+	MeshMax int
+}
 
-	// Capability reports and bandwidth probes.
+// DefaultRoomParams returns the default room tunables.
+func DefaultRoomParams() RoomParams {
+	return RoomParams{
+		DiscoverInterval:    30 * time.Second,
+		FastDiscover:        time.Second,
+		PresenceInterval:    5 * time.Second,
+		GoneAfter:           20 * time.Second,
+		SyncInterval:        30 * time.Second,
+		StreamTimeout:       10 * time.Second,
+		MaxSyncMessages:     20000,
+		MaxSyncBytes:        32 << 20,
+		HistoryRate:         0.2,
+		HistoryBurst:        4,
+		HistoryConcurrency:  2,
+		MaxConnectsPerRound: 20,
+		AuthorRate:          100,
+		AuthorBurst:         200,
+		ForwardRate:         300,
+		ForwardBurst:        600,
+		NewAuthorRate:       1,
+		NewAuthorBurst:      64,
+		MaxRoomMembers:      1024,
+		ForgetAfter:         10 * time.Minute,
+		MaxSyncAuthors:      1024,
+		ControlMaxAge:       30 * time.Second,
+		MeshMax:             4,
+	}
+}
+
+func (p RoomParams) validate() error {
+	for name, d := range map[string]time.Duration{
+		"DiscoverInterval": p.DiscoverInterval, "FastDiscover": p.FastDiscover,
+		"PresenceInterval": p.PresenceInterval, "GoneAfter": p.GoneAfter,
+		"SyncInterval": p.SyncInterval, "StreamTimeout": p.StreamTimeout,
+		"ControlMaxAge": p.ControlMaxAge, "ForgetAfter": p.ForgetAfter,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("overlay: Room.%s must be > 0", name)
+		}
+	}
+	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 ||
+		p.HistoryRate <= 0 || p.HistoryBurst <= 0 || p.HistoryConcurrency <= 0 || p.ForwardRate <= 0 || p.ForwardBurst <= 0 ||
+		p.NewAuthorRate <= 0 || p.NewAuthorBurst <= 0 || p.MaxRoomMembers <= 0 || p.MaxSyncAuthors <= 0 {
+		return errors.New("overlay: room limits must be > 0")
+	}
+	if p.MeshMax < 1 || p.MeshMax > MaxMeshMax {
+		return fmt.Errorf("overlay: Room.MeshMax must be in 1..%d", MaxMeshMax)
+	}
+	return nil
+}
+
+// CapsParams are the tunables of capability reports, bandwidth probes
+// and telemetry.
+type CapsParams struct {
 	// CapsInterval is how often a member measures its upload again.
 	CapsInterval time.Duration
 	// ReportInterval is how often a member publishes its report.
@@ -133,84 +184,56 @@ type Params struct {
 	// TelemetryInterval is how often a member publishes its network
 	// activity summary.
 	TelemetryInterval time.Duration
-
 	// UploadLimit, when positive, caps the probe's sending rate (bytes/s):
 	// it simulates a slow uplink in tests and demos.
 	UploadLimit float64
 }
 
-// DefaultParams returns the default tunables.
-func DefaultParams() Params {
-	return Params{
-		DiscoverInterval:    30 * time.Second,
-		FastDiscover:        time.Second,
-		PresenceInterval:    5 * time.Second,
-		GoneAfter:           20 * time.Second,
-		SyncInterval:        30 * time.Second,
-		StreamTimeout:       10 * time.Second,
-		MaxSyncMessages:     20000,
-		MaxSyncBytes:        32 << 20,
-		HistoryRate:         0.2,
-		HistoryBurst:        4,
-		HistoryConcurrency:  2,
-		MaxConnectsPerRound: 20,
-		AuthorRate:          100,
-		AuthorBurst:         200,
-		ForwardRate:         300,
-		ForwardBurst:        600,
-		NewAuthorRate:       1,
-		NewAuthorBurst:      64,
-		MaxRoomMembers:      1024,
-		ForgetAfter:         10 * time.Minute,
-		MaxSyncAuthors:      1024,
-		HeartbeatInterval:   500 * time.Millisecond,
-		LeaseTimeout:        2 * time.Second,
-		ElectionTimeout:     time.Second,
-		ElectionTick:        100 * time.Millisecond,
-		MarginPct:           20,
-		MeshMax:             4,
-		ControlMaxAge:       30 * time.Second,
-		CapsInterval:        5 * time.Minute,
-		ReportInterval:      10 * time.Second,
-		ProbeBytes:          2 << 20,
-		ProbeTime:           5 * time.Second,
-		MaxProbeBytes:       16 << 20,
-		ProbePeers:          3,
-		ProbeRate:           0.2,
-		ProbeBurst:          3,
-		ProbeConcurrency:    2,
-		TelemetryInterval:   5 * time.Second,
+// DefaultCapsParams returns the default report, probe and telemetry
+// tunables.
+func DefaultCapsParams() CapsParams {
+	return CapsParams{
+		CapsInterval:      5 * time.Minute,
+		ReportInterval:    10 * time.Second,
+		ProbeBytes:        2 << 20,
+		ProbeTime:         5 * time.Second,
+		MaxProbeBytes:     16 << 20,
+		ProbePeers:        3,
+		ProbeRate:         0.2,
+		ProbeBurst:        3,
+		ProbeConcurrency:  2,
+		TelemetryInterval: 5 * time.Second,
 	}
 }
 
+func (p CapsParams) validate() error {
+	if p.CapsInterval <= 0 || p.ReportInterval <= 0 || p.ProbeTime <= 0 || p.TelemetryInterval <= 0 {
+		return errors.New("overlay: Caps intervals must be > 0")
+	}
+	if p.ProbeBytes <= 0 || p.MaxProbeBytes < p.ProbeBytes || p.ProbePeers <= 0 || p.ProbeRate <= 0 ||
+		p.ProbeBurst <= 0 || p.ProbeConcurrency <= 0 || p.UploadLimit < 0 {
+		return errors.New("overlay: bad probe limits")
+	}
+	return nil
+}
+
+// DefaultParams returns the default tunables.
+func DefaultParams() Params {
+	return Params{Room: DefaultRoomParams(), Election: election.DefaultParams(), Caps: DefaultCapsParams()}
+}
+
 func (p Params) validate() error {
-	for name, d := range map[string]time.Duration{
-		"DiscoverInterval": p.DiscoverInterval, "FastDiscover": p.FastDiscover,
-		"PresenceInterval": p.PresenceInterval, "GoneAfter": p.GoneAfter,
-		"SyncInterval": p.SyncInterval, "StreamTimeout": p.StreamTimeout,
-		"HeartbeatInterval": p.HeartbeatInterval, "LeaseTimeout": p.LeaseTimeout,
-		"ElectionTimeout": p.ElectionTimeout, "ElectionTick": p.ElectionTick,
-		"ControlMaxAge": p.ControlMaxAge, "CapsInterval": p.CapsInterval, "ReportInterval": p.ReportInterval,
-		"TelemetryInterval": p.TelemetryInterval, "ProbeTime": p.ProbeTime, "ForgetAfter": p.ForgetAfter,
-	} {
-		if d <= 0 {
-			return fmt.Errorf("overlay: %s must be > 0", name)
-		}
+	if err := p.Room.validate(); err != nil {
+		return err
 	}
-	if p.MaxSyncMessages <= 0 || p.MaxSyncBytes <= 0 || p.MaxConnectsPerRound <= 0 || p.AuthorRate <= 0 || p.AuthorBurst <= 0 ||
-		p.HistoryRate <= 0 || p.HistoryBurst <= 0 || p.HistoryConcurrency <= 0 || p.ForwardRate <= 0 || p.ForwardBurst <= 0 ||
-		p.NewAuthorRate <= 0 || p.NewAuthorBurst <= 0 || p.MaxRoomMembers <= 0 || p.MaxSyncAuthors <= 0 {
-		return errors.New("overlay: limits must be > 0")
+	if err := p.Election.Validate(); err != nil {
+		return err
 	}
-	if p.ProbeTime >= p.StreamTimeout {
-		return errors.New("overlay: ProbeTime must be shorter than StreamTimeout")
+	if err := p.Caps.validate(); err != nil {
+		return err
 	}
-	if p.LeaseTimeout <= p.HeartbeatInterval {
-		return errors.New("overlay: LeaseTimeout must exceed HeartbeatInterval")
-	}
-	if p.MarginPct < 0 || p.MeshMax < 1 || p.MeshMax > MaxMeshMax || p.ProbeBytes <= 0 || p.MaxProbeBytes < p.ProbeBytes ||
-		p.ProbePeers <= 0 || p.ProbeRate <= 0 || p.ProbeBurst <= 0 || p.ProbeConcurrency <= 0 || p.UploadLimit < 0 {
-		return errors.New("overlay: bad election or probe limits")
+	if p.Caps.ProbeTime >= p.Room.StreamTimeout {
+		return errors.New("overlay: Caps.ProbeTime must be shorter than Room.StreamTimeout")
 	}
 	return nil
 }
@@ -374,11 +397,11 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
 		started: time.Now(), reach: c.reach, dropFilter: c.dropFilter, activity: c.activity,
-		probeSem: make(chan struct{}, c.params.ProbeConcurrency), probeLimits: newPeerLimits(c.params.ProbeRate, c.params.ProbeBurst),
-		historyLimits:   newPeerLimits(c.params.HistoryRate, c.params.HistoryBurst),
-		historySem:      make(chan struct{}, c.params.HistoryConcurrency),
-		fwdLimits:       newPeerLimits(c.params.ForwardRate, c.params.ForwardBurst),
-		newAuthorLimits: newPeerLimits(c.params.NewAuthorRate, c.params.NewAuthorBurst),
+		probeSem: make(chan struct{}, c.params.Caps.ProbeConcurrency), probeLimits: newPeerLimits(c.params.Caps.ProbeRate, c.params.Caps.ProbeBurst),
+		historyLimits:   newPeerLimits(c.params.Room.HistoryRate, c.params.Room.HistoryBurst),
+		historySem:      make(chan struct{}, c.params.Room.HistoryConcurrency),
+		fwdLimits:       newPeerLimits(c.params.Room.ForwardRate, c.params.Room.ForwardBurst),
+		newAuthorLimits: newPeerLimits(c.params.Room.NewAuthorRate, c.params.Room.NewAuthorBurst),
 		penalties:       newPenalties()}
 	if err := s.loadFileRooms(context.Background()); err != nil {
 		s.log.Warn("load shared files", "err", err)

@@ -391,7 +391,7 @@ type memberTelemetry struct {
 // telemetryLoop publishes the node's summary every TelemetryInterval.
 func (r *room) telemetryLoop() {
 	for {
-		if !sleepCtx(r.ctx, jitter(r.s.params.TelemetryInterval)) {
+		if !sleepCtx(r.ctx, jitter(r.s.params.Caps.TelemetryInterval)) {
 			return
 		}
 		t := r.localTelemetry()
@@ -484,7 +484,7 @@ func (s *Service) Graph(ctx context.Context, ref string) (Graph, error) {
 	r.mu.Lock()
 	r.tel[me] = memberTelemetry{t: own, when: time.Now()}
 	tel := make(map[peer.ID]memberTelemetry, len(r.tel))
-	maxAge := 3 * s.params.TelemetryInterval
+	maxAge := 3 * s.params.Caps.TelemetryInterval
 	for p, t := range r.tel {
 		if m, ok := r.members[p]; p == me || ok && !m.gone && !m.left && time.Since(t.when) <= maxAge {
 			tel[p] = t

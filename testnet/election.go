@@ -21,7 +21,7 @@ func SimulatedUplinks(capsMBps []float64, p overlay.Params, extra ...overlay.Opt
 	return func(i int) []node.Option {
 		q := p
 		if i < len(capsMBps) {
-			q.UploadLimit = capsMBps[i] * 1e6
+			q.Caps.UploadLimit = capsMBps[i] * 1e6
 		}
 		return []node.Option{node.WithOverlayOptions(append([]overlay.Option{overlay.WithParams(q)}, extra...)...)}
 	}

@@ -49,6 +49,26 @@ func newWins(before, now map[uint64][]peer.ID) map[uint64][]peer.ID {
 	return out
 }
 
+// allSeeAll reports whether every node counts every node alive in the room.
+func allSeeAll(ctx context.Context, nodes []*node.Node, ref string) (bool, error) {
+	for _, nd := range nodes {
+		in, err := nd.Rooms().Mixer(ctx, ref)
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for _, m := range in.Members {
+			if m.Alive {
+				n++
+			}
+		}
+		if n != len(nodes) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // waitAgreed waits until every node in nodes agrees on one mixer.
 func waitAgreed(t *testing.T, ctx context.Context, nodes []*node.Node, ref, what string) (peer.ID, uint64) {
 	t.Helper()
@@ -165,6 +185,11 @@ func TestElectionSafetyUnderLossAndPartitions(t *testing.T) {
 			return net.FullyConnected(), nil
 		}); err != nil {
 			t.Fatal(err)
+		}
+		// Wins are counted from when every member sees the whole room:
+		// until then a side may still finish an election it began alone.
+		if err := WaitFor(ctx, func() (bool, error) { return allSeeAll(ctx, net.Nodes, ref) }); err != nil {
+			t.Fatalf("run %d: members do not see each other after healing: %v", run, err)
 		}
 		before := wins(t, ctx, net.Nodes, ref)
 		m, term := waitAgreed(t, ctx, net.Nodes, ref, fmt.Sprintf("run %d healed", run))

@@ -19,7 +19,7 @@ import (
 // sees the caps, quickly.
 func uplinks(caps []float64, extra ...overlay.Option) func(i int) []node.Option {
 	p := overlay.DefaultParams()
-	p.ProbeBytes = 64 << 10
+	p.Caps.ProbeBytes = 64 << 10
 	return SimulatedUplinks(caps, p, extra...)
 }
 
@@ -201,8 +201,8 @@ func TestElectionInPasswordRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p := overlay.DefaultParams()
-	p.TelemetryInterval = 500 * time.Millisecond
-	p.ProbeBytes = 64 << 10
+	p.Caps.TelemetryInterval = 500 * time.Millisecond
+	p.Caps.ProbeBytes = 64 << 10
 	net, err := New(t.TempDir(), 3, WithNodeOptionsFor(SimulatedUplinks([]float64{0.05, 0.2, 0.1}, p)))
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func TestProbeOnSlowUplink(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := overlay.DefaultParams()
-	p.ProbeTime = time.Second
+	p.Caps.ProbeTime = time.Second
 	net, err := New(t.TempDir(), 2, WithNodeOptionsFor(SimulatedUplinks([]float64{0.1, 0.1}, p))) // 2 MiB would take 21 s
 	if err != nil {
 		t.Fatal(err)

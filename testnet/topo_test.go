@@ -16,7 +16,7 @@ func TestTopoOfSixNodeRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p := overlay.DefaultParams()
-	p.TelemetryInterval = 500 * time.Millisecond
+	p.Caps.TelemetryInterval = 500 * time.Millisecond
 	net, err := New(t.TempDir(), 6, WithNodeOptionsFor(SimulatedUplinks(nil, p)))
 	if err != nil {
 		t.Fatal(err)

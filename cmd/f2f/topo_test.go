@@ -21,7 +21,7 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p := overlay.DefaultParams()
-	p.TelemetryInterval = 500 * time.Millisecond
+	p.Caps.TelemetryInterval = 500 * time.Millisecond
 	net, err := testnet.New(t.TempDir(), 6, testnet.WithNodeOptionsFor(testnet.SimulatedUplinks(nil, p)))
 	if err != nil {
 		t.Fatal(err)
