@@ -18,6 +18,8 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
+	"github.com/fluttershy/face2face/internal/sqlitedb"
 )
 
 // Import layout, as Kubo's `ipfs add --cid-version=1`: CIDv1, SHA2-256,
@@ -178,9 +180,11 @@ type Service struct {
 	closed bool
 }
 
-// New opens the file index in db (its own tables) and starts the service
-// over bs and the exchange ex. db and bs stay the caller's.
-func New(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, opts ...Option) (*Service, error) {
+// New opens the file index in the SQLite database at dbPath (its own
+// tables; other packages may keep theirs in the same file) and starts the
+// service over bs and the exchange ex. The service owns its database
+// handle (Close closes it); bs stays the caller's.
+func New(dbPath string, bs blockstore.Blockstore, ex exchange.Interface, opts ...Option) (*Service, error) {
 	c := config{params: DefaultParams(), log: slog.Default()}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -190,11 +194,24 @@ func New(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, opts ...Op
 	if err := c.params.validate(); err != nil {
 		return nil, err
 	}
-	if db == nil || bs == nil || ex == nil {
+	if bs == nil || ex == nil {
 		return nil, errors.New("files: nil dependency")
 	}
-	if err := migrate(context.Background(), db); err != nil {
+	db, err := sqlitedb.Open(dbPath)
+	if err != nil {
 		return nil, err
+	}
+	s, err := newService(db, bs, ex, c)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newService(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, c config) (*Service, error) {
+	if err := sqlitedb.Migrate(context.Background(), db, schemaName, schema); err != nil {
+		return nil, fmt.Errorf("files: %w", err)
 	}
 	s := &Service{db: db, bs: bs, params: c.params, log: c.log, policy: c.policy, provide: c.provide, sync: c.sync,
 		bserv: blockservice.New(bs, ex),
@@ -230,7 +247,7 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return errors.Join(s.stmtRoots.Close(), s.idx.Close())
+	return errors.Join(s.stmtRoots.Close(), s.idx.Close(), s.db.Close())
 }
 
 // ParseCID parses a CID a user typed; the error wraps ErrInvalidCID.

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"database/sql"
 	"io"
 	"path/filepath"
 	"testing"
@@ -15,18 +14,12 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p/core/peer"
-	_ "modernc.org/sqlite"
 )
 
 func newTestService(t *testing.T, opts ...Option) *Service {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "f2f.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	bs := blockstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
-	s, err := New(db, bs, offline.Exchange(bs), opts...)
+	s, err := New(filepath.Join(t.TempDir(), "f2f.db"), bs, offline.Exchange(bs), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

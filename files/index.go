@@ -10,10 +10,9 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-const (
-	schemaName    = "files"
-	schemaVersion = 1
-)
+// schemaName is the file index's row in the database's schema_version
+// table.
+const schemaName = "files"
 
 // The file index, in the node's SQLite database:
 //   - files: the complete local files (added here or fetched whole); a row
@@ -36,45 +35,6 @@ var schemaV1 = []string{
 		root  BLOB NOT NULL,
 		PRIMARY KEY (block, root)
 	) WITHOUT ROWID`,
-}
-
-func migrate(ctx context.Context, db *sql.DB) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("files: migrate: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		name    TEXT PRIMARY KEY NOT NULL,
-		version INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("files: migrate: %w", err)
-	}
-	var version int
-	switch err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = ?`, schemaName).Scan(&version); {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("files: migrate: %w", err)
-	}
-	if version > schemaVersion {
-		return fmt.Errorf("files: schema version %d is newer than supported %d", version, schemaVersion)
-	}
-	if version < schemaVersion {
-		for _, q := range schemaV1 {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("files: migrate to v1: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (name, version) VALUES (?, ?)
-			ON CONFLICT (name) DO UPDATE SET version = excluded.version`, schemaName, schemaVersion); err != nil {
-			return fmt.Errorf("files: migrate: %w", err)
-		}
-	}
-	return tx.Commit()
 }
 
 // Origin says how a local file came to be here.
@@ -199,3 +159,6 @@ func (s *Service) record(ctx context.Context, e Entry) error {
 	}
 	return nil
 }
+
+// schema is the steps from version to version of the file index.
+var schema = [][]string{schemaV1}

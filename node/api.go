@@ -15,39 +15,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fluttershy/face2face/api"
 )
 
-// API paths. Every request needs "Authorization: Bearer <api.token>".
-const (
-	APIPrefix        = "/api/v1"
-	PathVersion      = APIPrefix + "/version"
-	PathID           = APIPrefix + "/id"
-	PathPeers        = APIPrefix + "/peers"
-	PathConnect      = APIPrefix + "/connect"
-	PathRoutingTable = APIPrefix + "/dht/routing-table"
-	PathEvents       = APIPrefix + "/events"
-	maxRequestBody   = 1 << 20
-)
-
-// VersionInfo is returned by GET /api/v1/version.
-type VersionInfo struct {
-	Version string `json:"version"`
-}
-
-// ConnectRequest is the body of POST /api/v1/connect.
-type ConnectRequest struct {
-	Addr string `json:"addr"`
-}
-
-// ConnectResponse answers POST /api/v1/connect.
-type ConnectResponse struct {
-	ID string `json:"id"`
-}
-
-// APIError is the JSON body of every failed API request.
-type APIError struct {
-	Error string `json:"error"`
-}
+// maxRequestBody bounds a JSON request body.
+const maxRequestBody = 1 << 20
 
 type apiServer struct {
 	n     *Node
@@ -62,7 +35,7 @@ type apiServer struct {
 // newAPIServer listens on addr (falling back to a free port on the same host
 // when addr is busy and not strict), writes the repo's api file and serves.
 func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
-	tok, err := ReadToken(n.repo.Path)
+	tok, err := api.ReadToken(n.repo.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +51,12 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	s := &apiServer{n: n, token: tok, addr: ln.Addr().String(), file: filepath.Join(n.repo.Path, APIFile),
 		done: make(chan struct{}), log: n.log.With("subsystem", "api")}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+PathVersion, s.handleVersion)
-	mux.HandleFunc("GET "+PathID, s.handleID)
-	mux.HandleFunc("GET "+PathPeers, s.handlePeers)
-	mux.HandleFunc("POST "+PathConnect, s.handleConnect)
-	mux.HandleFunc("GET "+PathRoutingTable, s.handleRoutingTable)
-	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
+	mux.HandleFunc("GET "+api.PathVersion, s.handleVersion)
+	mux.HandleFunc("GET "+api.PathID, s.handleID)
+	mux.HandleFunc("GET "+api.PathPeers, s.handlePeers)
+	mux.HandleFunc("POST "+api.PathConnect, s.handleConnect)
+	mux.HandleFunc("GET "+api.PathRoutingTable, s.handleRoutingTable)
+	mux.HandleFunc("GET "+api.PathEvents, s.handleEvents)
 	s.routeRooms(mux)
 	s.routeFiles(mux)
 	s.routeActivity(mux)
@@ -130,13 +103,13 @@ func (s *apiServer) Close() error {
 func (s *apiServer) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopbackHost(r.Host) {
-			writeError(w, http.StatusForbidden, "host %q is not a loopback address", r.Host)
+			writeError(w, api.CodeForbidden, "host %q is not a loopback address", r.Host)
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" {
 			u, err := url.Parse(o)
 			if err != nil || u.Scheme != "http" || u.Host != r.Host {
-				writeError(w, http.StatusForbidden, "cross-origin request from %q rejected", o)
+				writeError(w, api.CodeForbidden, "cross-origin request from %q rejected", o)
 				return
 			}
 		}
@@ -146,30 +119,30 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		fromQuery := false
-		if !ok && strings.HasPrefix(r.URL.Path, PathGateway) {
+		if !ok && strings.HasPrefix(r.URL.Path, api.PathGateway) {
 			// A browser opening a gateway link has no header: the token
 			// comes in the link (then a cookie keeps it for the links of
 			// the page) or in that cookie.
-			if t := r.URL.Query().Get(gatewayToken); t != "" {
+			if t := r.URL.Query().Get(api.GatewayTokenParam); t != "" {
 				tok, ok, fromQuery = t, true, true
-			} else if c, err := r.Cookie(GatewayCookie); err == nil {
+			} else if c, err := r.Cookie(api.GatewayCookie); err == nil {
 				tok, ok = c.Value, true
 			}
 		}
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="f2f"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong API token (see the repo's %s)", TokenFile)
+			writeError(w, api.CodeUnauthorized, "missing or wrong API token (see the repo's %s)", TokenFile)
 			return
 		}
 		if fromQuery {
-			http.SetCookie(w, &http.Cookie{Name: GatewayCookie, Value: tok, Path: PathGateway,
+			http.SetCookie(w, &http.Cookie{Name: api.GatewayCookie, Value: tok, Path: api.PathGateway,
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			if r.Header.Get("Sec-Fetch-Mode") == "navigate" {
 				// A browser keeps the cookie: send it on to the same URL
 				// without the token, so that the token leaves the address
 				// bar, the history and any Referer.
 				q := r.URL.Query()
-				q.Del(gatewayToken)
+				q.Del(api.GatewayTokenParam)
 				u := *r.URL
 				u.RawQuery = q.Encode()
 				w.Header().Set("Cache-Control", "no-store")
@@ -180,7 +153,7 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 			// the URL, and so in the directory redirect's Location.
 		}
 		// Bodies are small JSON, except a file being added.
-		if r.URL.Path != PathFileAdd {
+		if r.URL.Path != api.PathFileAdd {
 			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
 		}
 		next.ServeHTTP(w, r)
@@ -205,12 +178,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeJSON(w, status, APIError{Error: fmt.Sprintf(format, args...)})
+// writeError answers with the API's error shape (see api.Error).
+func writeError(w http.ResponseWriter, code api.Code, format string, args ...any) {
+	writeJSON(w, code.Status(), api.Error{Message: fmt.Sprintf(format, args...), Code: code})
+}
+
+// writeErr answers with err, its code found by errorCode.
+func writeErr(w http.ResponseWriter, err error) {
+	writeError(w, errorCode(err), "%v", err)
 }
 
 func (s *apiServer) handleVersion(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, VersionInfo{Version: Version})
+	writeJSON(w, http.StatusOK, api.Version{Version: Version})
 }
 
 func (s *apiServer) handleID(w http.ResponseWriter, _ *http.Request) {
@@ -226,23 +205,20 @@ func (s *apiServer) handleRoutingTable(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *apiServer) handleConnect(w http.ResponseWriter, r *http.Request) {
-	var req ConnectRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad request body: %v", err)
+	var req api.ConnectRequest
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	id, err := s.n.Connect(r.Context(), req.Addr)
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, ErrBadMultiaddr) || errors.Is(err, ErrSelfDial) {
-			status = http.StatusBadRequest
+		code := errorCode(err)
+		if code == api.CodeInternal {
+			code = api.CodeFailed // the dial failed
 		}
-		writeError(w, status, "%v", err)
+		writeError(w, code, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ConnectResponse{ID: id.String()})
+	writeJSON(w, http.StatusOK, api.ConnectResponse{ID: id.String()})
 }
 
 // handleEvents streams the node's events as server-sent events, one JSON
@@ -250,7 +226,7 @@ func (s *apiServer) handleConnect(w http.ResponseWriter, r *http.Request) {
 func (s *apiServer) handleEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		writeError(w, api.CodeInternal, "streaming unsupported")
 		return
 	}
 	ch, cancel := s.n.events.Subscribe(64)
@@ -258,7 +234,7 @@ func (s *apiServer) handleEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "event: %s\ndata: {\"type\":%q}\n\n", EventStreamReady, EventStreamReady)
+	fmt.Fprintf(w, "event: %s\ndata: {\"type\":%q}\n\n", api.EventStreamReady, api.EventStreamReady)
 	fl.Flush()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
@@ -273,7 +249,7 @@ func (s *apiServer) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			b, err := json.Marshal(ev)
+			b, err := json.Marshal(apiEvent(ev))
 			if err != nil {
 				continue
 			}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -12,30 +11,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
 )
 
-// Network-activity API paths.
-const (
-	PathTopo         = APIPrefix + "/topo"
-	PathEventsRecent = APIPrefix + "/events/recent"
-	// PathMetrics serves Prometheus metrics (go-libp2p's own included).
-	PathMetrics = "/metrics"
-)
-
-// ProbeRequest is the body of POST /api/v1/rooms/{room}/probe.
-type ProbeRequest struct {
-	// Peer is a member's peer ID or nickname; empty: every connected member.
-	Peer string `json:"peer,omitempty"`
-}
-
 func (s *apiServer) routeActivity(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+pathRoom+"/mixer", s.handleMixer)
-	mux.HandleFunc("POST "+pathRoom+"/mixer", s.handleSetMixer)
-	mux.HandleFunc("POST "+pathRoom+"/probe", s.handleProbe)
-	mux.HandleFunc("GET "+PathTopo, s.handleTopo)
-	mux.HandleFunc("GET "+PathEventsRecent, s.handleRecentEvents)
-	mux.HandleFunc("GET "+PathMetrics, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+api.PathMixer, s.handleMixer)
+	mux.HandleFunc("POST "+api.PathMixer, s.handleSetMixer)
+	mux.HandleFunc("POST "+api.PathProbe, s.handleProbe)
+	mux.HandleFunc("GET "+api.PathTopo, s.handleTopo)
+	mux.HandleFunc("GET "+api.PathEventsRecent, s.handleRecentEvents)
+	mux.HandleFunc("GET "+api.PathMetrics, func(w http.ResponseWriter, r *http.Request) {
 		promhttp.HandlerFor(s.n.registry(), promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	})
 }
@@ -43,61 +29,58 @@ func (s *apiServer) routeActivity(mux *http.ServeMux) {
 func (s *apiServer) handleMixer(w http.ResponseWriter, r *http.Request) {
 	in, err := s.n.rooms.Mixer(r.Context(), r.PathValue("room"))
 	if err != nil {
-		writeError(w, roomStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	writeJSON(w, http.StatusOK, apiMixerInfo(in))
 }
 
 func (s *apiServer) handleSetMixer(w http.ResponseWriter, r *http.Request) {
-	var req overlay.MixerChangeRequest
+	var req api.MixerChangeRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	in, err := s.n.rooms.SetMixer(r.Context(), r.PathValue("room"), req)
+	in, err := s.n.rooms.SetMixer(r.Context(), r.PathValue("room"),
+		overlay.MixerChangeRequest{Pin: req.Pin, Auto: req.Auto, Topology: req.Topology, MeshMax: req.MeshMax})
 	if err != nil {
-		status := roomStatus(err)
-		if status == http.StatusInternalServerError {
-			status = http.StatusBadRequest // the request's values
+		code := errorCode(err)
+		if code == api.CodeInternal {
+			code = api.CodeInvalid // the request's values
 		}
-		writeError(w, status, "%v", err)
+		writeError(w, code, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	writeJSON(w, http.StatusOK, apiMixerInfo(in))
 }
 
 func (s *apiServer) handleProbe(w http.ResponseWriter, r *http.Request) {
-	var req ProbeRequest
+	var req api.ProbeRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
 	res, err := s.n.rooms.Probe(r.Context(), r.PathValue("room"), req.Peer)
 	if err != nil {
-		status := roomStatus(err)
-		if errors.Is(err, overlay.ErrUnknownMember) || errors.Is(err, overlay.ErrNotMember) {
-			status = http.StatusNotFound
-		}
-		writeError(w, status, "%v", err)
+		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, mapSlice(res, apiProbe))
 }
 
 func (s *apiServer) handleTopo(w http.ResponseWriter, r *http.Request) {
 	if room := r.URL.Query().Get("room"); room != "" {
 		g, err := s.n.rooms.Graph(r.Context(), room)
 		if err != nil {
-			writeError(w, roomStatus(err), "%v", err)
+			writeErr(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, g)
+		writeJSON(w, http.StatusOK, apiGraph(g))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.NodeGraph())
+	writeJSON(w, http.StatusOK, apiGraph(s.n.NodeGraph()))
 }
 
 func (s *apiServer) handleRecentEvents(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.n.events.Recent())
+	writeJSON(w, http.StatusOK, mapSlice(s.n.events.Recent(), apiEvent))
 }
 
 // NodeGraph is the node's own topology: itself and every connected peer,

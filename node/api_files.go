@@ -2,24 +2,16 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/overlay"
 )
 
 // File API paths.
 const (
-	PathFiles    = APIPrefix + "/files"
-	PathFileAdd  = APIPrefix + "/files/add"
-	PathFileGet  = APIPrefix + "/files/get"
-	PathFileCat  = APIPrefix + "/files/cat"
-	PathGateway  = "/ipfs/"
-	gatewayToken = "token"
-	// GatewayCookie carries the API token for gateway pages in a browser.
-	GatewayCookie = "f2f_token"
 	// DirMIME is the MIME type a shared directory's link carries.
 	DirMIME = "inode/directory"
 )
@@ -34,48 +26,16 @@ type AddResult struct {
 	Message *overlay.ChatMessage `json:"message,omitempty"`
 }
 
-// GetEvent is one line of POST /api/v1/files/get's NDJSON answer: progress
-// lines, then one line with Entry and Sources, or with Error.
-type GetEvent struct {
-	Progress *files.Progress `json:"progress,omitempty"`
-	Entry    *files.Entry    `json:"entry,omitempty"`
-	// Sources are the peers blocks came from during the get, with the
-	// bytes each sent (bitswap's ledgers), most first.
-	Sources []Source `json:"sources,omitempty"`
-	Error   string   `json:"error,omitempty"`
-	// Code classifies Error: "not_found", "stalled", "invalid", "failed".
-	Code string `json:"code,omitempty"`
-}
-
 // Source is a peer a get received blocks from.
-type Source struct {
-	Peer  string `json:"peer"`
-	Bytes uint64 `json:"bytes"`
-}
-
-// RoomFile is a file shared in a room, and whether it is here.
-type RoomFile struct {
-	overlay.SharedFile
-	Local bool `json:"local"`
-}
+type Source = api.Source
 
 func (s *apiServer) routeFiles(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+PathFiles, s.handleFiles)
-	mux.HandleFunc("POST "+PathFileAdd, s.handleFileAdd)
-	mux.HandleFunc("POST "+PathFileGet, s.handleFileGet)
-	mux.HandleFunc("GET "+PathFileCat, s.handleFileCat)
-	mux.HandleFunc("GET "+PathGateway, s.handleGateway)
-	mux.HandleFunc("HEAD "+PathGateway, s.handleGateway)
-}
-
-func fileStatus(err error) int {
-	switch {
-	case errors.Is(err, files.ErrInvalidCID), errors.Is(err, files.ErrBadArchive), errors.Is(err, overlay.ErrMalformed):
-		return http.StatusBadRequest
-	case errors.Is(err, files.ErrNotLocal), errors.Is(err, files.ErrNotFound):
-		return http.StatusNotFound
-	}
-	return roomStatus(err)
+	mux.HandleFunc("GET "+api.PathFiles, s.handleFiles)
+	mux.HandleFunc("POST "+api.PathFileAdd, s.handleFileAdd)
+	mux.HandleFunc("POST "+api.PathFileGet, s.handleFileGet)
+	mux.HandleFunc("GET "+api.PathFileCat, s.handleFileCat)
+	mux.HandleFunc("GET "+api.PathGateway, s.handleGateway)
+	mux.HandleFunc("HEAD "+api.PathGateway, s.handleGateway)
 }
 
 // handleFileAdd imports the request body: a file's bytes, or with dir=1 a
@@ -92,10 +52,10 @@ func (s *apiServer) handleFileAdd(w http.ResponseWriter, r *http.Request) {
 		res, err = s.n.AddFile(r.Context(), q.Get("name"), q.Get("room"), r.Body)
 	}
 	if err != nil {
-		writeError(w, fileStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, apiAddResult(res))
 }
 
 // handleFileGet fetches a file and streams progress as NDJSON.
@@ -103,19 +63,19 @@ func (s *apiServer) handleFileGet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	root, err := files.ParseCID(q.Get("cid"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+		writeError(w, api.CodeInvalid, "%v", err)
 		return
 	}
 	opt := files.GetOptions{Name: q.Get("name")}
 	if opt.Name != "" {
 		if err := overlay.ValidFileName(opt.Name); err != nil {
-			writeError(w, http.StatusBadRequest, "bad file name: %v", err)
+			writeError(w, api.CodeInvalid, "bad file name: %v", err)
 			return
 		}
 	}
 	if t := q.Get("timeout"); t != "" {
 		if opt.FindTimeout, err = time.ParseDuration(t); err != nil || opt.FindTimeout <= 0 {
-			writeError(w, http.StatusBadRequest, "bad timeout %q", t)
+			writeError(w, api.CodeBadRequest, "bad timeout %q", t)
 			return
 		}
 	}
@@ -123,7 +83,7 @@ func (s *apiServer) handleFileGet(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
 	fl, _ := w.(http.Flusher)
-	send := func(ev GetEvent) {
+	send := func(ev api.GetEvent) {
 		_ = enc.Encode(ev)
 		if fl != nil {
 			fl.Flush()
@@ -135,35 +95,33 @@ func (s *apiServer) handleFileGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		last = time.Now()
-		send(GetEvent{Progress: &p})
+		send(api.GetEvent{Progress: &api.Progress{Bytes: p.Bytes, Total: p.Total, Blocks: p.Blocks}})
 	}
 	e, sources, err := s.n.GetFile(r.Context(), root, opt)
 	if err != nil {
-		code := "failed"
-		switch {
-		case errors.Is(err, files.ErrNotFound):
-			code = "not_found"
-		case errors.Is(err, files.ErrStalled):
-			code = "stalled"
-		case errors.Is(err, files.ErrInvalidCID):
-			code = "invalid"
+		code := errorCode(err)
+		switch code {
+		case api.CodeNotFound, api.CodeStalled, api.CodeInvalid:
+		default:
+			code = api.CodeFailed
 		}
-		send(GetEvent{Error: err.Error(), Code: code})
+		send(api.GetEvent{Error: err.Error(), Code: string(code)})
 		return
 	}
-	send(GetEvent{Entry: &e, Sources: sources})
+	entry := apiFile(e)
+	send(api.GetEvent{Entry: &entry, Sources: sources})
 }
 
 // handleFileCat streams a local file's bytes (a directory as tar).
 func (s *apiServer) handleFileCat(w http.ResponseWriter, r *http.Request) {
 	root, err := files.ParseCID(r.URL.Query().Get("cid"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+		writeError(w, api.CodeInvalid, "%v", err)
 		return
 	}
 	e, err := s.n.files.Stat(r.Context(), root)
 	if err != nil {
-		writeError(w, fileStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
 	if e.Dir {
@@ -187,32 +145,25 @@ func (s *apiServer) handleFiles(w http.ResponseWriter, r *http.Request) {
 	if room == "" {
 		list, err := s.n.files.List(ctx)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "%v", err)
+			writeErr(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, nonNil(list))
+		writeJSON(w, http.StatusOK, mapSlice(list, apiFile))
 		return
 	}
 	shared, err := s.n.rooms.Files(ctx, room)
 	if err != nil {
-		writeError(w, roomStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
-	out := make([]RoomFile, 0, len(shared))
+	out := make([]api.RoomFile, 0, len(shared))
 	for _, f := range shared {
 		local, err := s.n.files.Local(ctx, f.CID)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "%v", err)
+			writeErr(w, err)
 			return
 		}
-		out = append(out, RoomFile{SharedFile: f, Local: local})
+		out = append(out, apiRoomFile(f, local))
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

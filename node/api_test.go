@@ -19,6 +19,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/fluttershy/face2face/api"
 )
 
 // waitTimeout bounds every wait; it only keeps a broken test from hanging.
@@ -98,9 +100,9 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func newClient(t *testing.T, n *Node) *Client {
+func newClient(t *testing.T, n *Node) *api.Client {
 	t.Helper()
-	c, err := NewClient(n.RepoPath())
+	c, err := api.NewClient(n.RepoPath())
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -109,7 +111,7 @@ func newClient(t *testing.T, n *Node) *Client {
 
 func token(t *testing.T, n *Node) string {
 	t.Helper()
-	tok, err := ReadToken(n.RepoPath())
+	tok, err := api.ReadToken(n.RepoPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +167,14 @@ func bearer(tok string) func(r *http.Request) {
 // apiError decodes an API error body and checks that it says something.
 func apiError(t *testing.T, r apiResponse) string {
 	t.Helper()
-	var ae APIError
+	var ae api.Error
 	if err := json.Unmarshal(r.body, &ae); err != nil {
-		t.Fatalf("error body %q is not an APIError: %v", r.body, err)
+		t.Fatalf("error body %q is not an api.Error: %v", r.body, err)
 	}
-	if ae.Error == "" {
+	if ae.Message == "" {
 		t.Fatalf("error body %q has an empty message", r.body)
 	}
-	return ae.Error
+	return ae.Message
 }
 
 func peerIDs(ps []PeerInfo) []string {
@@ -249,8 +251,8 @@ func TestNodeClose(t *testing.T) {
 	if err := n.Start(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Start after Close: %v, want ErrClosed", err)
 	}
-	if _, err := NewClient(repo); !errors.Is(err, ErrNoDaemon) {
-		t.Errorf("NewClient after Close: %v, want ErrNoDaemon", err)
+	if _, err := api.NewClient(repo); !errors.Is(err, api.ErrNoDaemon) {
+		t.Errorf("NewClient after Close: %v, want api.ErrNoDaemon", err)
 	}
 	openRepo(t, repo) // the lock is released
 }
@@ -494,7 +496,7 @@ func TestAPIGuard(t *testing.T) {
 		{"foreign host without token", host("evil.example:5180"), http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := apiDo(t, n, http.MethodGet, PathID, nil, tc.edit)
+			r := apiDo(t, n, http.MethodGet, api.PathID, nil, tc.edit)
 			if r.code != tc.want {
 				t.Fatalf("status %d, want %d (body %q)", r.code, tc.want, r.body)
 			}
@@ -535,12 +537,12 @@ func TestAPIRoutes(t *testing.T) {
 		method, path string
 		want         int
 	}{
-		{http.MethodGet, PathVersion, http.StatusOK},
-		{http.MethodGet, PathPeers, http.StatusOK},
-		{http.MethodGet, PathRoutingTable, http.StatusOK},
-		{http.MethodGet, APIPrefix + "/nope", http.StatusNotFound},
-		{http.MethodPost, PathID, http.StatusMethodNotAllowed},
-		{http.MethodGet, PathConnect, http.StatusMethodNotAllowed},
+		{http.MethodGet, api.PathVersion, http.StatusOK},
+		{http.MethodGet, api.PathPeers, http.StatusOK},
+		{http.MethodGet, api.PathRoutingTable, http.StatusOK},
+		{http.MethodGet, api.Prefix + "/nope", http.StatusNotFound},
+		{http.MethodPost, api.PathID, http.StatusMethodNotAllowed},
+		{http.MethodGet, api.PathConnect, http.StatusMethodNotAllowed},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			r := apiDo(t, n, tc.method, tc.path, nil, bearer(tok))
@@ -565,7 +567,7 @@ func TestAPIConnectBadRequest(t *testing.T) {
 		{"empty body", ``, "bad request body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := apiDo(t, n, http.MethodPost, PathConnect, strings.NewReader(tc.body), bearer(tok))
+			r := apiDo(t, n, http.MethodPost, api.PathConnect, strings.NewReader(tc.body), bearer(tok))
 			if r.code != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400 (body %q)", r.code, r.body)
 			}
@@ -583,26 +585,26 @@ func TestAPIBodyTooLarge(t *testing.T) {
 	n := startNode(t)
 	tok := token(t, n)
 	body := `{"addr":"` + strings.Repeat("a", 2<<20) + `"}`
-	r := apiDo(t, n, http.MethodPost, PathConnect, strings.NewReader(body), bearer(tok))
+	r := apiDo(t, n, http.MethodPost, api.PathConnect, strings.NewReader(body), bearer(tok))
 	if r.code < 400 || r.code > 499 {
 		t.Fatalf("status %d for a 2 MiB body, want 4xx (body %q)", r.code, r.body)
 	}
 	apiError(t, r)
 	// The daemon is still serving.
-	if r := apiDo(t, n, http.MethodGet, PathID, nil, bearer(tok)); r.code != http.StatusOK {
-		t.Fatalf("GET %s after the large body: status %d", PathID, r.code)
+	if r := apiDo(t, n, http.MethodGet, api.PathID, nil, bearer(tok)); r.code != http.StatusOK {
+		t.Fatalf("GET %s after the large body: status %d", api.PathID, r.code)
 	}
 }
 
 func TestClientNoDaemon(t *testing.T) {
 	t.Run("no api file", func(t *testing.T) {
 		repo := newRepo(t, ProfileLocal)
-		if _, err := NewClient(repo); !errors.Is(err, ErrNoDaemon) {
-			t.Fatalf("NewClient: %v, want ErrNoDaemon", err)
+		if _, err := api.NewClient(repo); !errors.Is(err, api.ErrNoDaemon) {
+			t.Fatalf("NewClient: %v, want api.ErrNoDaemon", err)
 		}
 	})
 	t.Run("no repo", func(t *testing.T) {
-		if _, err := NewClient(t.TempDir()); !errors.Is(err, ErrNotInitialised) {
+		if _, err := api.NewClient(t.TempDir()); !errors.Is(err, ErrNotInitialised) {
 			t.Fatalf("NewClient: %v, want ErrNotInitialised", err)
 		}
 	})
@@ -611,15 +613,15 @@ func TestClientNoDaemon(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(repo, APIFile), []byte(closedPort(t)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := NewClient(repo)
+		c, err := api.NewClient(repo)
 		if err != nil {
 			t.Fatalf("NewClient: %v", err)
 		}
-		if _, err := c.ID(testContext(t)); !errors.Is(err, ErrNoDaemon) {
-			t.Errorf("ID: %v, want ErrNoDaemon", err)
+		if _, err := c.ID(testContext(t)); !errors.Is(err, api.ErrNoDaemon) {
+			t.Errorf("ID: %v, want api.ErrNoDaemon", err)
 		}
-		if err := c.Events(testContext(t), func(Event) error { return nil }); !errors.Is(err, ErrNoDaemon) {
-			t.Errorf("Events: %v, want ErrNoDaemon", err)
+		if err := c.Events(testContext(t), func(api.Event) error { return nil }); !errors.Is(err, api.ErrNoDaemon) {
+			t.Errorf("Events: %v, want api.ErrNoDaemon", err)
 		}
 	})
 	t.Run("api file off loopback", func(t *testing.T) {
@@ -627,7 +629,7 @@ func TestClientNoDaemon(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(repo, APIFile), []byte("10.0.0.1:5180\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := NewClient(repo); err == nil {
+		if _, err := api.NewClient(repo); err == nil {
 			t.Fatal("NewClient accepted a non-loopback api file")
 		}
 	})
@@ -635,16 +637,16 @@ func TestClientNoDaemon(t *testing.T) {
 
 func TestClientWrongToken(t *testing.T) {
 	n := startNode(t)
-	c := NewClientAddr(n.RepoPath(), n.APIAddr(), "not-the-token")
+	c := api.NewClientAddr(n.RepoPath(), n.APIAddr(), "not-the-token")
 	ctx := testContext(t)
-	if _, err := c.ID(ctx); !errors.Is(err, ErrUnauthorized) {
-		t.Errorf("ID: %v, want ErrUnauthorized", err)
+	if _, err := c.ID(ctx); !errors.Is(err, api.ErrUnauthorized) {
+		t.Errorf("ID: %v, want api.ErrUnauthorized", err)
 	}
-	if _, err := c.Peers(ctx); !errors.Is(err, ErrUnauthorized) {
-		t.Errorf("Peers: %v, want ErrUnauthorized", err)
+	if _, err := c.Peers(ctx); !errors.Is(err, api.ErrUnauthorized) {
+		t.Errorf("Peers: %v, want api.ErrUnauthorized", err)
 	}
-	if err := c.Events(ctx, func(Event) error { return nil }); !errors.Is(err, ErrUnauthorized) {
-		t.Errorf("Events: %v, want ErrUnauthorized", err)
+	if err := c.Events(ctx, func(api.Event) error { return nil }); !errors.Is(err, api.ErrUnauthorized) {
+		t.Errorf("Events: %v, want api.ErrUnauthorized", err)
 	}
 }
 
@@ -687,7 +689,7 @@ func TestClientConnect(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		c     *Client
+		c     *api.Client
 		other *Node
 	}{{"a lists b", ca, b}, {"b lists a", cb, a}} {
 		waitFor(t, tc.name, func() bool {
@@ -715,7 +717,7 @@ func TestClientConnect(t *testing.T) {
 	// Both DHT servers take each other into their routing tables.
 	for _, tc := range []struct {
 		name  string
-		c     *Client
+		c     *api.Client
 		other *Node
 	}{{"b in a's routing table", ca, b}, {"a in b's routing table", cb, a}} {
 		waitFor(t, tc.name, func() bool {
@@ -746,16 +748,16 @@ func TestClientConnectFails(t *testing.T) {
 	}
 	if _, err := c.Connect(ctx, tcpAddr(t, n)); err == nil {
 		t.Error("Connect to the node itself succeeded")
-	} else if se := (*StatusError)(nil); !errors.As(err, &se) || se.Code != http.StatusBadRequest {
-		t.Errorf("Connect to self: %v, want a 400 StatusError", err)
+	} else if se := (*api.Error)(nil); !errors.As(err, &se) || se.Status != http.StatusBadRequest || !errors.Is(err, api.ErrSelfDial) {
+		t.Errorf("Connect to self: %v, want a 400 api.Error with code self_dial", err)
 	}
 	_, port, _ := net.SplitHostPort(closedPort(t))
 	_, err = c.Connect(ctx, "/ip4/127.0.0.1/tcp/"+port+"/p2p/"+nobody.String())
-	var se *StatusError
-	if !errors.As(err, &se) || se.Code != http.StatusBadGateway {
-		t.Errorf("Connect to a closed port: %v, want a 502 StatusError", err)
-	} else if !strings.Contains(se.Msg, nobody.String()) {
-		t.Errorf("error %q does not name the peer", se.Msg)
+	var se *api.Error
+	if !errors.As(err, &se) || se.Status != http.StatusBadGateway || se.Code != api.CodeFailed {
+		t.Errorf("Connect to a closed port: %v, want a 502 api.Error with code failed", err)
+	} else if !strings.Contains(se.Message, nobody.String()) {
+		t.Errorf("error %q does not name the peer", se.Message)
 	}
 	if peers, err := c.Peers(ctx); err != nil || len(peers) != 0 {
 		t.Errorf("Peers after failed connects = %v, %v; want none", peers, err)
@@ -772,17 +774,17 @@ func subscribers(n *Node) int {
 
 // streamEvents runs Client.Events against n in a goroutine until the test
 // ends and returns the events it receives and its result.
-func streamEvents(t *testing.T, n *Node) (<-chan Event, <-chan error) {
+func streamEvents(t *testing.T, n *Node) (<-chan api.Event, <-chan error) {
 	t.Helper()
 	c := newClient(t, n)
 	ctx, cancel := context.WithCancel(context.Background())
-	events := make(chan Event, 64)
+	events := make(chan api.Event, 64)
 	done := make(chan error, 1)
 	finished := make(chan struct{})
 	before := subscribers(n)
 	go func() {
 		defer close(finished)
-		done <- c.Events(ctx, func(ev Event) error {
+		done <- c.Events(ctx, func(ev api.Event) error {
 			select {
 			case events <- ev:
 				return nil
@@ -804,22 +806,26 @@ func streamEvents(t *testing.T, n *Node) (<-chan Event, <-chan error) {
 }
 
 // waitEvent reads events until one of type typ about peer p arrives.
-func waitEvent(t *testing.T, events <-chan Event, typ string, p peer.ID) Event {
+func waitEvent[E Event | api.Event](t *testing.T, events <-chan E, typ string, p peer.ID) E {
 	t.Helper()
 	timeout := time.NewTimer(waitTimeout)
 	defer timeout.Stop()
 	for {
 		select {
-		case ev := <-events:
+		case e := <-events:
+			// In process Data is the publisher's value; through the API
+			// it is JSON. Compare the JSON both ways.
+			var ev struct {
+				Type string          `json:"type"`
+				Data json.RawMessage `json:"data"`
+			}
+			if b, err := json.Marshal(e); err != nil || json.Unmarshal(b, &ev) != nil {
+				t.Fatalf("event %#v does not encode", e)
+			}
 			if ev.Type != typ {
 				continue
 			}
-			// In process Data is the publisher's value; through the API
-			// it is decoded JSON. Compare the JSON both ways.
-			b, err := json.Marshal(ev.Data)
-			if err != nil {
-				t.Fatalf("%s event data %#v: %v", typ, ev.Data, err)
-			}
+			b := []byte(ev.Data)
 			var data struct {
 				Peer string `json:"peer"`
 			}
@@ -827,7 +833,7 @@ func waitEvent(t *testing.T, events <-chan Event, typ string, p peer.ID) Event {
 				t.Fatalf("%s event data = %s, want an object with a peer: %v", typ, b, err)
 			}
 			if data.Peer == p.String() {
-				return ev
+				return e
 			}
 		case <-timeout.C:
 			t.Fatalf("no %s event for %s within %v", typ, p, waitTimeout)

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/fluttershy/face2face/api"
 )
 
 // Profile names accepted by InitRepo.
@@ -230,24 +231,7 @@ func (c *Config) Validate() error {
 }
 
 // ValidateAPIAddr checks that addr is HOST:PORT on a loopback IP or localhost.
-// The API must never be reachable from another machine.
-func ValidateAPIAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("bad API address %q: %v", addr, err)
-	}
-	if port == "" {
-		return fmt.Errorf("bad API address %q: no port", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("API address %q is not on loopback (the local API only binds to 127.0.0.0/8 or ::1)", addr)
-	}
-	return nil
-}
+func ValidateAPIAddr(addr string) error { return api.CheckAddr(addr) }
 
 // loadConfig reads and validates path.
 func loadConfig(path string) (*Config, error) {

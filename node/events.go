@@ -4,21 +4,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fluttershy/face2face/api"
 )
 
-// Event types pushed to the events stream. Later issues add room, chat and
-// file events.
+// Event types the node itself pushes to the events stream (package api
+// lists every type, with its data).
 const (
-	EventPeerConnected    = "peer.connected"
-	EventPeerDisconnected = "peer.disconnected"
-	EventBootstrapped     = "dht.bootstrapped"
-	EventReachability     = "net.reachability"
-	// EventStreamReady is the first event of every events stream: from
-	// then on the client misses nothing.
-	EventStreamReady = "stream.ready"
+	EventPeerConnected    = api.EventPeerConnected
+	EventPeerDisconnected = api.EventPeerDisconnected
+	EventBootstrapped     = api.EventBootstrapped
+	EventReachability     = api.EventReachability
+	EventStreamReady      = api.EventStreamReady
 )
 
-// Event is one item of the node's events stream (GET /api/v1/events).
+// Event is one item of the node's events stream; in process its data is
+// the publisher's value, through the API the API's type (see apiEvent).
 type Event struct {
 	Type string    `json:"type"`
 	Time time.Time `json:"time"`

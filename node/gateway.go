@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 // gatewayTimeout bounds one gateway request's wait for blocks.
@@ -41,7 +43,7 @@ func writeDirPage(w io.Writer, title string, rows []dirRow) {
 // sniffed), byte ranges and an immutable ETag; a directory as a list of
 // links. Blocks that are not here are fetched as they are read.
 func (s *apiServer) handleGateway(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(r.URL.Path, PathGateway)
+	rest := strings.TrimPrefix(r.URL.Path, api.PathGateway)
 	first, sub, _ := strings.Cut(rest, "/")
 	root, err := files.ParseCID(first)
 	if err != nil {
@@ -86,7 +88,7 @@ func (s *apiServer) handleGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		rows := make([]dirRow, 0, len(o.Entries))
 		for _, e := range o.Entries {
-			rows = append(rows, dirRow{Name: e.Name, Size: HumanSize(e.Size), Href: "./" + url.PathEscape(e.Name)})
+			rows = append(rows, dirRow{Name: e.Name, Size: textfmt.HumanSize(e.Size), Href: "./" + url.PathEscape(e.Name)})
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		writeDirPage(w, "/ipfs/"+path.Join(append([]string{root.String()}, segs...)...), rows)
@@ -117,18 +119,4 @@ func (s *apiServer) handleGateway(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", ctype)
 	http.ServeContent(w, r, "", time.Time{}, o.File)
-}
-
-// HumanSize formats n bytes in binary units ("1.5 MiB").
-func HumanSize(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/fluttershy/face2face/api"
 )
 
 func TestGateway(t *testing.T) {
@@ -46,14 +48,14 @@ func TestGateway(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == GatewayCookie {
+		if c.Name == api.GatewayCookie {
 			cookie = c
 		}
 	}
-	if cookie == nil || cookie.Value != tok || !cookie.HttpOnly || cookie.Path != PathGateway {
+	if cookie == nil || cookie.Value != tok || !cookie.HttpOnly || cookie.Path != api.PathGateway {
 		t.Fatalf("cookie %+v", cookie)
 	}
-	withCookie := func(req *http.Request) { req.AddCookie(&http.Cookie{Name: GatewayCookie, Value: tok}) }
+	withCookie := func(req *http.Request) { req.AddCookie(&http.Cookie{Name: api.GatewayCookie, Value: tok}) }
 
 	// Ranges, sniffing without a name, directories and paths in them.
 	r = apiDo(t, n, "GET", "/ipfs/"+pdf.Entry.CID, nil, func(req *http.Request) { withCookie(req); req.Header.Set("Range", "bytes=0-7") })
@@ -78,7 +80,7 @@ func TestGateway(t *testing.T) {
 		t.Errorf("bad CID: %d", r.code)
 	}
 	// No token, a wrong one, or the cookie on an API path: 401.
-	for _, edit := range []func(*http.Request){nil, func(req *http.Request) { req.AddCookie(&http.Cookie{Name: GatewayCookie, Value: "x"}) }} {
+	for _, edit := range []func(*http.Request){nil, func(req *http.Request) { req.AddCookie(&http.Cookie{Name: api.GatewayCookie, Value: "x"}) }} {
 		if r := apiDo(t, n, "GET", "/ipfs/"+pdf.Entry.CID, nil, edit); r.code != http.StatusUnauthorized {
 			t.Errorf("without a valid token: %d", r.code)
 		}
@@ -86,7 +88,7 @@ func TestGateway(t *testing.T) {
 	if r := apiDo(t, n, "GET", "/ipfs/"+pdf.Entry.CID+"?token=wrong", nil, nil); r.code != http.StatusUnauthorized {
 		t.Errorf("wrong token: %d", r.code)
 	}
-	if r := apiDo(t, n, "GET", PathFiles, nil, withCookie); r.code != http.StatusUnauthorized {
+	if r := apiDo(t, n, "GET", api.PathFiles, nil, withCookie); r.code != http.StatusUnauthorized {
 		t.Errorf("cookie on an API path: %d", r.code)
 	}
 }

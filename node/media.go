@@ -1,14 +1,13 @@
 package node
 
 import (
-	"context"
-	"errors"
 	"net"
 	"net/http"
 	"path/filepath"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/overlay"
 )
@@ -51,52 +50,25 @@ func mediaICE(c *Config) media.ICEConfig {
 // Media returns the node's media service.
 func (n *Node) Media() *media.Service { return n.media }
 
-// MediaPublishRequest is the body of POST /api/v1/rooms/{room}/media/publish.
-type MediaPublishRequest = media.PublishSpec
-
-// MediaRecordRequest is the body of POST /api/v1/rooms/{room}/media/record.
-type MediaRecordRequest struct {
-	Dir string `json:"dir"`
-}
-
-// MediaMixRequest is the body of POST /api/v1/rooms/{room}/media/mix.
-type MediaMixRequest struct {
-	On bool `json:"on"`
-}
-
 func (s *apiServer) routeMedia(mux *http.ServeMux) {
-	mux.HandleFunc("POST "+pathRoom+"/media/publish", s.handleMediaPublish)
-	mux.HandleFunc("POST "+pathRoom+"/media/record", s.handleMediaRecord)
-	mux.HandleFunc("POST "+pathRoom+"/media/stop", s.handleMediaStop)
-	mux.HandleFunc("POST "+pathRoom+"/media/mix", s.handleMediaMix)
-	mux.HandleFunc("GET "+pathRoom+"/media/stats", s.handleMediaStats)
-}
-
-func mediaStatus(err error) int {
-	switch {
-	case errors.Is(err, media.ErrBadMedia), errors.Is(err, media.ErrNoMediaFiles):
-		return http.StatusBadRequest
-	case errors.Is(err, media.ErrPublishing), errors.Is(err, media.ErrRecording),
-		errors.Is(err, media.ErrNotJoined), errors.Is(err, media.ErrNothingToStop),
-		errors.Is(err, media.ErrMixNeedsStar), errors.Is(err, media.ErrMixSelf):
-		return http.StatusConflict
-	case errors.Is(err, media.ErrClosed):
-		return http.StatusServiceUnavailable
-	}
-	return roomStatus(err)
+	mux.HandleFunc("POST "+api.PathMediaPublish, s.handleMediaPublish)
+	mux.HandleFunc("POST "+api.PathMediaRecord, s.handleMediaRecord)
+	mux.HandleFunc("POST "+api.PathMediaStop, s.handleMediaStop)
+	mux.HandleFunc("POST "+api.PathMediaMix, s.handleMediaMix)
+	mux.HandleFunc("GET "+api.PathMediaStats, s.handleMediaStats)
 }
 
 func (s *apiServer) mediaRoom(w http.ResponseWriter, r *http.Request) (string, bool) {
 	hash, err := s.n.rooms.RoomHash(r.Context(), r.PathValue("room"))
 	if err != nil {
-		writeError(w, roomStatus(err), "%v", err)
+		writeErr(w, err)
 		return "", false
 	}
 	return hash, true
 }
 
 func (s *apiServer) handleMediaPublish(w http.ResponseWriter, r *http.Request) {
-	var req MediaPublishRequest
+	var req api.PublishRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -106,23 +78,23 @@ func (s *apiServer) handleMediaPublish(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range []string{req.Video, req.Audio} {
 		if p != "" && !filepath.IsAbs(p) {
-			writeError(w, http.StatusBadRequest, "file paths must be absolute (the daemon reads them): %s", p)
+			writeError(w, api.CodeInvalid, "file paths must be absolute (the daemon reads them): %s", p)
 			return
 		}
 	}
-	if err := s.n.media.Publish(hash, req); err != nil {
-		status := mediaStatus(err)
-		if status == http.StatusInternalServerError {
-			status = http.StatusBadRequest // unreadable files
+	if err := s.n.media.Publish(hash, media.PublishSpec{Video: req.Video, Audio: req.Audio, Loop: req.Loop}); err != nil {
+		code := errorCode(err)
+		if code == api.CodeInternal {
+			code = api.CodeInvalid // unreadable files
 		}
-		writeError(w, status, "%v", err)
+		writeError(w, code, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.media.Stats(hash))
+	writeJSON(w, http.StatusOK, apiMediaStats(s.n.media.Stats(hash)))
 }
 
 func (s *apiServer) handleMediaRecord(w http.ResponseWriter, r *http.Request) {
-	var req MediaRecordRequest
+	var req api.RecordRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -131,18 +103,18 @@ func (s *apiServer) handleMediaRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Dir == "" || !filepath.IsAbs(req.Dir) {
-		writeError(w, http.StatusBadRequest, "give an absolute directory to record into")
+		writeError(w, api.CodeInvalid, "give an absolute directory to record into")
 		return
 	}
 	if err := s.n.media.Record(hash, req.Dir); err != nil {
-		status := mediaStatus(err)
-		if status == http.StatusInternalServerError {
-			status = http.StatusBadRequest
+		code := errorCode(err)
+		if code == api.CodeInternal {
+			code = api.CodeInvalid // an unwritable directory
 		}
-		writeError(w, status, "%v", err)
+		writeError(w, code, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.media.Stats(hash))
+	writeJSON(w, http.StatusOK, apiMediaStats(s.n.media.Stats(hash)))
 }
 
 func (s *apiServer) handleMediaStop(w http.ResponseWriter, r *http.Request) {
@@ -152,14 +124,14 @@ func (s *apiServer) handleMediaStop(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.n.media.Stop(hash)
 	if err != nil && !res.Recorded && !res.Published {
-		writeError(w, mediaStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, apiStopResult(res))
 }
 
 func (s *apiServer) handleMediaMix(w http.ResponseWriter, r *http.Request) {
-	var req MediaMixRequest
+	var req api.MixRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -168,10 +140,10 @@ func (s *apiServer) handleMediaMix(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.n.media.SetMix(hash, req.On); err != nil {
-		writeError(w, mediaStatus(err), "%v", err)
+		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.media.Stats(hash))
+	writeJSON(w, http.StatusOK, apiMediaStats(s.n.media.Stats(hash)))
 }
 
 func (s *apiServer) handleMediaStats(w http.ResponseWriter, r *http.Request) {
@@ -179,35 +151,5 @@ func (s *apiServer) handleMediaStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.media.Stats(hash))
-}
-
-// MediaPublish starts publishing files (absolute paths) in a room.
-func (c *Client) MediaPublish(ctx context.Context, room string, req MediaPublishRequest) (media.RoomStats, error) {
-	var v media.RoomStats
-	return v, c.do(ctx, http.MethodPost, roomPath(room, "/media/publish"), req, &v)
-}
-
-// MediaRecord starts recording a room into dir (absolute).
-func (c *Client) MediaRecord(ctx context.Context, room, dir string) (media.RoomStats, error) {
-	var v media.RoomStats
-	return v, c.do(ctx, http.MethodPost, roomPath(room, "/media/record"), MediaRecordRequest{Dir: dir}, &v)
-}
-
-// MediaStop stops publishing and recording in a room.
-func (c *Client) MediaStop(ctx context.Context, room string) (media.StopResult, error) {
-	var v media.StopResult
-	return v, c.do(ctx, http.MethodPost, roomPath(room, "/media/stop"), nil, &v)
-}
-
-// MediaMix asks the room's mixer for one mixed audio stream (or not).
-func (c *Client) MediaMix(ctx context.Context, room string, on bool) (media.RoomStats, error) {
-	var v media.RoomStats
-	return v, c.do(ctx, http.MethodPost, roomPath(room, "/media/mix"), MediaMixRequest{On: on}, &v)
-}
-
-// MediaStats returns a room's media statistics.
-func (c *Client) MediaStats(ctx context.Context, room string) (media.RoomStats, error) {
-	var v media.RoomStats
-	return v, c.do(ctx, http.MethodGet, roomPath(room, "/media/stats"), nil, &v)
+	writeJSON(w, http.StatusOK, apiMediaStats(s.n.media.Stats(hash)))
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +41,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/dht"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/media"
@@ -174,7 +174,6 @@ type Node struct {
 	ps          *pubsub.PubSub
 	bstore      blockstore.Blockstore
 	bswap       *bitswap.Bitswap
-	db          *sql.DB
 	rooms       *overlay.Service
 	files       *files.Service
 	media       *media.Service
@@ -368,15 +367,10 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		}))
 	n.closers = append(n.closers, n.bswap.Close)
 
-	// Rooms and chat: SQLite (f2f.db) and the room service.
-	n.db, err = overlay.OpenDB(filepath.Join(repoPath, DBFile))
+	// Rooms and chat: the room store (in f2f.db) and the room service.
+	store, err := overlay.OpenStore(filepath.Join(repoPath, DBFile))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", DBFile, err)
-	}
-	n.closers = append(n.closers, n.db.Close)
-	store, err := overlay.NewStore(n.db)
-	if err != nil {
-		return nil, err
 	}
 	n.closers = append(n.closers, store.Close)
 	ovOpts := append([]overlay.Option{
@@ -419,7 +413,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	// Files: the index in f2f.db, blocks over bitswap; the rooms decide who
 	// may fetch what (a password room's files go to its members only) and
 	// the DHT carries provider records.
-	n.files, err = files.New(n.db, n.bstore, n.bswap,
+	n.files, err = files.New(filepath.Join(repoPath, DBFile), n.bstore, n.bswap,
 		files.WithLogger(n.log.With("subsystem", "files")),
 		files.WithPolicy(n.rooms),
 		files.WithBlockSync(func(ctx context.Context) error { return blockDS.Sync(ctx, datastore.NewKey("/")) }),
@@ -825,15 +819,7 @@ func (n *Node) Addrs() []string {
 }
 
 // IDInfo describes the node (GET /api/v1/id, `f2f id`).
-type IDInfo struct {
-	ID           string   `json:"id"`
-	Addresses    []string `json:"addresses"`
-	AgentVersion string   `json:"agent_version"`
-	Protocols    []string `json:"protocols"`
-	// Connecting is true right after start while the node still dials
-	// its bootstrap and known peers (`f2f wait` waits for the end).
-	Connecting bool `json:"connecting"`
-}
+type IDInfo = api.ID
 
 // Info returns the node's IDInfo.
 func (n *Node) Info() IDInfo {
@@ -847,13 +833,7 @@ func (n *Node) Info() IDInfo {
 }
 
 // PeerInfo describes one connected peer (GET /api/v1/peers, `f2f peers`).
-type PeerInfo struct {
-	ID             string  `json:"id"`
-	Addr           string  `json:"addr"`
-	Direction      string  `json:"direction"`
-	LatencyMS      float64 `json:"latency_ms"`
-	InRoutingTable bool    `json:"in_routing_table"`
-}
+type PeerInfo = api.Peer
 
 // Peers lists the connected peers, sorted by peer ID.
 func (n *Node) Peers() []PeerInfo {

@@ -9,43 +9,29 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/fluttershy/face2face/api"
 )
 
 // Names of the files and folders in a repo dir (see DESIGN.md, "Storage").
 const (
-	KeyFile       = "identity.key"
-	ConfigFile    = "config.json"
-	APIFile       = "api"
-	TokenFile     = "api.token"
-	LockFile      = "repo.lock"
-	DatastoreDir  = "datastore"
-	BlocksDir     = "blocks"
-	DBFile        = "f2f.db"
-	EnvRepo       = "F2F_REPO"
-	defaultRepoNm = ".face2face"
+	KeyFile      = "identity.key"
+	ConfigFile   = api.ConfigFile
+	APIFile      = api.APIFile
+	TokenFile    = api.TokenFile
+	LockFile     = "repo.lock"
+	DatastoreDir = "datastore"
+	BlocksDir    = "blocks"
+	DBFile       = "f2f.db"
+	EnvRepo      = api.EnvRepo
 )
 
 // RepoPath resolves the repo dir: flag, else $F2F_REPO, else ~/.face2face.
-func RepoPath(flag string) (string, error) {
-	p := flag
-	if p == "" {
-		p = os.Getenv(EnvRepo)
-	}
-	if p == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no --repo given, $%s unset and no home dir: %w", EnvRepo, err)
-		}
-		p = filepath.Join(home, defaultRepoNm)
-	}
-	return filepath.Abs(p)
-}
+func RepoPath(flag string) (string, error) { return api.RepoPath(flag) }
 
 // InitRepo creates a repo at path with a new Ed25519 identity, an API token
 // and the config of profile. It fails with ErrRepoExists when path already
@@ -198,20 +184,6 @@ func (r *Repo) Close() error {
 	return err
 }
 
-// ReadToken returns the repo's API token.
-func ReadToken(path string) (string, error) {
-	p := filepath.Join(path, TokenFile)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return "", fmt.Errorf("read API token: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("API token file %s is empty", p)
-	}
-	return tok, nil
-}
-
 // ParseBootstrap parses full multiaddrs (with /p2p/) into AddrInfos, merging
 // addresses of the same peer.
 func ParseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
@@ -232,18 +204,5 @@ func ParseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
 	return out, nil
 }
 
-// ParsePeerAddr parses one multiaddr that must end in /p2p/<peer id>.
-func ParsePeerAddr(s string) (*peer.AddrInfo, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("%w \"\": empty (was it printed by `f2f id` of a daemon that was not ready yet? `f2f wait` waits for one)", ErrBadMultiaddr)
-	}
-	m, err := ma.NewMultiaddr(strings.TrimSpace(s))
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrBadMultiaddr, s, err)
-	}
-	ai, err := peer.AddrInfoFromP2pAddr(m)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: it must end in /p2p/<peer id>", ErrBadMultiaddr, s)
-	}
-	return ai, nil
-}
+// ParsePeerAddr parses a full multiaddr ending in /p2p/<peer id>.
+func ParsePeerAddr(s string) (*peer.AddrInfo, error) { return api.ParsePeerAddr(s) }

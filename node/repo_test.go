@@ -16,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/fluttershy/face2face/api"
 )
 
 // newRepo initialises a repo of profile in a fresh dir (which InitRepo
@@ -127,14 +129,14 @@ func TestInitRepoIdentityAndToken(t *testing.T) {
 	if r.Key.Type() != crypto.Ed25519 {
 		t.Errorf("identity key type = %v, want Ed25519", r.Key.Type())
 	}
-	tok, err := ReadToken(dir)
+	tok, err := api.ReadToken(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b, err := hex.DecodeString(tok); err != nil || len(b) != 32 {
 		t.Errorf("token %q is not 32 hex-encoded bytes (err %v)", tok, err)
 	}
-	other, err := ReadToken(newRepo(t, ProfileLocal))
+	other, err := api.ReadToken(newRepo(t, ProfileLocal))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +150,13 @@ func TestReadTokenEmpty(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, TokenFile), []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadToken(dir); err == nil {
+	if _, err := api.ReadToken(dir); err == nil {
 		t.Fatal("ReadToken accepted an empty token file")
 	}
 	if err := os.Remove(filepath.Join(dir, TokenFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadToken(dir); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := api.ReadToken(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ReadToken without token file: %v, want fs.ErrNotExist", err)
 	}
 }

@@ -10,8 +10,6 @@ var (
 	ErrAmbiguousRoom = errors.New("ambiguous room name")
 	// ErrNotJoined is returned when acting in a room the node has left.
 	ErrNotJoined = errors.New("not joined to room")
-	// ErrUnknownCommand is returned by Send for an unknown chat command.
-	ErrUnknownCommand = errors.New("unknown chat command")
 	// ErrServiceClosed is returned after Close.
 	ErrServiceClosed = errors.New("room service closed")
 	// ErrNotMember is returned by the history and auth protocols to a peer

@@ -84,7 +84,7 @@ func TestStoreMigratesV1(t *testing.T) {
 		INSERT INTO schema_version VALUES ('overlay', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestStoreMigratesV1(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_files'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("messages_files index: %d %v", n, err)
 	}
-	var v int
+	var v int64
 	if err := db.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = 'overlay'`).Scan(&v); err != nil || v != storeSchemaVersion {
 		t.Fatalf("version %d %v", v, err)
 	}

@@ -118,6 +118,15 @@ func (s *Service) Topology(hash string) (Topology, bool) {
 	return r.el.topology(), true
 }
 
+// MixerText is a room's election state as /mixer prints it.
+func (s *Service) MixerText(ctx context.Context, ref string) (string, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return r.mixerText(), nil
+}
+
 // mixerText is the output of /mixer.
 func (r *room) mixerText() string {
 	in, _ := r.el.info()
@@ -137,26 +146,6 @@ func (r *room) mixerText() string {
 		}
 	}
 	return b.String()
-}
-
-// mixerCommand runs `/mixer [set PEER | auto]` in a chat.
-func (s *Service) mixerCommand(ctx context.Context, r *room, arg string) (SendResult, error) {
-	verb, rest, _ := strings.Cut(arg, " ")
-	switch verb {
-	case "":
-		return SendResult{Output: r.mixerText()}, nil
-	case "set":
-		if _, err := s.SetMixer(ctx, r.key.String(), MixerChangeRequest{Pin: strings.TrimSpace(rest)}); err != nil {
-			return SendResult{}, err
-		}
-	case "auto":
-		if _, err := s.SetMixer(ctx, r.key.String(), MixerChangeRequest{Auto: true}); err != nil {
-			return SendResult{}, err
-		}
-	default:
-		return SendResult{Output: ChatHelp}, fmt.Errorf("%w /mixer %s (want /mixer, /mixer set PEER or /mixer auto)", ErrUnknownCommand, verb)
-	}
-	return SendResult{Output: r.mixerText()}, nil
 }
 
 // MemberCount returns the member count of the joined room with this hash

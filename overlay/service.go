@@ -909,76 +909,54 @@ func defaultNick(id peer.ID) string {
 	return "peer-" + s
 }
 
-// SendResult answers Send.
-type SendResult struct {
-	// Sent is set when a message went out; Message is then what was sent.
-	Sent    bool         `json:"sent"`
-	Message *ChatMessage `json:"message,omitempty"`
-	// Output is what a chat command prints (for /who, /help, /nick).
-	Output string `json:"output,omitempty"`
+// Send sends text to a room as a chat message, as it is (commands are
+// parsed by the caller: api.ParseChat). The message is stored
+// (acknowledged) before it is published.
+func (s *Service) Send(ctx context.Context, ref, text string) (ChatMessage, error) {
+	return s.sendKind(ctx, ref, KindChat, text)
 }
 
-// ChatHelp lists the chat commands.
-const ChatHelp = `chat commands:
-  /nick NAME    change your nickname in this room
-  /me ACTION    say what you do ("* nick ACTION")
-  /who          list the room's members
-  /share PATH   share a file: add it and post its link (f2f file add PATH --room ROOM)
-  /files        list the files shared in this room (f2f file ls --room ROOM)
-  /mixer        the room's mixer, term and scores; /mixer set PEER pins
-                one for everyone, /mixer auto lets the election pick again
-  /help         this help
-  //TEXT        send TEXT starting with a single /`
+// Me sends an action ("* nick ACTION").
+func (s *Service) Me(ctx context.Context, ref, action string) (ChatMessage, error) {
+	return s.sendKind(ctx, ref, KindMe, action)
+}
 
-// Send sends text to a room. Text starting with / is a chat command; an
-// unknown command is not sent and returns ErrUnknownCommand with the help
-// as Output. The message is stored (acknowledged) before it is published.
-func (s *Service) Send(ctx context.Context, ref, text string) (SendResult, error) {
+// SetNick changes the node's nickname in a room: it sends a nick message
+// and keeps the name for the room.
+func (s *Service) SetNick(ctx context.Context, ref, nick string) (ChatMessage, error) {
+	cm, err := s.sendKind(ctx, ref, KindNick, nick)
+	if err != nil {
+		return cm, err
+	}
 	r, err := s.joined(ctx, ref)
 	if err != nil {
-		return SendResult{}, err
+		return cm, err
 	}
-	kind, body := KindChat, text
-	if strings.HasPrefix(text, "//") {
-		body = text[1:]
-	} else if strings.HasPrefix(text, "/") {
-		cmd, arg, _ := strings.Cut(strings.TrimSpace(text), " ")
-		arg = strings.TrimSpace(arg)
-		switch cmd {
-		case "/help":
-			return SendResult{Output: ChatHelp}, nil
-		case "/who":
-			return SendResult{Output: r.whoText()}, nil
-		case "/mixer":
-			return s.mixerCommand(ctx, r, arg)
-		case "/me":
-			kind, body = KindMe, arg
-		case "/nick":
-			kind, body = KindNick, arg
-		case "/share", "/files":
-			// They read local files or list them: the f2f CLI runs them
-			// (f2f chat send ROOM /share PATH).
-			return SendResult{Output: ChatHelp}, fmt.Errorf("%w %s: it runs in the f2f CLI (f2f file add PATH --room ROOM, f2f file ls --room ROOM)", ErrUnknownCommand, cmd)
-		default:
-			return SendResult{Output: ChatHelp}, fmt.Errorf("%w %s", ErrUnknownCommand, cmd)
-		}
+	if err := s.store.SetNick(ctx, r.hash, nick); err != nil {
+		return cm, err
+	}
+	r.setNick(nick)
+	return cm, nil
+}
+
+func (s *Service) sendKind(ctx context.Context, ref string, kind Kind, body string) (ChatMessage, error) {
+	r, err := s.joined(ctx, ref)
+	if err != nil {
+		return ChatMessage{}, err
 	}
 	if err := ValidText(kind, []byte(body)); err != nil {
-		return SendResult{}, err
+		return ChatMessage{}, err
 	}
-	cm, err := r.publishChat(ctx, kind, []byte(body))
+	return r.publishChat(ctx, kind, []byte(body))
+}
+
+// WhoText is a room's member list as /who prints it.
+func (s *Service) WhoText(ctx context.Context, ref string) (string, error) {
+	r, err := s.joined(ctx, ref)
 	if err != nil {
-		return SendResult{}, err
+		return "", err
 	}
-	res := SendResult{Sent: true, Message: &cm}
-	if kind == KindNick {
-		if err := s.store.SetNick(ctx, r.hash, body); err != nil {
-			return res, err
-		}
-		r.setNick(body)
-		res.Output = "you are now known as " + body
-	}
-	return res, nil
+	return r.whoText(), nil
 }
 
 // connectedness reports whether p is connected.

@@ -6,27 +6,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"github.com/fluttershy/face2face/internal/sqlitedb"
 )
 
 // storeSchemaName is this store's row in the shared schema_version table;
 // other packages keeping tables in the same database use their own row.
 const storeSchemaName = "overlay"
 
-// storeSchemaVersion is the schema version NewStore creates and understands.
-const storeSchemaVersion = 4
+// storeSchema is the steps from version to version of the overlay tables.
+var storeSchema = [][]string{storeSchemaV1, storeSchemaV2, storeSchemaV3, storeSchemaV4}
+
+// storeSchemaVersion is the schema version the store creates and understands.
+var storeSchemaVersion = int64(len(storeSchema))
 
 // storeSchemaV1 creates version 1 of the overlay tables.
 //
@@ -83,67 +81,6 @@ var storeSchemaV4 = []string{
 	`CREATE INDEX IF NOT EXISTS messages_nicks ON messages (room, lamport, author, seq) WHERE kind IN (3, 4)`,
 }
 
-// OpenDB opens the SQLite database at path, creating it when missing, with
-// modernc.org/sqlite in WAL mode, synchronous=FULL (a committed write is on
-// disk before the call returns), foreign_keys on and busy_timeout 5000 ms;
-// every pooled connection gets these settings (Store.PutBatch lowers its
-// own connection to synchronous=NORMAL). Write transactions begin
-// IMMEDIATE so concurrent writers queue on the busy timeout instead of
-// failing to upgrade a read lock.
-//
-// The database file (and its -wal and -shm files, when present) is made
-// mode 0600: it holds room passwords. The caller owns the returned *sql.DB
-// and closes it; one node opens one.
-func OpenDB(path string) (*sql.DB, error) {
-	if path == "" {
-		return nil, errors.New("overlay: open db: empty path")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("overlay: open db %q: %w", path, err)
-	}
-	// Create the file ourselves so that it never exists with wider
-	// permissions; SQLite gives its -wal and -shm files the database file's
-	// mode.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("overlay: open db: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("overlay: open db: %w", err)
-	}
-	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
-		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("overlay: open db: %w", err)
-		}
-	}
-
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	// A file: URI (path escaped) so that '?' or '#' in the path cannot be
-	// mistaken for the start of the parameters.
-	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
-
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("overlay: open db %s: %w", abs, err)
-	}
-	var mode string
-	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("overlay: open db %s: %w", abs, err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		_ = db.Close()
-		return nil, fmt.Errorf("overlay: open db %s: journal_mode is %q, want wal", abs, mode)
-	}
-	return db, nil
-}
-
 // RoomRecord is a room this node knows, as kept in the store.
 type RoomRecord struct {
 	// Hash identifies the room (32 hex characters); the primary key.
@@ -181,7 +118,8 @@ type StoredMessage struct {
 // pools connections and each write is a single statement or transaction,
 // so SQLite serialises writers.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	ownDB bool // Close closes db
 
 	closeOnce sync.Once
 	closeErr  error
@@ -232,18 +170,35 @@ func putArgs(env *Envelope, raw []byte, recv int64) []any {
 		env.Time, int64(env.Kind), body, sig, raw, recv}
 }
 
-// NewStore creates or migrates the store's tables in db and prepares its
-// statements. It is idempotent: calling it again on the same database (in
-// this process or after a restart) finds the schema current and changes
-// nothing. The schema version is recorded in the schema_version table under
-// the name "overlay". db stays the caller's: Store.Close does not close it.
-func NewStore(db *sql.DB) (*Store, error) {
+// OpenStore opens the SQLite database at path (see sqlitedb.Open: other
+// packages may keep their tables in the same file) and the store in it:
+// it creates or migrates the store's tables and prepares its statements.
+// Opening again (in this process or after a restart) finds the schema
+// current and changes nothing; the schema version is recorded in the
+// schema_version table under the name "overlay". The store owns its
+// database handle: Close closes it.
+func OpenStore(path string) (*Store, error) {
+	db, err := sqlitedb.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.ownDB = true
+	return s, nil
+}
+
+// newStore opens the store in db, which stays the caller's (tests).
+func newStore(db *sql.DB) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("overlay: new store: nil db")
 	}
 	ctx := context.Background()
-	if err := migrateStore(ctx, db); err != nil {
-		return nil, err
+	if err := sqlitedb.Migrate(ctx, db, storeSchemaName, storeSchema); err != nil {
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 	s := &Store{db: db}
 	stmts := []struct {
@@ -290,59 +245,9 @@ func NewStore(db *sql.DB) (*Store, error) {
 	return s, nil
 }
 
-// migrateStore brings the overlay tables to storeSchemaVersion in one
-// transaction.
-func migrateStore(ctx context.Context, db *sql.DB) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("overlay: migrate store: begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		name    TEXT PRIMARY KEY NOT NULL,
-		version INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("overlay: migrate store: schema_version: %w", err)
-	}
-	var version int64
-	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE name = ?`, storeSchemaName).Scan(&version)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		version = 0
-	case err != nil:
-		return fmt.Errorf("overlay: migrate store: read version: %w", err)
-	}
-	switch {
-	case version == storeSchemaVersion:
-		return tx.Commit()
-	case version > storeSchemaVersion:
-		return fmt.Errorf("overlay: migrate store: schema version %d is newer than supported %d", version, storeSchemaVersion)
-	}
-	steps := [][]string{storeSchemaV1, storeSchemaV2, storeSchemaV3, storeSchemaV4}
-	for v := version; v < storeSchemaVersion; v++ {
-		for _, q := range steps[v] {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("overlay: migrate store to v%d: %w", v+1, err)
-			}
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (name, version) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET version = excluded.version`, storeSchemaName, storeSchemaVersion); err != nil {
-		return fmt.Errorf("overlay: migrate store: write version: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("overlay: migrate store: commit: %w", err)
-	}
-	return nil
-}
-
-// Close closes the store's prepared statements. It does not close the
-// *sql.DB, which belongs to the caller. Calling Close again returns the
-// first result; other methods fail after Close.
+// Close closes the store's prepared statements and its database handle.
+// Calling Close again returns the first result; other methods fail after
+// Close.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
@@ -362,6 +267,9 @@ func (s *Store) Close() error {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}
+		}
+		if s.ownDB {
+			errs = append(errs, s.db.Close())
 		}
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("overlay: close store: %w", err)

@@ -23,6 +23,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/fluttershy/face2face/internal/sqlitedb"
 )
 
 const (
@@ -59,7 +61,7 @@ func storeTestPeers(tb testing.TB, n int) []peer.ID {
 // storeTestOpen opens a database file in dir and registers its closing.
 func storeTestOpen(tb testing.TB, dir string) *sql.DB {
 	tb.Helper()
-	db, err := OpenDB(filepath.Join(dir, "f2f.db"))
+	db, err := sqlitedb.Open(filepath.Join(dir, "f2f.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func storeTestOpen(tb testing.TB, dir string) *sql.DB {
 func storeTestNew(tb testing.TB) *Store {
 	tb.Helper()
 	db := storeTestOpen(tb, tb.TempDir())
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,7 +130,7 @@ func storeCompareEnv(a, b *Envelope) int {
 func TestOpenDBSettings(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f2f.db")
-	db, err := OpenDB(path)
+	db, err := sqlitedb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestOpenDBSettings(t *testing.T) {
 	ctx := context.Background()
 
 	// Write something so the -wal file exists too.
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestOpenDBTightensMode(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil { // beat the umask
 		t.Fatal(err)
 	}
-	db, err := OpenDB(path)
+	db, err := sqlitedb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +219,7 @@ func TestOpenDBOddPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := storeTestOpen(t, dir)
-	if _, err := NewStore(db); err != nil {
+	if _, err := newStore(db); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "f2f.db")); err != nil {
@@ -236,7 +238,7 @@ func TestOpenDBErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := OpenDB(tt.path)
+			db, err := sqlitedb.Open(tt.path)
 			if err == nil {
 				db.Close()
 				t.Fatal("OpenDB succeeded, want error")
@@ -248,7 +250,7 @@ func TestOpenDBErrors(t *testing.T) {
 func TestStoreMigrationIdempotent(t *testing.T) {
 	db := storeTestOpen(t, t.TempDir())
 	ctx := context.Background()
-	s1, err := NewStore(db)
+	s1, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +260,7 @@ func TestStoreMigrationIdempotent(t *testing.T) {
 	env, raw := storeEnv(storeTestPeer(t), storeTestRoom, 1, 1, 1000)
 	storeMustPut(t, s1, env, raw)
 
-	s2, err := NewStore(db)
+	s2, err := newStore(db)
 	if err != nil {
 		t.Fatalf("second NewStore: %v", err)
 	}
@@ -275,7 +277,7 @@ func TestStoreMigrationIdempotent(t *testing.T) {
 	if n := storeCount(t, s2, storeTestRoom); n != 1 {
 		t.Fatalf("count after second NewStore = %d, want 1", n)
 	}
-	var version int
+	var version int64
 	if err := db.QueryRow(`SELECT version FROM schema_version WHERE name = 'overlay'`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +289,7 @@ func TestStoreMigrationIdempotent(t *testing.T) {
 	if _, err := db.Exec(`UPDATE schema_version SET version = 99 WHERE name = 'overlay'`); err != nil {
 		t.Fatal(err)
 	}
-	if s3, err := NewStore(db); err == nil {
+	if s3, err := newStore(db); err == nil {
 		s3.Close()
 		t.Fatal("NewStore on a newer schema succeeded, want error")
 	}
@@ -862,11 +864,11 @@ func TestStoreDurabilityReopen(t *testing.T) {
 	a := storeTestPeer(t)
 	env, raw := storeEnv(a, storeTestRoom, 1, 1, 1000)
 
-	db, err := OpenDB(filepath.Join(dir, "f2f.db"))
+	db, err := sqlitedb.Open(filepath.Join(dir, "f2f.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -877,7 +879,7 @@ func TestStoreDurabilityReopen(t *testing.T) {
 	}
 
 	db2 := storeTestOpen(t, dir)
-	s2, err := NewStore(db2)
+	s2, err := newStore(db2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -940,7 +942,7 @@ func TestStoreDurabilityKill(t *testing.T) {
 	}
 
 	db := storeTestOpen(t, dir)
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -967,11 +969,11 @@ func TestStoreDurabilityKillChild(t *testing.T) {
 	if path == "" {
 		t.Skip("only run as TestStoreDurabilityKill's child")
 	}
-	db, err := OpenDB(path)
+	db, err := sqlitedb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewStore(db)
+	s, err := newStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

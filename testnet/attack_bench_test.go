@@ -17,7 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -177,15 +177,12 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_ = c.Events(evCtx, func(ev node.Event) error {
-			if ev.Type == overlay.EventChatMessage {
-				if m, ok := ev.Data.(map[string]any); ok {
-					if t, _ := m["text"].(string); strings.HasPrefix(t, "honest ") {
-						mu.Lock()
-						arrived[t] = time.Now()
-						mu.Unlock()
-					}
-				}
+		_ = c.Events(evCtx, func(ev api.Event) error {
+			var m api.ChatMessage
+			if ev.Type == api.EventChatMessage && ev.Decode(&m) == nil && strings.HasPrefix(m.Text, "honest ") {
+				mu.Lock()
+				arrived[m.Text] = time.Now()
+				mu.Unlock()
 			}
 			return nil
 		})

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -36,7 +36,7 @@ type ChatBenchRoom struct {
 type benchMember struct {
 	send      func(ctx context.Context, room, text string) error
 	connected func(ctx context.Context, room string) (int, error)
-	log       func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error)
+	log       func(ctx context.Context, room string, since time.Time) ([]string, error) // the texts
 	// arrivals gets every chat message's text and the time its node
 	// emitted the chat.message event.
 	arrivals chan arrival
@@ -72,10 +72,11 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration
 			},
 			connected: func(ctx context.Context, room string) (int, error) {
 				ps, err := rooms.Peers(ctx, room)
-				return countConnected(ps), err
+				return countConnected(ps, func(m overlay.MemberInfo) bool { return m.Connected }), err
 			},
-			log: func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error) {
-				return rooms.Log(ctx, room, since, 0)
+			log: func(ctx context.Context, room string, since time.Time) ([]string, error) {
+				log, err := rooms.Log(ctx, room, since, 0)
+				return logTexts(log, func(m overlay.ChatMessage) string { return m.Text }), err
 			},
 			arrivals: make(chan arrival, 1024),
 		}
@@ -146,27 +147,27 @@ func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Du
 		cl := p.Client
 		m := &benchMember{
 			send: func(ctx context.Context, room, text string) error {
-				_, err := cl.Send(ctx, room, text)
+				_, err := cl.Chat(ctx, room, text)
 				return err
 			},
 			connected: func(ctx context.Context, room string) (int, error) {
 				ps, err := cl.RoomPeers(ctx, room)
-				return countConnected(ps), err
+				return countConnected(ps, func(m api.Member) bool { return m.Connected }), err
 			},
-			log: func(ctx context.Context, room string, since time.Time) ([]overlay.ChatMessage, error) {
-				return cl.Log(ctx, room, since, 0)
+			log: func(ctx context.Context, room string, since time.Time) ([]string, error) {
+				log, err := cl.Log(ctx, room, since, 0)
+				return logTexts(log, func(m api.ChatMessage) string { return m.Text }), err
 			},
 			arrivals: make(chan arrival, 1024),
 		}
 		c.goroutine(func(ctx context.Context) {
-			_ = cl.Events(ctx, func(ev node.Event) error {
+			_ = cl.Events(ctx, func(ev api.Event) error {
 				if ev.Type != overlay.EventChatMessage {
 					return nil
 				}
-				if d, ok := ev.Data.(map[string]any); ok {
-					if text, ok := d["text"].(string); ok {
-						m.arrive(arrival{text, ev.Time})
-					}
+				var cm api.ChatMessage
+				if ev.Decode(&cm) == nil {
+					m.arrive(arrival{cm.Text, ev.Time})
 				}
 				return nil
 			})
@@ -206,14 +207,23 @@ func (m *benchMember) arrive(a arrival) {
 	}
 }
 
-func countConnected(ps []overlay.MemberInfo) int {
+func countConnected[M any](ps []M, connected func(M) bool) int {
 	n := 0
 	for _, p := range ps {
-		if p.Connected {
+		if connected(p) {
 			n++
 		}
 	}
 	return n
+}
+
+// logTexts returns the texts of a chat log.
+func logTexts[M any](log []M, text func(M) string) []string {
+	out := make([]string, 0, len(log))
+	for _, m := range log {
+		out = append(out, text(m))
+	}
+	return out
 }
 
 // form has member 0 create the room and the others join it by key, waits
@@ -324,8 +334,8 @@ func (c *ChatBenchRoom) Burst(ctx context.Context, m int) (float64, error) {
 				return false, err
 			}
 			have := 0
-			for _, e := range log {
-				if want[e.Text] {
+			for _, text := range log {
+				if want[text] {
 					have++
 				}
 			}

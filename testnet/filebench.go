@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/node"
 )
@@ -144,7 +145,7 @@ func NewFileBench(ctx context.Context, dir string, fetchers int, size int64) (_ 
 func (f *FileBench) Close() error { return f.Net.Close() }
 
 // Get has fetcher i (1-based) get the file and checks its bytes.
-func (f *FileBench) Get(ctx context.Context, i int) (time.Duration, []node.Source, error) {
+func (f *FileBench) Get(ctx context.Context, i int) (time.Duration, []api.Source, error) {
 	nd := f.Net.Nodes[i]
 	start := time.Now()
 	_, src, err := nd.GetFile(ctx, f.Root, files.GetOptions{Name: "bench.bin"})
@@ -164,12 +165,12 @@ func (f *FileBench) Get(ctx context.Context, i int) (time.Duration, []node.Sourc
 
 // Fanout has every fetcher get the file at once and returns the time until
 // the last one has it all.
-func (f *FileBench) Fanout(ctx context.Context) (time.Duration, [][]node.Source, error) {
+func (f *FileBench) Fanout(ctx context.Context) (time.Duration, [][]api.Source, error) {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
-		srcs = make([][]node.Source, len(f.Net.Nodes))
+		srcs = make([][]api.Source, len(f.Net.Nodes))
 	)
 	start := time.Now()
 	for i := 1; i < len(f.Net.Nodes); i++ {

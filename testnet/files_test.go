@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/node"
 )
@@ -72,7 +73,7 @@ func TestTenNodesFetchFromEachOther(t *testing.T) {
 	if _, err := sharer.AddFile(ctx, "movie.bin", "cinema", RandomReader(size, 3)); err != nil {
 		t.Fatal(err)
 	}
-	sources := make([][]node.Source, len(net.Nodes))
+	sources := make([][]api.Source, len(net.Nodes))
 	get := func(i int) error {
 		nd := net.Nodes[i]
 		root := waitLink(t, ctx, nd, "cinema")

@@ -3,9 +3,10 @@ package testnet
 import (
 	"context"
 
-	"github.com/libp2p/go-libp2p/core/peer"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fluttershy/face2face/media"
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 )
 
 // MediaBenchResult is what RunMediaBench measured.
@@ -157,11 +156,11 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 		return res, err
 	}
 	for i, p := range procs {
-		if _, err := p.Client.MediaPublish(ctx, info.Key, node.MediaPublishRequest{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+		if _, err := p.Client.MediaPublish(ctx, info.Key, api.PublishRequest{Video: ivf, Audio: ogg, Loop: true}); err != nil {
 			return res, fmt.Errorf("node%d publish: %w", i, err)
 		}
 	}
-	frames := func(st media.RoomStats, origin string) uint64 {
+	frames := func(st api.MediaStats, origin string) uint64 {
 		for _, f := range st.Files {
 			if f.Origin == origin && f.Kind == "video" {
 				return f.Frames

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 )
 
@@ -70,7 +71,7 @@ func RunCLI(ctx context.Context, bin, repo string, args ...string) (CLIResult, e
 type Proc struct {
 	Repo   string
 	Cmd    *exec.Cmd
-	Client *node.Client
+	Client *api.Client
 	// Started is when the process was started, Ready when it printed
 	// node.ReadyLine.
 	Started, Ready time.Time
@@ -122,7 +123,7 @@ func StartDaemon(ctx context.Context, bin, repo string, args ...string) (*Proc, 
 		p.Kill()
 		return nil, fmt.Errorf("daemon not ready: %w: %s", tctx.Err(), p.tail())
 	}
-	c, err := node.NewClient(repo)
+	c, err := api.NewClient(repo)
 	if err != nil {
 		p.Kill()
 		return nil, err

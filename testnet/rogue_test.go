@@ -34,7 +34,9 @@ import (
 	"github.com/libp2p/go-msgio"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/internal/textfmt"
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
@@ -125,7 +127,7 @@ func TestRogueChatLinesCannotForge(t *testing.T) {
 	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  `)
 	var out []string
 	for _, m := range msgs {
-		lines := strings.Split(node.FormatChat(m, nil), "\n")
+		lines := strings.Split(textfmt.FormatChat(api.ChatMessage{Time: m.Time, Nick: m.Nick, Kind: m.Kind, Text: m.Text}, nil), "\n")
 		for i, l := range lines {
 			if (i == 0) != stamp.MatchString(l) {
 				t.Errorf("line %d of %q: %q", i, m.Text, l)
@@ -185,7 +187,7 @@ func TestGatewayTokenLeavesURL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
 	defer cancel()
 	nd := net.Nodes[0]
-	tok, err := node.ReadToken(nd.RepoPath())
+	tok, err := api.ReadToken(nd.RepoPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +223,7 @@ func TestGatewayTokenLeavesURL(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, tok) || !strings.Contains(loc, "filename=slides") {
 		t.Errorf("browser: %d Location %q", resp.StatusCode, loc)
 	}
-	if !slices.ContainsFunc(resp.Cookies(), func(c *http.Cookie) bool { return c.Name == node.GatewayCookie && c.Value == tok && c.HttpOnly }) {
+	if !slices.ContainsFunc(resp.Cookies(), func(c *http.Cookie) bool { return c.Name == api.GatewayCookie && c.Value == tok && c.HttpOnly }) {
 		t.Errorf("browser: no HttpOnly token cookie in %v", resp.Cookies())
 	}
 	if rp := resp.Header.Get("Referrer-Policy"); rp != "no-referrer" {

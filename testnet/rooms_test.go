@@ -229,9 +229,10 @@ func sendRounds(t *testing.T, ctx context.Context, nodes []*node.Node, ref, pref
 	return texts
 }
 
+// send runs one chat line as a user types it (commands included).
 func send(t *testing.T, ctx context.Context, nd *node.Node, ref, text string) {
 	t.Helper()
-	res, err := nd.Rooms().Send(ctx, ref, text)
+	res, err := nd.Chat(ctx, ref, text)
 	if err != nil || !res.Sent {
 		t.Fatalf("send %q: %+v, %v", text, res, err)
 	}

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 func newChatCmd(g *globals) *cobra.Command {
@@ -26,7 +27,7 @@ func newChatSendCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "send ROOM TEXT...",
 		Short: "Send a message; TEXT starting with / is a chat command (/nick, /me, /who, /help)",
-		Long:  "Send a message to a room. TEXT starting with / is a chat command:\n\n" + overlay.ChatHelp,
+		Long:  "Send a message to a room. TEXT starting with / is a chat command:\n\n" + api.ChatHelp,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return fmt.Errorf("%s takes a room and the text (see `%s --help`)", cmd.CommandPath(), cmd.CommandPath())
@@ -35,22 +36,30 @@ func newChatSendCmd(g *globals) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := strings.Join(args[1:], " ")
+			line, err := api.ParseChat(text)
+			if err != nil {
+				fmt.Fprintln(g.out, api.ChatHelp)
+				return err
+			}
 			// /share and /files touch local files: the CLI runs them.
-			if p, ok := strings.CutPrefix(text, "/share "); ok {
-				return runAdd(cmd, g, strings.TrimSpace(p), addOpts{room: args[0], recursive: true})
+			if line.Name == api.ChatShare {
+				if line.Arg == "" {
+					return errors.New("/share takes a path (/share PATH)")
+				}
+				return runAdd(cmd, g, line.Arg, addOpts{room: args[0], recursive: true})
 			}
 			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
 			}
 			defer cancel()
-			if strings.TrimSpace(text) == "/files" {
+			if line.Name == api.ChatFiles {
 				return listRoomFiles(ctx, g, c, args[0])
 			}
-			res, err := c.Send(ctx, args[0], text)
+			res, err := c.Chat(ctx, args[0], text)
 			if err != nil {
-				if strings.Contains(err.Error(), overlay.ErrUnknownCommand.Error()) {
-					fmt.Fprintln(g.out, overlay.ChatHelp)
+				if errors.Is(err, api.ErrUnknownCommand) {
+					fmt.Fprintln(g.out, api.ChatHelp)
 				}
 				return err
 			}
@@ -126,28 +135,28 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // printChat prints one message: readable, or with --json one JSON object
 // per line (NDJSON).
-func printChat(g *globals, c *node.Client, m overlay.ChatMessage) {
+func printChat(g *globals, c *api.Client, m api.ChatMessage) {
 	if g.json {
 		b, _ := json.Marshal(m)
 		fmt.Fprintln(g.out, string(b))
 		return
 	}
-	fmt.Fprintln(g.out, node.FormatChat(m, c.GatewayURL))
+	fmt.Fprintln(g.out, textfmt.FormatChat(m, c.GatewayURL))
 }
 
 // followLog prints the log, then new messages as the events stream brings
 // them, without gaps: the stream is open before the log is read, and
 // messages in both are printed once.
-func followLog(ctx context.Context, g *globals, c *node.Client, room string, since time.Time, limit int) error {
+func followLog(ctx context.Context, g *globals, c *api.Client, room string, since time.Time, limit int) error {
 	ctx, stop := signalContext(ctx)
 	defer stop()
 	type item struct {
-		ev  node.Event
+		ev  api.Event
 		err error
 	}
 	ch := make(chan item, 256)
 	go func() {
-		err := c.Events(ctx, func(ev node.Event) error {
+		err := c.Events(ctx, func(ev api.Event) error {
 			select {
 			case ch <- item{ev: ev}:
 				return nil
@@ -174,7 +183,7 @@ func followLog(ctx context.Context, g *globals, c *node.Client, room string, sin
 				return it.err
 			}
 			switch it.ev.Type {
-			case node.EventStreamReady:
+			case api.EventStreamReady:
 				msgs, err := c.Log(ctx, room, since, limit)
 				if err != nil {
 					return err
@@ -195,8 +204,8 @@ func followLog(ctx context.Context, g *globals, c *node.Client, room string, sin
 						}
 					}
 				}
-			case overlay.EventChatMessage:
-				m, err := decodeEventData[overlay.ChatMessage](it.ev.Data)
+			case api.EventChatMessage:
+				m, err := decodeEvent[api.ChatMessage](it.ev)
 				if err != nil || m.Room != hash {
 					continue
 				}

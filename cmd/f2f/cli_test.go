@@ -16,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/internal/version"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -156,8 +158,8 @@ func TestRestartAfterKill(t *testing.T) {
 	p := startDaemon(ctx, t, repo)
 	id := idLines(ctx, t, repo)[0]
 	p.Kill()
-	if !exists(t, repo, node.APIFile) || !exists(t, repo, node.LockFile) {
-		t.Fatalf("expected the killed daemon to leave %s and %s behind", node.APIFile, node.LockFile)
+	if !exists(t, repo, api.APIFile) || !exists(t, repo, node.LockFile) {
+		t.Fatalf("expected the killed daemon to leave %s and %s behind", api.APIFile, node.LockFile)
 	}
 	res := cli(ctx, t, repo, "id")
 	if res.Code == 0 || !strings.Contains(oneErrLine(t, res.Stderr), "no daemon is running") {
@@ -177,7 +179,7 @@ func TestCleanShutdown(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
 
 	p := startDaemon(ctx, t, repo)
-	if !exists(t, repo, node.APIFile) {
+	if !exists(t, repo, api.APIFile) {
 		t.Fatal("running daemon wrote no api file")
 	}
 	if err := p.Stop(20 * time.Second); err != nil {
@@ -194,7 +196,7 @@ func TestCleanShutdown(t *testing.T) {
 	if last := lines[len(lines)-1]; last != "daemon stopped" {
 		t.Errorf("last stderr line %q, want \"daemon stopped\"; log:\n%s", last, log)
 	}
-	if exists(t, repo, node.APIFile) {
+	if exists(t, repo, api.APIFile) {
 		t.Error("api file left behind after a clean shutdown")
 	}
 	res := cli(ctx, t, repo, "peers")
@@ -213,7 +215,7 @@ func TestSecondDaemonLocked(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "repo")
 
 	startDaemon(ctx, t, repo)
-	apiBefore := readFile(t, repo, node.APIFile)
+	apiBefore := readFile(t, repo, api.APIFile)
 	res := cli(ctx, t, repo, "daemon", "--api", "127.0.0.1:0")
 	if res.Code == 0 {
 		t.Fatal("second daemon exited 0")
@@ -221,7 +223,7 @@ func TestSecondDaemonLocked(t *testing.T) {
 	if line := oneErrLine(t, res.Stderr); !strings.Contains(line, "locked") {
 		t.Errorf("stderr %q does not mention \"locked\"", line)
 	}
-	if now := readFile(t, repo, node.APIFile); string(now) != string(apiBefore) {
+	if now := readFile(t, repo, api.APIFile); string(now) != string(apiBefore) {
 		t.Errorf("second daemon changed the api file: %q -> %q", apiBefore, now)
 	}
 	idLines(ctx, t, repo) // the first one still serves
@@ -300,7 +302,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stderr %q does not mention %q", line, tc.want)
 			}
 			checkUnchanged(t, repo, before)
-			if exists(t, repo, node.APIFile) {
+			if exists(t, repo, api.APIFile) {
 				t.Error("a failed command left an api file")
 			}
 		})
@@ -364,14 +366,14 @@ func TestAPINeedsToken(t *testing.T) {
 	startDaemon(ctx, t, repo)
 	id := idLines(ctx, t, repo)[0]
 
-	addr := strings.TrimSpace(string(readFile(t, repo, node.APIFile)))
-	token := strings.TrimSpace(string(readFile(t, repo, node.TokenFile)))
+	addr := strings.TrimSpace(string(readFile(t, repo, api.APIFile)))
+	token := strings.TrimSpace(string(readFile(t, repo, api.TokenFile)))
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 	get := func(auth string) (int, []byte) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+node.PathID, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+api.PathID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -400,7 +402,7 @@ func TestAPINeedsToken(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("with token: status %d (%s), want 200", code, body)
 	}
-	var info node.IDInfo
+	var info api.ID
 	if err := json.Unmarshal(body, &info); err != nil || info.ID != id {
 		t.Errorf("with token: body %s (%v), want id %s", body, err, id)
 	}
@@ -424,7 +426,7 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("f2f daemon --help does not list --listen: %q", out)
 	}
 	out := cliOK(ctx, t, repo, "version")
-	if !strings.HasPrefix(out, "f2f "+node.Version+" ") || strings.Count(out, "\n") != 1 {
+	if !strings.HasPrefix(out, "f2f "+version.Version+" ") || strings.Count(out, "\n") != 1 {
 		t.Errorf("f2f version printed %q", out)
 	}
 	if _, err := os.Stat(repo); !os.IsNotExist(err) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 )
 
 func newConnectCmd(g *globals) *cobra.Command {
@@ -14,7 +14,7 @@ func newConnectCmd(g *globals) *cobra.Command {
 		Short: "Connect the daemon to a peer by its full multiaddr (ending in /p2p/<peer id>)",
 		Args:  exactArgs(1, "one multiaddr"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := node.ParsePeerAddr(args[0]); err != nil {
+			if _, err := api.ParsePeerAddr(args[0]); err != nil {
 				return err
 			}
 			c, ctx, cancel, err := g.api(cmd)
@@ -27,7 +27,7 @@ func newConnectCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.json {
-				return g.printJSON(node.ConnectResponse{ID: id})
+				return g.printJSON(api.ConnectResponse{ID: id})
 			}
 			fmt.Fprintf(g.out, "connected to %s\n", id)
 			return nil

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -54,13 +54,13 @@ func killWhenStored(ctx context.Context, t *testing.T, p *testnet.Proc, repo str
 
 // checkListed: every file `file ls` lists reads back whole from local
 // blocks, and hashes to want when it is want's CID.
-func checkListed(ctx context.Context, t *testing.T, repo string) []files.Entry {
+func checkListed(ctx context.Context, t *testing.T, repo string) []api.File {
 	t.Helper()
-	var list []files.Entry
+	var list []api.File
 	if err := json.Unmarshal([]byte(cliOK(ctx, t, repo, "--json", "file", "ls")), &list); err != nil {
 		t.Fatal(err)
 	}
-	c, err := node.NewClient(repo)
+	c, err := api.NewClient(repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestKillDuringAddAndGet(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "second")
 	var res struct {
-		node.GetEvent
+		api.GetEvent
 		Path string `json:"path"`
 	}
 	if err := json.Unmarshal([]byte(cliOK(ctx, t, b, "--json", "file", "get", root, "-o", out)), &res); err != nil {

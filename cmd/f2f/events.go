@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 // eventPrinter prints node events: one JSON object per line with --json
@@ -21,12 +21,11 @@ type eventPrinter struct {
 	names map[string]string // room hash → name
 }
 
-func (p *eventPrinter) print(ev node.Event) error {
-	if ev.Type == overlay.EventRoomJoined { // learn the names of rooms joined since
-		if m, ok := ev.Data.(map[string]any); ok {
-			h, _ := m["room"].(string)
-			n, _ := m["name"].(string)
-			p.names[h] = n
+func (p *eventPrinter) print(ev api.Event) error {
+	if ev.Type == api.EventRoomJoined { // learn the names of rooms joined since
+		var m struct{ Room, Name string }
+		if ev.Decode(&m) == nil {
+			p.names[m.Room] = m.Name
 		}
 	}
 	if p.g.json {
@@ -42,11 +41,12 @@ func (p *eventPrinter) print(ev node.Event) error {
 }
 
 // text is the readable form of one event.
-func (p *eventPrinter) text(ev node.Event) string {
-	m, _ := ev.Data.(map[string]any)
+func (p *eventPrinter) text(ev api.Event) string {
+	var m map[string]any
+	_ = ev.Decode(&m)
 	str := func(k string) string {
 		v, _ := m[k].(string)
-		return node.DisplayText(v)
+		return textfmt.DisplayText(v)
 	}
 	num := func(k string) float64 {
 		v, _ := m[k].(float64)
@@ -70,47 +70,47 @@ func (p *eventPrinter) text(ev node.Event) string {
 		return "peer-" + strings.TrimPrefix(shortID(id), "…") // as default nicknames read
 	}
 	switch ev.Type {
-	case node.EventPeerConnected:
+	case api.EventPeerConnected:
 		return "peer connected: " + str("peer")
-	case node.EventPeerDisconnected:
+	case api.EventPeerDisconnected:
 		return "peer disconnected: " + str("peer")
-	case node.EventBootstrapped:
+	case api.EventBootstrapped:
 		return fmt.Sprintf("start-up dialling done: %d bootstrap peer(s) reached, %d of %d known peer(s)",
 			int(num("bootstrap_peers_reached")), int(num("known_peers_reached")), int(num("known_peers_tried")))
-	case node.EventReachability:
+	case api.EventReachability:
 		return "reachability: " + str("reachability")
-	case overlay.EventRoomJoined:
+	case api.EventRoomJoined:
 		return fmt.Sprintf("joined room %q", str("name"))
-	case overlay.EventRoomLeft:
+	case api.EventRoomLeft:
 		return fmt.Sprintf("left room %q", str("name"))
-	case overlay.EventRoomForgotten:
+	case api.EventRoomForgotten:
 		return fmt.Sprintf("forgot room %q", str("name"))
-	case overlay.EventMemberJoined:
+	case api.EventMemberJoined:
 		return fmt.Sprintf("%s: %s joined", room(), who())
-	case overlay.EventMemberLeft:
+	case api.EventMemberLeft:
 		return fmt.Sprintf("%s: %s left", room(), who())
-	case overlay.EventMemberGone:
+	case api.EventMemberGone:
 		return fmt.Sprintf("%s: %s is gone (no sign of life)", room(), who())
-	case overlay.EventMixerChanged:
-		mix, err := decodeEventData[overlay.MixerChange](ev.Data)
+	case api.EventMixerChanged:
+		mix, err := decodeEvent[api.MixerChange](ev)
 		if err != nil {
 			break
 		}
-		mixer := node.DisplayText(mix.Nick)
+		mixer := textfmt.DisplayText(mix.Nick)
 		if mix.Mixer == "" {
 			mixer = "nobody"
 		}
-		return fmt.Sprintf("%s: mixer is now %s (term %d): %s", room(), mixer, mix.Term, node.DisplayText(mix.Reason))
-	case overlay.EventChatMessage:
-		cm, err := decodeEventData[overlay.ChatMessage](ev.Data)
+		return fmt.Sprintf("%s: mixer is now %s (term %d): %s", room(), mixer, mix.Term, textfmt.DisplayText(mix.Reason))
+	case api.EventChatMessage:
+		cm, err := decodeEvent[api.ChatMessage](ev)
 		if err != nil {
 			break
 		}
 		if cm.Kind == "file" && cm.File != nil {
-			return fmt.Sprintf("%s: file shared by %s: %s (%s) %s", room(), node.DisplayText(cm.Nick),
-				node.DisplayText(cm.File.Name), node.HumanSize(cm.File.Size), cm.File.CID)
+			return fmt.Sprintf("%s: file shared by %s: %s (%s) %s", room(), textfmt.DisplayText(cm.Nick),
+				textfmt.DisplayText(cm.File.Name), textfmt.HumanSize(cm.File.Size), cm.File.CID)
 		}
-		line := node.FormatChat(cm, nil)
+		line := textfmt.FormatChat(cm, nil)
 		if _, rest, ok := strings.Cut(line, "  "); ok {
 			line = rest // the event's own time is printed already
 		}
@@ -148,7 +148,7 @@ func (p *eventPrinter) text(ev node.Event) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		b, _ := json.Marshal(m[k])
-		parts = append(parts, k+"="+node.DisplayText(strings.Trim(string(b), `"`)))
+		parts = append(parts, k+"="+textfmt.DisplayText(strings.Trim(string(b), `"`)))
 	}
 	return strings.TrimSpace(ev.Type + " " + strings.Join(parts, " "))
 }
@@ -207,8 +207,8 @@ per line (NDJSON: type, time, data), also with --follow.`,
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			var last time.Time
-			err = c.Events(ctx, func(ev node.Event) error {
-				if ev.Type == node.EventStreamReady {
+			err = c.Events(ctx, func(ev api.Event) error {
+				if ev.Type == api.EventStreamReady {
 					rctx, rcancel := apiCtx(cmd)
 					defer rcancel()
 					evs, err := c.RecentEvents(rctx)

@@ -13,10 +13,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 func newFileCmd(g *globals) *cobra.Command {
@@ -73,7 +75,7 @@ func runAdd(cmd *cobra.Command, g *globals, path string, o addOpts) error {
 	}
 	ctx, stop := signalContext(cmd.Context())
 	defer stop()
-	var res node.AddResult
+	var res api.AddResult
 	if st.IsDir() {
 		res, err = addDir(ctx, g, c, path, o)
 	} else {
@@ -96,17 +98,17 @@ func runAdd(cmd *cobra.Command, g *globals, path string, o addOpts) error {
 		fmt.Fprintf(g.out, "added %s %s\n", a.CID, a.Path)
 	}
 	if res.Message != nil {
-		fmt.Fprintf(g.out, "shared %s (%s) in the room\n", res.Entry.Name, node.HumanSize(res.Entry.Size))
+		fmt.Fprintf(g.out, "shared %s (%s) in the room\n", res.Entry.Name, textfmt.HumanSize(res.Entry.Size))
 	}
 	fmt.Fprintln(g.out, res.Entry.CID)
 	return nil
 }
 
 // addDir streams the directory at root as tar to the daemon.
-func addDir(ctx context.Context, g *globals, c *node.Client, root string, o addOpts) (node.AddResult, error) {
+func addDir(ctx context.Context, g *globals, c *api.Client, root string, o addOpts) (api.AddResult, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return node.AddResult{}, err
+		return api.AddResult{}, err
 	}
 	top := filepath.Base(abs)
 	var total uint64
@@ -131,7 +133,7 @@ func addDir(ctx context.Context, g *globals, c *node.Client, root string, o addO
 		return nil
 	})
 	if err != nil {
-		return node.AddResult{}, err
+		return api.AddResult{}, err
 	}
 	bar := newBar(g, "adding", total)
 	defer bar.done()
@@ -206,9 +208,9 @@ interrupted get resumes from the blocks already here. The node then serves the f
 replaced with --force, an existing directory never.`,
 		Args: exactArgs(1, "a CID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root, err := files.ParseCID(args[0])
+			root, err := cid.Decode(args[0]) // the daemon checks the rest
 			if err != nil {
-				return err
+				return fmt.Errorf("invalid CID %q: %v", args[0], err)
 			}
 			if out == "" {
 				out = root.String()
@@ -235,13 +237,9 @@ replaced with --force, an existing directory never.`,
 				name = filepath.Base(out)
 			}
 			bar := newBar(g, "fetching", 0)
-			ev, err := c.GetFile(ctx, root.String(), name, timeout, func(p files.Progress) { bar.set(p.Bytes, p.Total) })
+			ev, err := c.GetFile(ctx, root.String(), name, timeout, func(p api.Progress) { bar.set(p.Bytes, p.Total) })
 			bar.done()
 			if err != nil {
-				var ge *node.GetError
-				if errors.As(err, &ge) {
-					return interrupted(errors.New(ge.Msg))
-				}
 				return interrupted(err)
 			}
 			if err := saveCat(ctx, c, root.String(), out, ev.Entry.Size, g); err != nil {
@@ -249,7 +247,7 @@ replaced with --force, an existing directory never.`,
 			}
 			if g.json {
 				return g.printJSON(struct {
-					node.GetEvent
+					api.GetEvent
 					Path string `json:"path"`
 				}{ev, out})
 			}
@@ -258,7 +256,7 @@ replaced with --force, an existing directory never.`,
 				if len(ev.Sources) == 0 {
 					from = "already on this node"
 				}
-				fmt.Fprintf(g.out, "saved %s (%s), %s\n", out, node.HumanSize(ev.Entry.Size), from)
+				fmt.Fprintf(g.out, "saved %s (%s), %s\n", out, textfmt.HumanSize(ev.Entry.Size), from)
 			}
 			return nil
 		},
@@ -272,7 +270,7 @@ replaced with --force, an existing directory never.`,
 // saveCat writes the local file root to out: a file atomically (a
 // temporary file renamed into place), a directory extracted from tar (at
 // most size bytes of content, what its root declares).
-func saveCat(ctx context.Context, c *node.Client, root, out string, size uint64, g *globals) error {
+func saveCat(ctx context.Context, c *api.Client, root, out string, size uint64, g *globals) error {
 	body, dir, err := c.Cat(ctx, root)
 	if err != nil {
 		return err
@@ -376,7 +374,7 @@ func newFileLsCmd(g *globals) *cobra.Command {
 				if e.Dir {
 					name += "/"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.CID, name, node.HumanSize(e.Size), e.Origin, e.Time.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.CID, name, textfmt.HumanSize(e.Size), e.Origin, e.Time.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},
@@ -385,7 +383,7 @@ func newFileLsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func listRoomFiles(ctx context.Context, g *globals, c *node.Client, room string) error {
+func listRoomFiles(ctx context.Context, g *globals, c *api.Client, room string) error {
 	list, err := c.RoomFiles(ctx, room)
 	if err != nil {
 		return err
@@ -400,7 +398,7 @@ func listRoomFiles(ctx context.Context, g *globals, c *node.Client, room string)
 		if f.Local {
 			local = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", node.DisplayText(f.Name), node.HumanSize(f.Size), node.DisplayText(f.Nick), f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", textfmt.DisplayText(f.Name), textfmt.HumanSize(f.Size), textfmt.DisplayText(f.Nick), f.Time.Local().Format("2006-01-02 15:04"), f.CID, local)
 	}
 	return tw.Flush()
 }

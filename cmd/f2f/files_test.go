@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -167,7 +167,7 @@ func TestFileShareCLI(t *testing.T) {
 	if files := cliOK(ctx, t, a, "chat", "send", "lobby", "/files"); !strings.Contains(files, "notes.txt") || !strings.Contains(files, "big video.bin") {
 		t.Errorf("/files:\n%s", files)
 	}
-	c, err := node.NewClient(b)
+	c, err := api.NewClient(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 )
 
 // globals holds the global flags. It lives in main's stack, not in a package
@@ -84,26 +85,53 @@ Or watch a whole local network:  f2f demo`,
 	return root
 }
 
-func (g *globals) repoPath() (string, error) { return node.RepoPath(g.repo) }
+func (g *globals) repoPath() (string, error) { return api.RepoPath(g.repo) }
 
 // client returns an API client for the repo's running daemon.
-func (g *globals) client() (*node.Client, error) {
+func (g *globals) client() (*api.Client, error) {
 	p, err := g.repoPath()
 	if err != nil {
 		return nil, err
 	}
-	return node.NewClient(p)
+	return api.NewClient(p)
 }
 
 // api returns a client of the repo's daemon and the context for one API
 // call (apiCtx); the caller defers cancel when err is nil.
-func (g *globals) api(cmd *cobra.Command) (*node.Client, context.Context, context.CancelFunc, error) {
+func (g *globals) api(cmd *cobra.Command) (*api.Client, context.Context, context.CancelFunc, error) {
 	c, err := g.client()
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, cancel := apiCtx(cmd)
 	return c, ctx, cancel, nil
+}
+
+// show makes one API call and prints its answer: the JSON with --json,
+// else what print writes. call is a method expression ((*api.Client).ID)
+// or a closure of that shape.
+func show[T any](cmd *cobra.Command, g *globals, call func(*api.Client, context.Context) (T, error), print func(T) error) error {
+	c, ctx, cancel, err := g.api(cmd)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	v, err := call(c, ctx)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return g.printJSON(v)
+	}
+	return print(v)
+}
+
+// table writes a header and rows as aligned columns (tab-separated in).
+func (g *globals) table(header string, rows func(w io.Writer)) error {
+	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	return tw.Flush()
 }
 
 // printJSON writes v as indented JSON.
@@ -142,12 +170,8 @@ func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 }
 
-// decodeEventData re-decodes an event's generic JSON data into T.
-func decodeEventData[T any](data any) (T, error) {
+// decodeEvent decodes an event's data as a T.
+func decodeEvent[T any](ev api.Event) (T, error) {
 	var v T
-	b, err := json.Marshal(data)
-	if err != nil {
-		return v, err
-	}
-	return v, json.Unmarshal(b, &v)
+	return v, ev.Decode(&v)
 }

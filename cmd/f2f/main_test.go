@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -224,7 +225,7 @@ func newRepo(t *testing.T) string {
 func snapshot(t *testing.T, repo string) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{}
-	for _, f := range []string{node.ConfigFile, node.KeyFile, node.TokenFile} {
+	for _, f := range []string{node.ConfigFile, node.KeyFile, api.TokenFile} {
 		m[f] = readFile(t, repo, f)
 	}
 	return m

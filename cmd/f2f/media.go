@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/media"
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 func newMediaCmd(g *globals) *cobra.Command {
@@ -66,7 +66,7 @@ Make such files with ffmpeg, e.g.:
 				return err
 			}
 			defer cancel()
-			st, err := c.MediaPublish(ctx, args[0], node.MediaPublishRequest{Video: v, Audio: a, Loop: loop})
+			st, err := c.MediaPublish(ctx, args[0], api.PublishRequest{Video: v, Audio: a, Loop: loop})
 			if err != nil {
 				return err
 			}
@@ -209,7 +209,7 @@ audio keeps coming one stream per publisher.`,
 					if _, err := c.MediaMix(ctx, args[0], false); err != nil {
 						return err
 					}
-					return fmt.Errorf("the mixer refused mixed audio: %s", node.DisplayText(st.MixRefused))
+					return fmt.Errorf("the mixer refused mixed audio: %s", textfmt.DisplayText(st.MixRefused))
 				}
 				answer = "; the mixer has not answered yet (it answers once it sends this node audio): see f2f media stats"
 				if st.MixedBy != "" {
@@ -256,7 +256,7 @@ func short(id string) string {
 	return id
 }
 
-func printMediaStats(g *globals, st media.RoomStats) {
+func printMediaStats(g *globals, st api.MediaStats) {
 	mixer := "none"
 	if st.Mixer != "" {
 		mixer = short(st.Mixer)
@@ -274,7 +274,7 @@ func printMediaStats(g *globals, st media.RoomStats) {
 		case st.MixedBy != "":
 			fmt.Fprintf(g.out, "mixed audio from %s\n", short(st.MixedBy))
 		case st.MixRefused != "":
-			fmt.Fprintf(g.out, "mixed audio refused by the mixer: %s\n", node.DisplayText(st.MixRefused))
+			fmt.Fprintf(g.out, "mixed audio refused by the mixer: %s\n", textfmt.DisplayText(st.MixRefused))
 		default:
 			fmt.Fprintln(g.out, "mixed audio asked for")
 		}

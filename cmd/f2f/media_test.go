@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/media"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/testnet"
 )
 
-func mediaStatsOf(t *testing.T, out string) media.RoomStats {
+func mediaStatsOf(t *testing.T, out string) api.MediaStats {
 	t.Helper()
-	var st media.RoomStats
+	var st api.MediaStats
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -76,7 +76,7 @@ func TestMediaCLI(t *testing.T) {
 	for _, r := range []string{a, b} {
 		ids[r] = idLines(ctx, t, r)[0]
 	}
-	frames := func(st media.RoomStats, origin, kind string) uint64 {
+	frames := func(st api.MediaStats, origin, kind string) uint64 {
 		for _, f := range st.Files {
 			if f.Origin == origin && f.Kind == kind {
 				return f.Frames
@@ -84,7 +84,7 @@ func TestMediaCLI(t *testing.T) {
 		}
 		return 0
 	}
-	var st media.RoomStats
+	var st api.MediaStats
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		st = mediaStatsOf(t, cliOK(ctx, t, c, "--json", "media", "stats", "call"))
 		return frames(st, ids[a], "video") >= 60 && frames(st, ids[a], "audio") >= 60 && frames(st, ids[b], "video") >= 60, nil

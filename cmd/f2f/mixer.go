@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
 )
 
 func newMixerCmd(g *globals) *cobra.Command {
@@ -35,9 +35,9 @@ the room's topology policy for everyone. /mixer does the same in a chat.`,
 				return err
 			}
 			defer cancel()
-			var in overlay.MixerInfo
+			var in api.MixerInfo
 			if set != "" || auto || topology != "" || meshMax != 0 {
-				in, err = c.SetMixer(ctx, args[0], overlay.MixerChangeRequest{Pin: set, Auto: auto, Topology: topology, MeshMax: meshMax})
+				in, err = c.SetMixer(ctx, args[0], api.MixerChangeRequest{Pin: set, Auto: auto, Topology: topology, MeshMax: meshMax})
 			} else {
 				in, err = c.Mixer(ctx, args[0])
 			}
@@ -58,7 +58,7 @@ the room's topology policy for everyone. /mixer does the same in a chat.`,
 	return cmd
 }
 
-func printMixer(g *globals, in overlay.MixerInfo) {
+func printMixer(g *globals, in api.MixerInfo) {
 	if in.Mixer == "" {
 		fmt.Fprintf(g.out, "room %s: no mixer elected yet\n", in.Name)
 	} else {
@@ -67,7 +67,7 @@ func printMixer(g *globals, in overlay.MixerInfo) {
 	}
 	pin := "none (elected by score)"
 	if in.Policy.Pin != "" {
-		pin = in.Policy.Pin.String()
+		pin = in.Policy.Pin
 		for _, m := range in.Members {
 			if m.ID == pin {
 				pin = m.Nick + " (" + pin + ")"

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/testnet"
 )
 
 // mixerOf runs `f2f --json mixer ROOM`.
-func mixerOf(ctx context.Context, t *testing.T, repo, room string) overlay.MixerInfo {
+func mixerOf(ctx context.Context, t *testing.T, repo, room string) api.MixerInfo {
 	t.Helper()
-	var in overlay.MixerInfo
+	var in api.MixerInfo
 	if err := json.Unmarshal([]byte(cliOK(ctx, t, repo, "--json", "mixer", room)), &in); err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +44,9 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 	cliOK(ctx, t, c, "chat", "send", "stage", "/nick", "carol")
 
 	// All three agree on one mixer, and see carol's nickname.
-	agreed := func(want string) overlay.MixerInfo {
+	agreed := func(want string) api.MixerInfo {
 		t.Helper()
-		var in overlay.MixerInfo
+		var in api.MixerInfo
 		if err := testnet.WaitFor(ctx, func() (bool, error) {
 			in = mixerOf(ctx, t, a, "stage")
 			if in.Mixer == "" || (want != "" && in.Mixer != want) || len(in.Members) != 3 {
@@ -122,7 +122,7 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 	}
 	cliOK(ctx, t, a, "mixer", "stage", "--set", nick)
 	pinned := agreed(target)
-	if pinned.Policy.Pin.String() != target || !strings.Contains(pinned.Reason, "pinned") {
+	if pinned.Policy.Pin != target || !strings.Contains(pinned.Reason, "pinned") {
 		t.Errorf("pinned state %+v", pinned)
 	}
 	if who := cliOK(ctx, t, b, "chat", "send", "stage", "/mixer"); !strings.Contains(who, nick) || !strings.Contains(who, "pinned") {
@@ -153,20 +153,20 @@ func TestMixerTopoEventsCLI(t *testing.T) {
 	if strings.Count(probe, "MB/s")+strings.Count(probe, "kB/s") < 2 {
 		t.Errorf("room probe = %q", probe)
 	}
-	var res []overlay.ProbeResult
+	var res []api.ProbeResult
 	if err := json.Unmarshal([]byte(cliOK(ctx, t, a, "--json", "room", "probe", "stage", "carol")), &res); err != nil || len(res) != 1 || res[0].Bps <= 0 || res[0].Bytes < 1<<20 {
 		t.Errorf("probe carol: %+v, %v", res, err)
 	}
 
 	// topo: JSON with all three and their connections; DOT; SVG.
-	var g overlay.Graph
+	var g api.Graph
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		if err := json.Unmarshal([]byte(cliOK(ctx, t, a, "topo", "--room", "stage")), &g); err != nil {
 			return false, err
 		}
 		from := map[string]bool{}
 		for _, e := range g.Edges {
-			if e.Kind == overlay.EdgeConn {
+			if e.Kind == api.EdgeConn {
 				from[e.From] = true
 			}
 		}

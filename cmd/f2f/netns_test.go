@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/media"
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -116,7 +116,7 @@ func TestMediaAcrossNetworkNamespaces(t *testing.T) {
 	run(binB, repoB, "media", "record", "ns", "--dir", rec)
 	run(binA, repoA, "media", "publish", "ns", "--video", ivf, "--audio", ogg, "--loop")
 	idA := strings.TrimSpace(strings.SplitN(run(binA, repoA, "id"), "\n", 2)[0])
-	var st media.RoomStats
+	var st api.MediaStats
 	wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
 	defer wcancel()
 	if err := testnet.WaitFor(wctx, func() (bool, error) {

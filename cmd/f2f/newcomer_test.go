@@ -14,17 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 )
 
 // metricsText fetches the daemon's /metrics with the repo's token.
 func metricsText(ctx context.Context, t *testing.T, repo string) string {
 	t.Helper()
-	addr := strings.TrimSpace(string(readFile(t, repo, node.APIFile)))
-	token := strings.TrimSpace(string(readFile(t, repo, node.TokenFile)))
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+node.PathMetrics, nil)
+	addr := strings.TrimSpace(string(readFile(t, repo, api.APIFile)))
+	token := strings.TrimSpace(string(readFile(t, repo, api.TokenFile)))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+api.PathMetrics, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}).Do(req)
 	if err != nil {
@@ -61,7 +61,7 @@ func TestNewcomerRooms(t *testing.T) {
 
 	// Alone: the mixer reason says so in words ("the only member", not
 	// "best score of 1 members").
-	var in overlay.MixerInfo
+	var in api.MixerInfo
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		in = mixerOf(ctx, t, a, "lobby")
 		return in.Mixer != "", nil
@@ -79,7 +79,7 @@ func TestNewcomerRooms(t *testing.T) {
 	cliOK(ctx, t, c, "chat", "send", "lobby", "/nick", "carol")
 
 	// Three people: room ls, /who, /metrics and the topology all say 3.
-	var rooms []overlay.RoomInfo
+	var rooms []api.Room
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		if err := json.Unmarshal([]byte(cliOK(ctx, t, a, "--json", "room", "ls")), &rooms); err != nil {
 			return false, err
@@ -142,7 +142,7 @@ func TestNewcomerRooms(t *testing.T) {
 	if strings.Contains(ev, "map[") {
 		t.Errorf("events print Go maps:\n%s", ev)
 	}
-	if evs := ndjson[node.Event](t, cliOK(ctx, t, a, "--json", "events")); len(evs) < 5 {
+	if evs := ndjson[api.Event](t, cliOK(ctx, t, a, "--json", "events")); len(evs) < 5 {
 		t.Errorf("--json events: %d events", len(evs))
 	}
 	fctx, cancel := context.WithCancel(ctx)
@@ -156,7 +156,7 @@ func TestNewcomerRooms(t *testing.T) {
 	}
 	sc := bufio.NewScanner(stdout)
 	for i := 0; i < 3 && sc.Scan(); i++ {
-		var e node.Event
+		var e api.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Type == "" {
 			t.Errorf("events --follow --json line %d: %v: %q", i+1, err, sc.Text())
 		}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 // bar is a progress line on stderr (bytes, rate, ETA), drawn only when
@@ -66,12 +66,12 @@ func (b *bar) drawLocked(force bool) {
 	if el > 0 {
 		rate = float64(b.n) / el
 	}
-	line := fmt.Sprintf("%s %s", b.label, node.HumanSize(b.n))
+	line := fmt.Sprintf("%s %s", b.label, textfmt.HumanSize(b.n))
 	if b.total > 0 {
 		pct := 100 * float64(b.n) / float64(b.total)
-		line += fmt.Sprintf(" / %s  %5.1f%%", node.HumanSize(b.total), pct)
+		line += fmt.Sprintf(" / %s  %5.1f%%", textfmt.HumanSize(b.total), pct)
 	}
-	line += fmt.Sprintf("  %s/s", node.HumanSize(uint64(rate)))
+	line += fmt.Sprintf("  %s/s", textfmt.HumanSize(uint64(rate)))
 	if b.total > b.n && rate > 0 {
 		eta := time.Duration(float64(b.total-b.n) / rate * float64(time.Second))
 		line += "  ETA " + eta.Round(time.Second).String()

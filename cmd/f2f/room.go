@@ -2,16 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/internal/textfmt"
 )
 
 func newRoomProbeCmd(g *globals) *cobra.Command {
@@ -25,38 +26,28 @@ func newRoomProbeCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := g.api(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
 			member := ""
 			if len(args) == 2 {
 				member = args[1]
 			}
-			res, err := c.Probe(ctx, args[0], member)
-			if err != nil {
-				return err
+			call := func(c *api.Client, ctx context.Context) ([]api.ProbeResult, error) {
+				return c.Probe(ctx, args[0], member)
 			}
-			if g.json {
-				return g.printJSON(res)
-			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "MEMBER\tUPLOAD\tBYTES\tTIME\tRTT\tERROR")
-			failed := 0
-			for _, r := range res {
-				if r.Error != "" {
-					failed++
+			return show(cmd, g, call, func(res []api.ProbeResult) error {
+				failed := 0
+				err := g.table("MEMBER\tUPLOAD\tBYTES\tTIME\tRTT\tERROR", func(w io.Writer) {
+					for _, r := range res {
+						if r.Error != "" {
+							failed++
+						}
+						fmt.Fprintf(w, "%s\t%s\t%d\t%.3f s\t%.1f ms\t%s\n", r.Nick, rateText(r.Bps), r.Bytes, r.Secs, r.RTTMS, r.Error)
+					}
+				})
+				if err == nil && failed == len(res) {
+					err = errors.New("every probe failed")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f s\t%.1f ms\t%s\n", r.Nick, rateText(r.Bps), r.Bytes, r.Secs, r.RTTMS, r.Error)
-			}
-			if err := tw.Flush(); err != nil {
 				return err
-			}
-			if failed == len(res) {
-				return errors.New("every probe failed")
-			}
-			return nil
+			})
 		},
 	}
 }
@@ -100,7 +91,7 @@ func newRoomCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printRoom(g *globals, info overlay.RoomInfo, verb string) error {
+func printRoom(g *globals, info api.Room, verb string) error {
 	if g.json {
 		return g.printJSON(info)
 	}
@@ -164,9 +155,6 @@ func newRoomJoinCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := overlay.ParseRoomKey(args[0]); err != nil {
-				return err
-			}
 			c, ctx, cancel, err := g.api(cmd)
 			if err != nil {
 				return err
@@ -189,24 +177,13 @@ func newRoomLsCmd(g *globals) *cobra.Command {
 		Short: "List rooms: name, joined, members, messages, key",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := g.api(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			rooms, err := c.Rooms(ctx)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(rooms)
-			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tJOINED\tPASSWORD\tMEMBERS\tMESSAGES\tKEY")
-			for _, r := range rooms {
-				fmt.Fprintf(tw, "%s\t%v\t%v\t%d\t%d\t%s\n", r.Name, r.Joined, r.Password, r.Members, r.Messages, r.Key)
-			}
-			return tw.Flush()
+			return show(cmd, g, (*api.Client).Rooms, func(rooms []api.Room) error {
+				return g.table("NAME\tJOINED\tPASSWORD\tMEMBERS\tMESSAGES\tKEY", func(w io.Writer) {
+					for _, r := range rooms {
+						fmt.Fprintf(w, "%s\t%v\t%v\t%d\t%d\t%s\n", r.Name, r.Joined, r.Password, r.Members, r.Messages, r.Key)
+					}
+				})
+			})
 		},
 	}
 }
@@ -217,28 +194,18 @@ func newRoomPeersCmd(g *globals) *cobra.Command {
 		Short: "List a room's members: peer ID, nickname, connected, RTT",
 		Args:  exactArgs(1, "a room key or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := g.api(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			peers, err := c.RoomPeers(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(peers)
-			}
-			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "PEER\tNICK\tCONNECTED\tRTT\tSTATE")
-			for _, p := range peers {
-				state := "here"
-				if p.Gone {
-					state = "gone"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%.1f ms\t%s\n", p.ID, node.DisplayText(p.Nick), p.Connected, p.RTTMS, state)
-			}
-			return tw.Flush()
+			call := func(c *api.Client, ctx context.Context) ([]api.Member, error) { return c.RoomPeers(ctx, args[0]) }
+			return show(cmd, g, call, func(peers []api.Member) error {
+				return g.table("PEER\tNICK\tCONNECTED\tRTT\tSTATE", func(w io.Writer) {
+					for _, p := range peers {
+						state := "here"
+						if p.Gone {
+							state = "gone"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%v\t%.1f ms\t%s\n", p.ID, textfmt.DisplayText(p.Nick), p.Connected, p.RTTMS, state)
+					}
+				})
+			})
 		},
 	}
 }

@@ -48,8 +48,13 @@ func TestRoomChatCLI(t *testing.T) {
 	cliOK(ctx, t, a, "chat", "send", key, "/me", "waves")
 	waitLog(ctx, t, b, "lobby", "waves")
 
-	// Both logs are the same, and --json parses.
-	if la, lb := chatLog(ctx, t, a, "lobby"), chatLog(ctx, t, b, "lobby"); la != lb {
+	// Both logs become the same (a's join reaches b by history sync,
+	// which may come after a's later message by gossip), and --json parses.
+	var la, lb string
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		la, lb = chatLog(ctx, t, a, "lobby"), chatLog(ctx, t, b, "lobby")
+		return la == lb, nil
+	}); err != nil {
 		t.Errorf("logs differ:\n%s\n---\n%s", la, lb)
 	}
 	if msgs := ndjson[map[string]any](t, cliOK(ctx, t, a, "--json", "chat", "log", "lobby")); len(msgs) < 3 {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
 )
 
 // topoEdge is an edge of the drawing: the two ends, its kind and the best
@@ -26,12 +26,12 @@ type topoEdge struct {
 
 // undirected merges the edges both ends report into one per pair and kind
 // (per direction for media).
-func undirected(g overlay.Graph) []topoEdge {
+func undirected(g api.Graph) []topoEdge {
 	idx := map[string]int{}
 	var out []topoEdge
 	for _, e := range g.Edges {
 		a, b := e.From, e.To
-		directed := e.Kind == overlay.EdgeMedia
+		directed := e.Kind == api.EdgeMedia
 		if directed && !e.Outbound {
 			a, b = b, a // reported by the receiver
 		}
@@ -42,9 +42,9 @@ func undirected(g overlay.Graph) []topoEdge {
 		rate := float64(e.InBps + e.OutBps)
 		label := ""
 		switch e.Kind {
-		case overlay.EdgeConn:
+		case api.EdgeConn:
 			label = strings.TrimSpace(fmt.Sprintf("%s %s %s", e.Transport, rttText(e.RTTMS), rateText(rate)))
-		case overlay.EdgeMedia:
+		case api.EdgeMedia:
 			label = rateText(rate)
 			if label == "" {
 				label = "0B/s"
@@ -91,7 +91,7 @@ func rateText(bps float64) string {
 	return fmt.Sprintf("%.0fB/s", bps)
 }
 
-func nodeLabel(n overlay.GraphNode) string {
+func nodeLabel(n api.GraphNode) string {
 	role := n.Role
 	if n.Role == "me" && n.Mixer {
 		role = "me, mixer"
@@ -99,7 +99,7 @@ func nodeLabel(n overlay.GraphNode) string {
 	return n.Nick + " (" + role + ")"
 }
 
-func nodeColor(n overlay.GraphNode) string {
+func nodeColor(n api.GraphNode) string {
 	switch {
 	case n.Mixer:
 		return "#f0a830"
@@ -112,12 +112,12 @@ func nodeColor(n overlay.GraphNode) string {
 }
 
 var edgeStyle = map[string]struct{ color, dash, dot string }{
-	overlay.EdgeConn:   {"#777777", "", "solid"},
-	overlay.EdgeGossip: {"#2e8b57", "6 4", "dashed"},
-	overlay.EdgeMedia:  {"#d04040", "", "bold"},
+	api.EdgeConn:   {"#777777", "", "solid"},
+	api.EdgeGossip: {"#2e8b57", "6 4", "dashed"},
+	api.EdgeMedia:  {"#d04040", "", "bold"},
 }
 
-func graphTitle(g overlay.Graph) string {
+func graphTitle(g api.Graph) string {
 	if g.Room == "" {
 		return fmt.Sprintf("this node's connections (%d peers)", len(g.Nodes)-1)
 	}
@@ -125,7 +125,7 @@ func graphTitle(g overlay.Graph) string {
 }
 
 // writeDOT writes g in Graphviz DOT (undirected).
-func writeDOT(w io.Writer, g overlay.Graph) error {
+func writeDOT(w io.Writer, g api.Graph) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "graph f2f {\n  label=%q;\n  node [shape=ellipse, style=filled];\n", graphTitle(g))
 	for _, n := range g.Nodes {
@@ -152,7 +152,7 @@ func writeDOT(w io.Writer, g overlay.Graph) error {
 // with transport, RTT and rate; gossip mesh dashed green; media red
 // arrows from sender to receiver with bytes/s), a
 // legend and a title. No external tool is needed.
-func writeSVG(w io.Writer, g overlay.Graph) error {
+func writeSVG(w io.Writer, g api.Graph) error {
 	const (
 		width, height = 900, 860
 		cx, cy, rad   = 450.0, 470.0, 300.0
@@ -171,12 +171,12 @@ func writeSVG(w io.Writer, g overlay.Graph) error {
 	esc := html.EscapeString
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker></defs>`+"\n", edgeStyle[overlay.EdgeMedia].color)
+	fmt.Fprintf(&b, `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker></defs>`+"\n", edgeStyle[api.EdgeMedia].color)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="32" font-size="20" text-anchor="middle">%s</text>`+"\n", width/2, esc(graphTitle(g)))
 	// Legend.
 	y := 60
-	for _, k := range []string{overlay.EdgeConn, overlay.EdgeGossip, overlay.EdgeMedia} {
+	for _, k := range []string{api.EdgeConn, api.EdgeGossip, api.EdgeMedia} {
 		st := edgeStyle[k]
 		fmt.Fprintf(&b, `<line x1="20" y1="%d" x2="60" y2="%d" stroke="%s" stroke-width="3" stroke-dasharray="%s"/><text x="68" y="%d" font-size="13">%s</text>`+"\n",
 			y, y, st.color, st.dash, y+4, esc(k))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -45,16 +46,20 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 		}
 		return real
 	}
-	var g overlay.Graph
+	c, err := api.NewClient(net.Nodes[0].RepoPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g api.Graph
 	var real, drawn map[string]bool
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		var err error
-		if g, err = net.Nodes[0].Rooms().Graph(ctx, info.Key); err != nil {
+		if g, err = c.Topo(ctx, info.Key); err != nil {
 			return false, err
 		}
 		real, drawn = connected(), map[string]bool{}
 		for _, e := range undirected(g) {
-			if e.kind == overlay.EdgeConn {
+			if e.kind == api.EdgeConn {
 				drawn[e.a+" "+e.b] = true
 			}
 		}
@@ -77,7 +82,7 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 	if err := json.NewEncoder(&buf).Encode(g); err != nil {
 		t.Fatal(err)
 	}
-	var back overlay.Graph
+	var back api.Graph
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back.Nodes) != 6 || len(back.Edges) != len(g.Edges) {
 		t.Fatalf("JSON round trip: %v", err)
 	}
@@ -104,7 +109,7 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 					members++
 				}
 			}
-		case e.XMLName.Local == "line" && strings.HasPrefix(e.Title, overlay.EdgeConn):
+		case e.XMLName.Local == "line" && strings.HasPrefix(e.Title, api.EdgeConn):
 			conns++
 		}
 		for _, c := range e.Items {
@@ -120,16 +125,16 @@ func TestTopoSVGOfSixNodeRoom(t *testing.T) {
 // Media edges are drawn as arrows from sender to receiver with their
 // bytes/s, in SVG and DOT, whichever end reported them.
 func TestTopoMediaEdgesDirected(t *testing.T) {
-	g := overlay.Graph{Room: "r", Name: "call", Topology: "mesh", Nodes: []overlay.GraphNode{
+	g := api.Graph{Room: "r", Name: "call", Topology: "mesh", Nodes: []api.GraphNode{
 		{ID: "A", Nick: "alice", Role: "me"}, {ID: "B", Nick: "bob", Role: "member"}},
-		Edges: []overlay.GraphEdge{
-			{From: "B", To: "A", Kind: overlay.EdgeMedia, Outbound: true, OutBps: 62500},
-			{From: "A", To: "B", Kind: overlay.EdgeConn, Transport: "tcp", RTTMS: 1.5, InBps: 70000},
+		Edges: []api.GraphEdge{
+			{From: "B", To: "A", Kind: api.EdgeMedia, Outbound: true, OutBps: 62500},
+			{From: "A", To: "B", Kind: api.EdgeConn, Transport: "tcp", RTTMS: 1.5, InBps: 70000},
 		}}
 	es := undirected(g)
 	var media *topoEdge
 	for i := range es {
-		if es[i].kind == overlay.EdgeMedia {
+		if es[i].kind == api.EdgeMedia {
 			media = &es[i]
 		}
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/internal/version"
 )
 
 func newVersionCmd(g *globals) *cobra.Command {
@@ -16,10 +16,10 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.json {
-				return g.printJSON(map[string]string{"version": node.Version, "go": runtime.Version(),
+				return g.printJSON(map[string]string{"version": version.Version, "go": runtime.Version(),
 					"os": runtime.GOOS, "arch": runtime.GOARCH})
 			}
-			fmt.Fprintf(g.out, "f2f %s (%s %s/%s)\n", node.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(g.out, "f2f %s (%s %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}

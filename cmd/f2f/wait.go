@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/api"
 )
 
 func newWaitCmd(g *globals) *cobra.Command {
@@ -35,7 +35,7 @@ Fails after --timeout when no daemon became ready.`,
 			defer cancel()
 			info, err := waitReady(ctx, g)
 			if err != nil {
-				if errors.Is(err, node.ErrNotInitialised) || cmd.Context().Err() != nil {
+				if errors.Is(err, api.ErrNotInitialised) || cmd.Context().Err() != nil {
 					return err
 				}
 				return fmt.Errorf("no daemon became ready at %s within %s (start one with `f2f --repo %s daemon &`): %v", p, timeout, p, err)
@@ -53,14 +53,14 @@ Fails after --timeout when no daemon became ready.`,
 
 // waitReady polls the repo's daemon until it answers /id or ctx ends; it
 // returns at once when the repo does not exist.
-func waitReady(ctx context.Context, g *globals) (node.IDInfo, error) {
+func waitReady(ctx context.Context, g *globals) (api.ID, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		c, err := g.client()
 		if err == nil {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			var info node.IDInfo
+			var info api.ID
 			info, err = c.ID(rctx)
 			cancel()
 			if err == nil && !info.Connecting {
@@ -70,12 +70,12 @@ func waitReady(ctx context.Context, g *globals) (node.IDInfo, error) {
 				err = errors.New("still connecting to its bootstrap and known peers")
 			}
 		}
-		if errors.Is(err, node.ErrNotInitialised) {
-			return node.IDInfo{}, err
+		if errors.Is(err, api.ErrNotInitialised) {
+			return api.ID{}, err
 		}
 		select {
 		case <-ctx.Done():
-			return node.IDInfo{}, err
+			return api.ID{}, err
 		case <-tick.C:
 		}
 	}

@@ -254,7 +254,7 @@ func demoChat(ctx context.Context, say func(string, ...any), net *testnet.Net) e
 		}); err != nil {
 			return fmt.Errorf("node%d did not hear the others: %w", i, err)
 		}
-		if _, err := nd.Rooms().Send(ctx, "demo-room", "/nick "+demoNicks[i%len(demoNicks)]); err != nil {
+		if _, err := nd.Rooms().SetNick(ctx, "demo-room", demoNicks[i%len(demoNicks)]); err != nil {
 			return err
 		}
 		if _, err := nd.Rooms().Send(ctx, "demo-room", demoLines[i%len(demoLines)]); err != nil {

@@ -1,11 +1,14 @@
-package node
+// Package textfmt renders the API's values for a terminal, safely: text
+// from the network never moves the cursor, recolours the terminal or
+// passes for another line.
+package textfmt
 
 import (
 	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/api"
 )
 
 // ChatTimeLayout is how FormatChat shows a message's time (local time).
@@ -53,7 +56,7 @@ func hiddenRune(r rune) bool {
 // a multi-line message is indented under the text (never at column 0, where
 // a time would be), with control characters shown as escapes (see
 // DisplayText). gateway, when not nil, gives a shared file's browser link.
-func FormatChat(m overlay.ChatMessage, gateway func(cid, name string) string) string {
+func FormatChat(m api.ChatMessage, gateway func(cid, name string) string) string {
 	ts := m.Time.Local().Format(ChatTimeLayout)
 	pad := strings.Repeat(" ", len(ts)+2)
 	nick := DisplayText(m.Nick)
@@ -88,9 +91,9 @@ func FormatChat(m overlay.ChatMessage, gateway func(cid, name string) string) st
 			mime = "unknown type"
 		}
 		out := fmt.Sprintf("%s  <%s> shared %s (%s, %s)\n%sget:  f2f file get %s -o %s", ts, nick, DisplayText(f.Name),
-			HumanSize(f.Size), DisplayText(mime), pad, f.CID, ShellQuote(f.Name))
+			HumanSize(f.Size), DisplayText(mime), pad, f.CID.CID, ShellQuote(f.Name))
 		if gateway != nil {
-			out += fmt.Sprintf("\n%sopen: %s", pad, gateway(f.CID.String(), f.Name))
+			out += fmt.Sprintf("\n%sopen: %s", pad, gateway(f.CID.CID, f.Name))
 		}
 		return out
 	}
@@ -124,4 +127,18 @@ func ShellQuote(s string) string {
 		return b.String() + "'"
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// HumanSize formats n bytes in binary units ("1.5 MiB").
+func HumanSize(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Prefix is the path prefix of every API route but the gateway and
+// /metrics. Every request needs "Authorization: Bearer <token>" (the
+// repo's api.token file), a loopback Host and no foreign Origin.
+const Prefix = "/api/v1"
+
+// Route paths. {room} is a room key, hash or unique local name,
+// path-escaped (see RoomPath).
+const (
+	PathVersion      = Prefix + "/version"
+	PathID           = Prefix + "/id"
+	PathPeers        = Prefix + "/peers"
+	PathConnect      = Prefix + "/connect"
+	PathRoutingTable = Prefix + "/dht/routing-table"
+	PathEvents       = Prefix + "/events"
+	PathEventsRecent = Prefix + "/events/recent"
+	PathTopo         = Prefix + "/topo"
+
+	PathRooms     = Prefix + "/rooms"
+	PathRoomJoin  = Prefix + "/rooms/join"
+	PathRoomStats = Prefix + "/rooms/stats"
+	PathRoom      = Prefix + "/rooms/{room}"
+	PathRoomPeers = PathRoom + "/peers"
+	PathLeave     = PathRoom + "/leave"
+	PathForget    = PathRoom + "/forget"
+	PathChat      = PathRoom + "/chat"
+	PathLog       = PathRoom + "/log"
+	PathMixer     = PathRoom + "/mixer"
+	PathProbe     = PathRoom + "/probe"
+
+	PathMediaPublish = PathRoom + "/media/publish"
+	PathMediaRecord  = PathRoom + "/media/record"
+	PathMediaStop    = PathRoom + "/media/stop"
+	PathMediaMix     = PathRoom + "/media/mix"
+	PathMediaStats   = PathRoom + "/media/stats"
+
+	PathFiles   = Prefix + "/files"
+	PathFileAdd = Prefix + "/files/add"
+	PathFileGet = Prefix + "/files/get"
+	PathFileCat = Prefix + "/files/cat"
+
+	// PathGateway serves files to a browser: /ipfs/<cid>[/path]; the token
+	// may come as ?token= (then a cookie, GatewayCookie, keeps it).
+	PathGateway = "/ipfs/"
+	// PathMetrics serves Prometheus metrics.
+	PathMetrics = "/metrics"
+)
+
+// GatewayCookie carries the API token for gateway pages in a browser;
+// GatewayTokenParam is the query parameter a gateway link carries it in.
+const (
+	GatewayCookie     = "f2f_token"
+	GatewayTokenParam = "token"
+)
+
+// Route is one method and path of the API.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Pattern is the route as a net/http ServeMux pattern.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// Routes lists every route the daemon serves (README.md documents each).
+var Routes = []Route{
+	{"GET", PathVersion}, {"GET", PathID}, {"GET", PathPeers}, {"POST", PathConnect},
+	{"GET", PathRoutingTable}, {"GET", PathEvents}, {"GET", PathEventsRecent}, {"GET", PathTopo},
+	{"GET", PathRooms}, {"POST", PathRooms}, {"POST", PathRoomJoin}, {"GET", PathRoomStats},
+	{"GET", PathRoomPeers}, {"POST", PathLeave}, {"POST", PathForget}, {"POST", PathChat}, {"GET", PathLog},
+	{"GET", PathMixer}, {"POST", PathMixer}, {"POST", PathProbe},
+	{"POST", PathMediaPublish}, {"POST", PathMediaRecord}, {"POST", PathMediaStop}, {"POST", PathMediaMix},
+	{"GET", PathMediaStats},
+	{"GET", PathFiles}, {"POST", PathFileAdd}, {"POST", PathFileGet}, {"GET", PathFileCat},
+	{"GET", PathGateway}, {"HEAD", PathGateway}, {"GET", PathMetrics},
+}
+
+// RoomPath fills a {room} path with a room reference.
+func RoomPath(path, room string) string {
+	return strings.Replace(path, "{room}", url.PathEscape(room), 1)
+}

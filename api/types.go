@@ -1,0 +1,507 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The API's request and response types. Their JSON is the contract: the
+// daemon converts its packages' own types to these, so renaming a field
+// in a leaf package cannot change what clients see. README.md lists which
+// route takes and returns which.
+
+// Version answers GET /api/v1/version.
+type Version struct {
+	Version string `json:"version"`
+}
+
+// ID answers GET /api/v1/id.
+type ID struct {
+	ID           string   `json:"id"`
+	Addresses    []string `json:"addresses"`
+	AgentVersion string   `json:"agent_version"`
+	Protocols    []string `json:"protocols"`
+	// Connecting is true while the daemon still dials its bootstrap and
+	// known peers after starting.
+	Connecting bool `json:"connecting"`
+}
+
+// Peer is one connected peer (GET /api/v1/peers).
+type Peer struct {
+	ID             string  `json:"id"`
+	Addr           string  `json:"addr"`
+	Direction      string  `json:"direction"`
+	LatencyMS      float64 `json:"latency_ms"`
+	InRoutingTable bool    `json:"in_routing_table"`
+}
+
+// ConnectRequest is the body of POST /api/v1/connect.
+type ConnectRequest struct {
+	// Addr is a full multiaddr ending in /p2p/<peer id>.
+	Addr string `json:"addr"`
+}
+
+// ConnectResponse answers POST /api/v1/connect.
+type ConnectResponse struct {
+	ID string `json:"id"`
+}
+
+// Event is one item of the events stream (GET /api/v1/events) and of the
+// timeline (GET /api/v1/events/recent). Data's shape depends on Type (see
+// the Event... constants).
+type Event struct {
+	Type string          `json:"type"`
+	Time time.Time       `json:"time"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Decode decodes the event's data into v.
+func (e Event) Decode(v any) error { return json.Unmarshal(e.Data, v) }
+
+// CreateRoomRequest is the body of POST /api/v1/rooms.
+type CreateRoomRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password,omitempty"`
+}
+
+// JoinRoomRequest is the body of POST /api/v1/rooms/join.
+type JoinRoomRequest struct {
+	Key      string `json:"key"`
+	Password string `json:"password,omitempty"`
+}
+
+// Room is a room the daemon knows.
+type Room struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Hash     string `json:"hash"`
+	Password bool   `json:"password"`
+	Joined   bool   `json:"joined"`
+	Nick     string `json:"nick"`
+	// Members counts the members present, the node included.
+	Members  int `json:"members"`
+	Messages int `json:"messages"`
+}
+
+// LeaveResponse answers POST /api/v1/rooms/{room}/leave.
+type LeaveResponse struct {
+	Left bool `json:"left"`
+}
+
+// Member is one member of a room (GET /api/v1/rooms/{room}/peers).
+type Member struct {
+	ID        string    `json:"id"`
+	Nick      string    `json:"nick"`
+	Connected bool      `json:"connected"`
+	RTTMS     float64   `json:"rtt_ms"`
+	LastSeen  time.Time `json:"last_seen"`
+	Gone      bool      `json:"gone"`
+	// Proven: the member proved it knows a password room's password.
+	Proven bool `json:"proven"`
+}
+
+// ChatRequest is the body of POST /api/v1/rooms/{room}/chat: text, or a
+// chat command (/nick, /me, /who, /mixer, /help; // sends a leading /).
+type ChatRequest struct {
+	Text string `json:"text"`
+}
+
+// CIDLink is a CID in IPLD's JSON form, {"/": "bafy..."}.
+type CIDLink struct {
+	CID string `json:"/"`
+}
+
+// FileLink is a shared file's link, as a chat message carries it.
+type FileLink struct {
+	CID  CIDLink `json:"cid"`
+	Name string  `json:"name"`
+	Size uint64  `json:"size"`
+	MIME string  `json:"mime"`
+}
+
+// ChatMessage is one entry of a room's log. Kind is "chat", "me", "nick",
+// "join", "leave" or "file" (then File is set and Text is its name).
+type ChatMessage struct {
+	Room    string    `json:"room"`
+	Author  string    `json:"author"`
+	Nick    string    `json:"nick"`
+	Seq     uint64    `json:"seq"`
+	Lamport uint64    `json:"lamport"`
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Text    string    `json:"text"`
+	File    *FileLink `json:"file,omitempty"`
+}
+
+// SendResult answers POST /api/v1/rooms/{room}/chat: the message sent,
+// or a command's output.
+type SendResult struct {
+	Sent    bool         `json:"sent"`
+	Message *ChatMessage `json:"message,omitempty"`
+	Output  string       `json:"output,omitempty"`
+}
+
+// RoomStats are the room service's counters (GET /api/v1/rooms/stats).
+type RoomStats struct {
+	Accepted     uint64 `json:"accepted"`
+	Malformed    uint64 `json:"malformed"`
+	Oversize     uint64 `json:"oversize"`
+	BadSig       uint64 `json:"bad_signature"`
+	Foreign      uint64 `json:"foreign"`
+	Replayed     uint64 `json:"replayed"`
+	RateLimit    uint64 `json:"rate_limited"`
+	Synced       uint64 `json:"synced"`
+	ClockJump    uint64 `json:"clock_jump"`
+	ElectIgnored uint64 `json:"elect_ignored"`
+	NewAuthor    uint64 `json:"new_author_limited"`
+}
+
+// Reachability is a member's reachability as AutoNAT sees it: 0 unknown,
+// 1 public, 2 private.
+type Reachability uint8
+
+// String names the reachability.
+func (r Reachability) String() string {
+	switch r {
+	case 1:
+		return "public"
+	case 2:
+		return "private"
+	}
+	return "unknown"
+}
+
+// CapReport is a member's capability report, what the election scores.
+type CapReport struct {
+	UploadBps         uint64       `json:"upload_bps"`
+	RTTMicros         uint64       `json:"rtt_us"`
+	Cores             uint64       `json:"cores"`
+	EncodeMicros      uint64       `json:"encode_us"`
+	Reach             Reachability `json:"reach"`
+	UptimeSec         uint64       `json:"uptime_s"`
+	Probed            uint64       `json:"probed"`
+	MediaOutBps       uint64       `json:"media_out_bps,omitempty"`
+	MediaEncodeMicros uint64       `json:"media_encode_us,omitempty"`
+}
+
+// Policy is a room's election policy.
+type Policy struct {
+	Seq      uint64 `json:"seq"`
+	Setter   string `json:"setter,omitempty"`
+	Pin      string `json:"pin,omitempty"`
+	MeshMax  uint64 `json:"mesh_max,omitempty"`
+	Topology string `json:"topology,omitempty"`
+}
+
+// MemberScore is one member's line of a room's election state.
+type MemberScore struct {
+	ID     string     `json:"id"`
+	Nick   string     `json:"nick"`
+	Score  uint64     `json:"score"`
+	Report *CapReport `json:"report,omitempty"`
+	Alive  bool       `json:"alive"`
+	Mixer  bool       `json:"mixer"`
+	Me     bool       `json:"me"`
+}
+
+// MixerChange is one change of a room's mixer (also the data of
+// EventMixerChanged).
+type MixerChange struct {
+	Room   string    `json:"room"`
+	Time   time.Time `json:"time"`
+	Term   uint64    `json:"term"`
+	Mixer  string    `json:"mixer"`
+	Nick   string    `json:"nick"`
+	Reason string    `json:"reason"`
+}
+
+// MixerInfo is a room's election state (GET /api/v1/rooms/{room}/mixer).
+type MixerInfo struct {
+	Room     string        `json:"room"`
+	Name     string        `json:"name"`
+	Term     uint64        `json:"term"`
+	Mixer    string        `json:"mixer,omitempty"`
+	Nick     string        `json:"nick,omitempty"`
+	Since    time.Time     `json:"since,omitzero"`
+	Reason   string        `json:"reason,omitempty"`
+	Policy   Policy        `json:"policy"`
+	Topology string        `json:"topology"`
+	MeshMax  int           `json:"mesh_max"`
+	Members  []MemberScore `json:"members"`
+	History  []MixerChange `json:"history"`
+	Won      []uint64      `json:"won_terms,omitempty"`
+}
+
+// Topology modes.
+const (
+	TopologyAuto = "auto"
+	TopologyMesh = "mesh"
+	TopologyStar = "star"
+)
+
+// MixerChangeRequest is the body of POST /api/v1/rooms/{room}/mixer; zero
+// fields keep what is set.
+type MixerChangeRequest struct {
+	// Pin is a member's peer ID or nickname to pin as the mixer.
+	Pin string `json:"pin,omitempty"`
+	// Auto clears the pin: the election picks the mixer again.
+	Auto bool `json:"auto,omitempty"`
+	// Topology is auto, mesh or star.
+	Topology string `json:"topology,omitempty"`
+	// MeshMax overrides the largest mesh (1..64).
+	MeshMax int `json:"mesh_max,omitempty"`
+}
+
+// ProbeRequest is the body of POST /api/v1/rooms/{room}/probe.
+type ProbeRequest struct {
+	// Peer is a member's peer ID or nickname; empty: every connected member.
+	Peer string `json:"peer,omitempty"`
+}
+
+// ProbeResult is one measured upload.
+type ProbeResult struct {
+	Peer  string  `json:"peer"`
+	Nick  string  `json:"nick"`
+	Bytes int     `json:"bytes"`
+	Secs  float64 `json:"seconds"`
+	Bps   float64 `json:"bytes_per_s"`
+	RTTMS float64 `json:"rtt_ms"`
+	Error string  `json:"error,omitempty"`
+}
+
+// Edge kinds of a topology graph.
+const (
+	EdgeConn   = "connection"
+	EdgeGossip = "gossip"
+	EdgeMedia  = "media"
+)
+
+// GraphNode is a member in a topology graph. Role is "me", "mixer" or
+// "member".
+type GraphNode struct {
+	ID      string `json:"id"`
+	Nick    string `json:"nick"`
+	Role    string `json:"role"`
+	Mixer   bool   `json:"mixer,omitempty"`
+	DHTSize uint64 `json:"dht_size,omitempty"`
+}
+
+// GraphEdge is an edge in a topology graph, as From reported it.
+type GraphEdge struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Kind        string  `json:"kind"`
+	Transport   string  `json:"transport,omitempty"`
+	Outbound    bool    `json:"outbound,omitempty"`
+	RTTMS       float64 `json:"rtt_ms,omitempty"`
+	InBps       uint64  `json:"in_bps,omitempty"`
+	OutBps      uint64  `json:"out_bps,omitempty"`
+	BitswapSent uint64  `json:"bitswap_sent,omitempty"`
+	BitswapRecv uint64  `json:"bitswap_recv,omitempty"`
+}
+
+// Graph is a topology graph (GET /api/v1/topo).
+type Graph struct {
+	Room     string      `json:"room"`
+	Name     string      `json:"name"`
+	Term     uint64      `json:"term"`
+	Topology string      `json:"topology"`
+	Time     time.Time   `json:"time"`
+	Nodes    []GraphNode `json:"nodes"`
+	Edges    []GraphEdge `json:"edges"`
+}
+
+// File is a complete file (or directory) of the daemon. Origin is
+// "added" or "fetched".
+type File struct {
+	CID    string    `json:"cid"`
+	Name   string    `json:"name"`
+	Size   uint64    `json:"size"`
+	Dir    bool      `json:"dir"`
+	Origin string    `json:"origin"`
+	Time   time.Time `json:"time"`
+}
+
+// Added is one file or directory an add stored.
+type Added struct {
+	Path string `json:"path"`
+	CID  string `json:"cid"`
+	Size uint64 `json:"size"`
+	Dir  bool   `json:"dir"`
+}
+
+// AddResult answers POST /api/v1/files/add.
+type AddResult struct {
+	Entry File `json:"entry"`
+	// Added lists a directory's files and directories, deepest first.
+	Added []Added `json:"added,omitempty"`
+	MIME  string  `json:"mime"`
+	// Message is the chat message that shared the file (with room=).
+	Message *ChatMessage `json:"message,omitempty"`
+}
+
+// Progress is how far a get is.
+type Progress struct {
+	Bytes  uint64 `json:"bytes"`
+	Total  uint64 `json:"total"`
+	Blocks int    `json:"blocks"`
+}
+
+// Source is a peer a get received blocks from.
+type Source struct {
+	Peer  string `json:"peer"`
+	Bytes uint64 `json:"bytes"`
+}
+
+// GetEvent is one line of POST /api/v1/files/get's NDJSON answer:
+// progress lines, then one line with Entry and Sources, or with Error and
+// its Code (CodeNotFound, CodeStalled, CodeInvalid or CodeFailed).
+type GetEvent struct {
+	Progress *Progress `json:"progress,omitempty"`
+	Entry    *File     `json:"entry,omitempty"`
+	Sources  []Source  `json:"sources,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Code     string    `json:"code,omitempty"`
+}
+
+// RoomFile is a file shared in a room, and whether it is here.
+type RoomFile struct {
+	CID    CIDLink   `json:"cid"`
+	Name   string    `json:"name"`
+	Size   uint64    `json:"size"`
+	MIME   string    `json:"mime"`
+	Room   string    `json:"room"`
+	Sharer string    `json:"sharer"`
+	Nick   string    `json:"nick"`
+	Time   time.Time `json:"time"`
+	Local  bool      `json:"local"`
+}
+
+// PublishRequest is the body of POST /api/v1/rooms/{room}/media/publish:
+// files on the daemon's machine.
+type PublishRequest struct {
+	Video string `json:"video,omitempty"` // an IVF (VP8) file
+	Audio string `json:"audio,omitempty"` // an Ogg (Opus) file
+	Loop  bool   `json:"loop,omitempty"`
+}
+
+// RecordRequest is the body of POST /api/v1/rooms/{room}/media/record.
+type RecordRequest struct {
+	Dir string `json:"dir"`
+}
+
+// MixRequest is the body of POST /api/v1/rooms/{room}/media/mix.
+type MixRequest struct {
+	On bool `json:"on"`
+}
+
+// EdgeTrack is one track on a media connection.
+type EdgeTrack struct {
+	Origin   string  `json:"origin"`
+	Kind     string  `json:"kind"`
+	ID       string  `json:"id"`
+	SSRC     uint32  `json:"ssrc"`
+	Packets  uint64  `json:"packets"`
+	Bytes    uint64  `json:"bytes"`
+	Kbps     float64 `json:"kbps"`
+	Lost     int64   `json:"lost"`
+	JitterMS float64 `json:"jitter_ms"`
+	RTTMS    float64 `json:"rtt_ms"`
+	NACK     uint32  `json:"nack"`
+	PLI      uint32  `json:"pli"`
+	Frames   uint64  `json:"frames,omitempty"` // video frames received (receiving edges)
+}
+
+// EdgeStats is one media connection. Direction is "send" or "recv".
+type EdgeStats struct {
+	Peer      string      `json:"peer"`
+	Direction string      `json:"direction"`
+	State     string      `json:"state"`
+	RTTMS     float64     `json:"rtt_ms"`
+	Tracks    []EdgeTrack `json:"tracks"`
+}
+
+// Gap is a pause in a received stream.
+type Gap struct {
+	At      time.Time `json:"at"`
+	MS      float64   `json:"ms"`
+	Origin  string    `json:"origin"`
+	Kind    string    `json:"kind"`
+	Via     string    `json:"via"`
+	Reroute bool      `json:"reroute,omitempty"`
+}
+
+// StreamStats is one stream the daemon receives.
+type StreamStats struct {
+	Origin    string  `json:"origin"`
+	Kind      string  `json:"kind"`
+	ID        string  `json:"id"`
+	Via       string  `json:"via,omitempty"`
+	Packets   uint64  `json:"packets"`
+	Bytes     uint64  `json:"bytes"`
+	Frames    uint64  `json:"frames,omitempty"`
+	Dropped   uint64  `json:"dropped"`
+	MaxGap    float64 `json:"max_gap_ms"`
+	Gaps      []Gap   `json:"gaps,omitempty"`
+	LastMS    float64 `json:"last_ms"`
+	Forwarded int     `json:"forwarded_to"`
+	PLISent   uint64  `json:"pli_sent"`
+	Restarts  uint64  `json:"restarts,omitempty"`
+}
+
+// PublishStats is what the daemon publishes.
+type PublishStats struct {
+	Video        string  `json:"video,omitempty"`
+	Audio        string  `json:"audio,omitempty"`
+	Loop         bool    `json:"loop"`
+	VideoFrames  uint64  `json:"video_frames"`
+	AudioPackets uint64  `json:"audio_packets"`
+	Seconds      float64 `json:"seconds"`
+	Done         bool    `json:"done"`
+}
+
+// MixStats is the mixer's audio mixing.
+type MixStats struct {
+	Receivers int     `json:"receivers"`
+	Inputs    int     `json:"inputs"`
+	Frames    uint64  `json:"frames"`
+	EncodeUS  float64 `json:"encode_us"`
+	DecodeUS  float64 `json:"decode_us"`
+}
+
+// RecordedFile is one file a recording wrote.
+type RecordedFile struct {
+	Path   string `json:"path"`
+	Origin string `json:"origin"`
+	Kind   string `json:"kind"`
+	Frames uint64 `json:"frames"`
+	Bytes  int64  `json:"bytes"`
+	Err    string `json:"error,omitempty"`
+}
+
+// MediaStats is a room's media state (GET /api/v1/rooms/{room}/media/stats,
+// and the answer of the media POST routes).
+type MediaStats struct {
+	Room         string         `json:"room"`
+	Mode         string         `json:"mode"`
+	Mixer        string         `json:"mixer,omitempty"`
+	Members      int            `json:"members"`
+	Publishing   *PublishStats  `json:"publishing,omitempty"`
+	Recording    string         `json:"recording,omitempty"`
+	Files        []RecordedFile `json:"files,omitempty"`
+	Edges        []EdgeStats    `json:"edges"`
+	Streams      []StreamStats  `json:"streams"`
+	Mix          *MixStats      `json:"mix,omitempty"`
+	MixWanted    bool           `json:"mix_wanted"`
+	MixedBy      string         `json:"mixed_by,omitempty"`
+	MixRefused   string         `json:"mix_refused,omitempty"`
+	MixAvailable string         `json:"mix_unavailable,omitempty"`
+}
+
+// StopResult answers POST /api/v1/rooms/{room}/media/stop.
+type StopResult struct {
+	Published bool `json:"published"`
+	Recorded  bool `json:"recorded"`
+	// Files are the recorded files, closed and complete.
+	Files []RecordedFile `json:"files,omitempty"`
+}

@@ -1,0 +1,7 @@
+// Package version holds face2face's version, shared by the daemon and the
+// CLI.
+package version
+
+// Version is face2face's version, reported by `f2f version`, the API and the
+// libp2p user agent.
+const Version = "0.1.0"

@@ -1,0 +1,112 @@
+package node
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/files"
+	"github.com/fluttershy/face2face/media"
+	"github.com/fluttershy/face2face/overlay"
+)
+
+// jsonKeys returns the JSON keys of a struct type, embedded structs
+// flattened.
+func jsonKeys(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonKeys(f.Type)...)
+			continue
+		}
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestAPITypesCoverTheLeafTypes: every field a leaf type serves has its
+// place in the API's type (and no API field is left without a source), so
+// a field added to a leaf type is a decision for the contract, not one
+// the API silently drops or gains.
+func TestAPITypesCoverTheLeafTypes(t *testing.T) {
+	pairs := []struct {
+		leaf, api any
+		extra     []string // API keys with no leaf field of that name
+	}{
+		{overlay.RoomInfo{}, api.Room{}, nil},
+		{overlay.MemberInfo{}, api.Member{}, nil},
+		{overlay.ChatMessage{}, api.ChatMessage{}, nil},
+		{overlay.FileLink{}, api.FileLink{}, nil},
+		{overlay.Stats{}, api.RoomStats{}, nil},
+		{overlay.CapReport{}, api.CapReport{}, nil},
+		{overlay.Policy{}, api.Policy{}, nil},
+		{overlay.MemberScore{}, api.MemberScore{}, nil},
+		{overlay.MixerChange{}, api.MixerChange{}, nil},
+		{overlay.MixerInfo{}, api.MixerInfo{}, nil},
+		{overlay.MixerChangeRequest{}, api.MixerChangeRequest{}, nil},
+		{overlay.ProbeResult{}, api.ProbeResult{}, nil},
+		{overlay.Graph{}, api.Graph{}, nil},
+		{overlay.GraphNode{}, api.GraphNode{}, nil},
+		{overlay.GraphEdge{}, api.GraphEdge{}, nil},
+		{overlay.SharedFile{}, api.RoomFile{}, []string{"local"}},
+		{files.Entry{}, api.File{}, nil},
+		{files.Added{}, api.Added{}, nil},
+		{files.Progress{}, api.Progress{}, nil},
+		{AddResult{}, api.AddResult{}, nil},
+		{media.PublishSpec{}, api.PublishRequest{}, nil},
+		{media.RoomStats{}, api.MediaStats{}, nil},
+		{media.EdgeStats{}, api.EdgeStats{}, nil},
+		{media.EdgeTrack{}, api.EdgeTrack{}, nil},
+		{media.StreamStats{}, api.StreamStats{}, nil},
+		{media.Gap{}, api.Gap{}, nil},
+		{media.PublishStats{}, api.PublishStats{}, nil},
+		{media.MixStats{}, api.MixStats{}, nil},
+		{media.RecordedFile{}, api.RecordedFile{}, nil},
+		{media.StopResult{}, api.StopResult{}, nil},
+	}
+	for _, p := range pairs {
+		lt, at := reflect.TypeOf(p.leaf), reflect.TypeOf(p.api)
+		want := append(jsonKeys(lt), p.extra...)
+		slices.Sort(want)
+		if got := jsonKeys(at); !slices.Equal(got, want) {
+			t.Errorf("%v has JSON keys %v, %v has %v", at, got, lt, want)
+		}
+	}
+}
+
+// TestErrorCodes: every domain error the handlers may meet has a code of
+// its own, and every code has a status and a sentinel.
+func TestErrorCodes(t *testing.T) {
+	for err, want := range map[error]api.Code{
+		overlay.ErrUnknownRoom: api.CodeUnknownRoom, overlay.ErrAmbiguousRoom: api.CodeAmbiguousRoom,
+		overlay.ErrNotJoined: api.CodeNotJoined, overlay.ErrWrongPassword: api.CodeWrongPassword,
+		overlay.ErrUnknownMember: api.CodeUnknownMember, api.ErrUnknownCommand: api.CodeUnknownCommand,
+		files.ErrNotFound: api.CodeNotFound, files.ErrStalled: api.CodeStalled, files.ErrInvalidCID: api.CodeInvalid,
+		media.ErrPublishing: api.CodeConflict, media.ErrBadMedia: api.CodeInvalid, ErrSelfDial: api.CodeSelfDial,
+		ErrBadMultiaddr: api.CodeBadMultiaddr, ErrClosed: api.CodeUnavailable,
+	} {
+		if got := errorCode(err); got != want {
+			t.Errorf("%v: code %s, want %s", err, got, want)
+		}
+	}
+	for _, c := range api.Codes() {
+		e := &api.Error{Code: c}
+		if c.Status() < 400 || e.Unwrap() == nil {
+			t.Errorf("code %s: status %d, sentinel %v", c, c.Status(), e.Unwrap())
+		}
+	}
+}
