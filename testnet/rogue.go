@@ -3,13 +3,19 @@ package testnet
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio"
 	mh "github.com/multiformats/go-multihash"
+
+	"github.com/fluttershy/face2face/overlay"
 )
 
 // EscapeDirEvil is the content of the file CraftEscapeDir hides.
@@ -49,4 +55,32 @@ func CraftEscapeDir(ctx context.Context, bs blockstore.Blockstore, target string
 		}
 	}
 	return root.Cid(), nil
+}
+
+// AskHistory sends one /f2f/history/1 request for everything of room hash
+// and returns how many envelopes and bytes the answer held (an answer cut
+// off or refused counts what arrived).
+func AskHistory(ctx context.Context, h host.Host, to peer.ID, hash string) (int, int) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	st, err := h.NewStream(ctx, to, overlay.HistoryProtocol)
+	if err != nil {
+		return 0, 0
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := msgio.NewVarintWriter(st).WriteMsg([]byte(`{"room":"` + hash + `","have":{}}`)); err != nil {
+		return 0, 0
+	}
+	_ = st.CloseWrite()
+	rd := msgio.NewVarintReaderSize(st, overlay.MaxEnvelopeSize)
+	n, size := 0, 0
+	for {
+		b, err := rd.ReadMsg()
+		if err != nil || len(b) == 0 {
+			return n, size
+		}
+		n++
+		size += len(b)
+	}
 }

@@ -285,34 +285,6 @@ func TestRogueSignalingIdleEnds(t *testing.T) {
 	}
 }
 
-// historyAsk sends one /f2f/history/1 request for everything of room hash
-// and returns how many envelopes and bytes the answer held (an answer cut
-// off or refused counts what arrived).
-func historyAsk(ctx context.Context, h host.Host, to peer.ID, hash string) (int, int) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	st, err := h.NewStream(ctx, to, overlay.HistoryProtocol)
-	if err != nil {
-		return 0, 0
-	}
-	defer st.Reset()
-	_ = st.SetDeadline(time.Now().Add(20 * time.Second))
-	if err := msgio.NewVarintWriter(st).WriteMsg([]byte(`{"room":"` + hash + `","have":{}}`)); err != nil {
-		return 0, 0
-	}
-	_ = st.CloseWrite()
-	rd := msgio.NewVarintReaderSize(st, overlay.MaxEnvelopeSize)
-	n, size := 0, 0
-	for {
-		b, err := rd.ReadMsg()
-		if err != nil || len(b) == 0 {
-			return n, size
-		}
-		n++
-		size += len(b)
-	}
-}
-
 // TestRogueHistoryAmplification (hole 6): a stranger who knows the room key
 // gets no history at all, and a member asking over and over gets a few
 // full answers, not one per request; honest history sync still works.
@@ -339,7 +311,7 @@ func TestRogueHistoryAmplification(t *testing.T) {
 	heapBefore := ms.HeapInuse
 	full, bytesOut := 0, 0
 	for range 50 {
-		n, size := historyAsk(ctx, stranger.h, n0.ID(), info.Hash)
+		n, size := AskHistory(ctx, stranger.h, n0.ID(), info.Hash)
 		if n > 0 {
 			full++
 			bytesOut += size
@@ -353,7 +325,7 @@ func TestRogueHistoryAmplification(t *testing.T) {
 	member := newRogue(t, ctx, n0, "f2f/"+info.Hash+"/chat")
 	full, bytesOut = 0, 0
 	for range 50 {
-		n, size := historyAsk(ctx, member.h, n0.ID(), info.Hash)
+		n, size := AskHistory(ctx, member.h, n0.ID(), info.Hash)
 		if n >= msgs {
 			full++
 		}

@@ -99,28 +99,13 @@ func waitChat(t *testing.T, ctx context.Context, name string, nd *node.Node, ref
 	}
 }
 
-// connectedMembers counts the connected members nd sees in ref.
-func connectedMembers(ctx context.Context, nd *node.Node, ref string) (int, error) {
-	ms, err := nd.Rooms().Peers(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, m := range ms {
-		if m.Connected && !m.Gone {
-			n++
-		}
-	}
-	return n, nil
-}
-
 // waitMembers waits until every node sees at least want connected members
 // in ref.
 func waitMembers(t *testing.T, ctx context.Context, nodes []*node.Node, ref string, want int) {
 	t.Helper()
 	err := WaitFor(ctx, func() (bool, error) {
 		for _, nd := range nodes {
-			n, err := connectedMembers(ctx, nd, ref)
+			n, err := ConnectedMembers(ctx, nd, ref)
 			if err != nil || n < want {
 				return false, err
 			}
@@ -132,7 +117,7 @@ func waitMembers(t *testing.T, ctx context.Context, nodes []*node.Node, ref stri
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for i, nd := range nodes {
-			n, cerr := connectedMembers(dctx, nd, ref)
+			n, cerr := ConnectedMembers(dctx, nd, ref)
 			ms, _ := nd.Rooms().Peers(dctx, ref)
 			t.Logf("node%d sees %d connected members of %d known (%v); %d peers connected; stats %+v",
 				i, n, len(ms), cerr, len(nd.Host().Network().Peers()), nd.Rooms().Stats())

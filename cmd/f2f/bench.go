@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fluttershy/face2face/internal/bench"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -54,31 +55,31 @@ shutdown takes. Nothing leaves the machine.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			res, err := testnet.BenchDaemon(cmd.Context(), bin, dir, runs, idle)
+			res, err := bench.BenchDaemon(cmd.Context(), bin, dir, runs, idle)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return g.printJSON(map[string]any{
 					"runs": runs, "idle": idle.String(),
-					"start_to_ready_ms_median": ms(testnet.Median(res.StartToReady)),
-					"start_to_ready_ms_max":    ms(testnet.Max(res.StartToReady)),
-					"idle_rss_mb_median":       mb(testnet.Median(res.IdleRSS)),
-					"idle_rss_mb_max":          mb(testnet.Max(res.IdleRSS)),
-					"shutdown_ms_median":       ms(testnet.Median(res.Shutdown)),
-					"shutdown_ms_max":          ms(testnet.Max(res.Shutdown)),
+					"start_to_ready_ms_median": ms(bench.Median(res.StartToReady)),
+					"start_to_ready_ms_max":    ms(bench.Max(res.StartToReady)),
+					"idle_rss_mb_median":       mb(bench.Median(res.IdleRSS)),
+					"idle_rss_mb_max":          mb(bench.Max(res.IdleRSS)),
+					"shutdown_ms_median":       ms(bench.Median(res.Shutdown)),
+					"shutdown_ms_max":          ms(bench.Max(res.Shutdown)),
 				})
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "benchmark\truns\tmedian\tmax\tgoal\tmet")
 			fmt.Fprintf(tw, "daemon start-to-ready\t%d\t%.0f ms\t%.0f ms\t<= %.0f ms\t%v\n", runs,
-				ms(testnet.Median(res.StartToReady)), ms(testnet.Max(res.StartToReady)), ms(goalStartToReady),
-				testnet.Median(res.StartToReady) <= goalStartToReady)
+				ms(bench.Median(res.StartToReady)), ms(bench.Max(res.StartToReady)), ms(goalStartToReady),
+				bench.Median(res.StartToReady) <= goalStartToReady)
 			fmt.Fprintf(tw, "daemon idle RSS (after %s)\t%d\t%.1f MiB (%.1f MB)\t%.1f MiB\t<= 40 MB (%.1f MiB)\t%v\n", idle, runs,
-				mb(testnet.Median(res.IdleRSS)), float64(testnet.Median(res.IdleRSS))/1e6, mb(testnet.Max(res.IdleRSS)), mb(int64(goalIdleRSS)),
-				testnet.Median(res.IdleRSS) <= goalIdleRSS)
+				mb(bench.Median(res.IdleRSS)), float64(bench.Median(res.IdleRSS))/1e6, mb(bench.Max(res.IdleRSS)), mb(int64(goalIdleRSS)),
+				bench.Median(res.IdleRSS) <= goalIdleRSS)
 			fmt.Fprintf(tw, "daemon shutdown (SIGTERM to exit)\t%d\t%.0f ms\t%.0f ms\t\t\n", runs,
-				ms(testnet.Median(res.Shutdown)), ms(testnet.Max(res.Shutdown)))
+				ms(bench.Median(res.Shutdown)), ms(bench.Max(res.Shutdown)))
 			return tw.Flush()
 		},
 	}
@@ -144,8 +145,8 @@ one. Nothing leaves the machine.`,
 				if err != nil {
 					return fmt.Errorf("%d nodes: %w", n, err)
 				}
-				rows = append(rows, row{Nodes: n, Messages: messages, P50: ms(testnet.Percentile(r.lat, 0.5)),
-					P99: ms(testnet.Percentile(r.lat, 0.99)), Max: ms(testnet.Max(r.lat)), Burst: burst, Rate: r.rate})
+				rows = append(rows, row{Nodes: n, Messages: messages, P50: ms(bench.Percentile(r.lat, 0.5)),
+					P99: ms(bench.Percentile(r.lat, 0.99)), Max: ms(bench.Max(r.lat)), Burst: burst, Rate: r.rate})
 			}
 			if g.json {
 				return g.printJSON(map[string]any{"cores": runtime.NumCPU(), "results": rows})
@@ -172,7 +173,7 @@ one. Nothing leaves the machine.`,
 	cmd.Flags().IntSliceVar(&sizes, "nodes", []int{10, 50}, "room sizes to measure (repeat or comma-separate)")
 	cmd.Flags().IntVar(&messages, "messages", 200, "messages sent one at a time per size (latency)")
 	cmd.Flags().IntVar(&burst, "burst", 500, "messages sent back to back per size (throughput; 0 skips)")
-	cmd.Flags().DurationVar(&warm, "warmup", testnet.DefaultChatWarmUp, "how long to send unmeasured messages first (start-up work settles)")
+	cmd.Flags().DurationVar(&warm, "warmup", bench.DefaultChatWarmUp, "how long to send unmeasured messages first (start-up work settles)")
 	cmd.Flags().BoolVar(&procs, "procs", false, "run each node as its own f2f daemon process, driven through its local API, instead of in this process")
 	return cmd
 }
@@ -191,15 +192,15 @@ func benchChat(ctx context.Context, n, messages, burst int, procs bool, warm tim
 	defer os.RemoveAll(dir)
 	setup, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	var room *testnet.ChatBenchRoom
+	var room *bench.ChatBenchRoom
 	if procs {
 		bin, berr := os.Executable()
 		if berr != nil {
 			return res, berr
 		}
-		room, err = testnet.NewChatBenchProcs(setup, bin, dir, n, warm, 1)
+		room, err = bench.NewChatBenchProcs(setup, bin, dir, n, warm, 1)
 	} else {
-		room, err = testnet.NewChatBenchRoom(setup, dir, n, warm, testnet.WithSeed(1))
+		room, err = bench.NewChatBenchRoom(setup, dir, n, warm, testnet.WithSeed(1))
 	}
 	if err != nil {
 		return res, err

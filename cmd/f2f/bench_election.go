@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/testnet"
+	"github.com/fluttershy/face2face/internal/bench"
 )
 
 // goalFailover: the members agree on a new mixer within 2 s of the old
@@ -42,11 +42,11 @@ Prints p50 and p99 over the runs. Nothing leaves the machine.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			r, err := testnet.RunElectionBench(ctx, dir, nodes, runs)
+			r, err := bench.RunElectionBench(ctx, dir, nodes, runs)
 			if err != nil {
 				return err
 			}
-			p := func(ds []time.Duration, q float64) float64 { return ms(testnet.Percentile(ds, q)) }
+			p := func(ds []time.Duration, q float64) float64 { return ms(bench.Percentile(ds, q)) }
 			if g.json {
 				return g.printJSON(map[string]any{"cores": runtime.NumCPU(), "nodes": nodes, "runs": runs,
 					"join_ms_p50": p(r.Join, 0.5), "join_ms_p99": p(r.Join, 0.99),
@@ -57,7 +57,7 @@ Prints p50 and p99 over the runs. Nothing leaves the machine.`,
 			fmt.Fprintln(tw, "benchmark\tp50\tp99\tgoal\tmet")
 			fmt.Fprintf(tw, "mixer agreed after joining\t%.0f ms\t%.0f ms\t\t\n", p(r.Join, 0.5), p(r.Join, 0.99))
 			fmt.Fprintf(tw, "failover agreed after the mixer stopped\t%.0f ms\t%.0f ms\t<= %.0f ms\t%v\n",
-				p(r.Failover, 0.5), p(r.Failover, 0.99), ms(goalFailover), testnet.Percentile(r.Failover, 0.99) <= goalFailover)
+				p(r.Failover, 0.5), p(r.Failover, 0.99), ms(goalFailover), bench.Percentile(r.Failover, 0.99) <= goalFailover)
 			return tw.Flush()
 		},
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/testnet"
+	"github.com/fluttershy/face2face/internal/bench"
 )
 
 // goalFileRatio: a get runs at least half as fast as a raw stream (issue 4).
@@ -44,7 +44,7 @@ one of them received blocks from. Nothing leaves the machine.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			r, err := testnet.RunFileBench(ctx, dir, int64(sizeMiB)<<20, nodes)
+			r, err := bench.RunFileBench(ctx, dir, int64(sizeMiB)<<20, nodes)
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fluttershy/face2face/testnet"
+	"github.com/fluttershy/face2face/internal/bench"
 )
 
 func newBenchMediaCmd(g *globals) *cobra.Command {
@@ -45,7 +45,7 @@ hop, see go test -bench . ./media/ (README, "Tests and benchmarks").`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			r, err := testnet.RunMediaBench(ctx, bin, dir, nodes, window)
+			r, err := bench.RunMediaBench(ctx, bin, dir, nodes, window)
 			if err != nil {
 				return err
 			}

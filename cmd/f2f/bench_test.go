@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluttershy/face2face/testnet"
+	"github.com/fluttershy/face2face/internal/bench"
 )
 
 func TestBenchChatCLI(t *testing.T) {
@@ -65,8 +65,8 @@ func TestBenchFilesCLI(t *testing.T) {
 	repo := filepath.Join(t.TempDir(), "unused")
 	out := cliOK(ctx, t, repo, "bench", "files", "--size", "4", "--fanout", "3", "--json")
 	var res struct {
-		Cores  int                     `json:"cores"`
-		Result testnet.FileBenchResult `json:"result"`
+		Cores  int                   `json:"cores"`
+		Result bench.FileBenchResult `json:"result"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bad JSON %q: %v", out, err)
@@ -94,7 +94,7 @@ func TestBenchMediaCLI(t *testing.T) {
 	defer cancel()
 	repo := filepath.Join(t.TempDir(), "unused")
 	out := cliOK(ctx, t, repo, "bench", "media", "--nodes", "5", "--window", "2s", "--json")
-	var r testnet.MediaBenchResult
+	var r bench.MediaBenchResult
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("bad JSON %q: %v", out, err)
 	}

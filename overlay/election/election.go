@@ -19,7 +19,11 @@
 // A member that sees members arrive neither wins nor votes until it has
 // heard from each of them (at most LeaseTimeout; a mixer heartbeats every
 // HeartbeatInterval), so that after a partition heals it learns the other
-// side's term before a term is counted with only one side's votes.
+// side's term before a term is counted with only one side's votes. A
+// member whose mixer went quiet tells its term with its policy every
+// 4 HeartbeatIntervals; a mixer that learns of a term above its own is
+// elected again, above it, so that no member stays behind a term whose
+// mixer is gone.
 package election
 
 import (
@@ -92,7 +96,13 @@ type Machine struct {
 	// unheard holds the members that became present at the given time and
 	// have sent no election message since (see the package comment).
 	unheard map[peer.ID]time.Time
-	won     []uint64
+	// seen is the highest term a heartbeat or a member's policy carried
+	// (the term it is in). A mixer
+	// that learns of a higher term than its own (from a member whose own
+	// mixer went quiet: a liar, or a partition's other side) is elected
+	// again, in a term above it, so that every member follows one mixer.
+	seen uint64
+	won  []uint64
 }
 
 type candidacy struct {
@@ -322,15 +332,21 @@ func (m *Machine) Tick(now time.Time) Output {
 	}
 	if !m.leaseValid(alive, now) && now.Sub(m.lastReport) >= p.HeartbeatInterval*4 {
 		// No mixer: members may disagree on who is best because a report
-		// was lost; send ours again so that their views converge.
+		// was lost; send ours again so that their views converge. And the
+		// policy (a pin may have been lost) with the node's term, so that
+		// a mixer of a lower term learns of it.
 		m.lastReport = now
 		out.Report = true
-		if m.policy.Seq > 0 { // and the policy: a pin may have been lost
-			out.Send = append(out.Send, Msg{Op: OpPolicy, Policy: m.policy})
+		if m.policy.Seq > 0 || m.term > 0 {
+			out.Send = append(out.Send, Msg{Op: OpPolicy, Policy: m.policy, Term: m.term})
 		}
 	}
+	stale := m.mixer == me && m.seen > m.term // a member is in a higher term
 	want, why := m.Desired(alive, now)
-	if want != me || m.mixer == me && m.leaseValid(alive, now) && !m.conflict() {
+	if stale {
+		why = fmt.Sprintf("a member is in term %d, above this mixer's %d", m.seen, m.term)
+	}
+	if want != me || m.mixer == me && m.leaseValid(alive, now) && !m.conflict() && !stale {
 		if want != me {
 			m.cand = nil
 		}
@@ -352,7 +368,7 @@ func (m *Machine) Tick(now time.Time) Output {
 	case m.waiting(now):
 		// A member just arrived: hear it first.
 	case c == nil || !now.Before(m.retryAt):
-		term := max(m.term, m.votedTerm) + 1
+		term := max(m.term, m.votedTerm, m.seen) + 1
 		if c != nil {
 			term = max(term, c.term+1)
 		}
@@ -405,8 +421,16 @@ func (m *Machine) setMixer(term uint64, p peer.ID, reason string, now time.Time)
 // as hostile: a term absurdly far beyond the node's.
 func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg) (Output, bool) {
 	var out Output
-	if msg.Op != OpPolicy && msg.Term > max(m.term, m.votedTerm)+MaxTermJump {
-		return out, false
+	if msg.Term > max(m.term, m.votedTerm)+MaxTermJump {
+		if msg.Op != OpPolicy {
+			return out, false
+		}
+		msg.Term = 0 // a policy is taken; its absurd term is not
+	}
+	if msg.Op == OpHeartbeat || msg.Op == OpPolicy {
+		// A term some member is in (a candidacy's is only asked for: it
+		// must not depose a mixer by itself).
+		m.seen = max(m.seen, msg.Term)
 	}
 	alive := m.present
 	if alive == nil || msg.Op == OpCandidate || msg.Op == OpVote && !alive[from] {

@@ -404,3 +404,47 @@ func TestTopology(t *testing.T) {
 		t.Fatalf("forced star: %+v", tp)
 	}
 }
+
+// A member that joins a room with a mixer follows it: no new term, no
+// vote, whatever its own score (within the margin).
+func TestJoinerFollowsTheMixer(t *testing.T) {
+	s := newSim(t, 10, 50, 30)
+	m, term := s.settle(s.ids, 5*time.Second)
+	s.add("n3", 55)
+	s.run(5 * time.Second)
+	if m2, term2 := s.agreed(s.ids); m2 != m || term2 != term {
+		t.Fatalf("after a join: %s term %d, want %s term %d", m2, term2, m, term)
+	}
+	if st := s.ms["n3"].State(); st.Mixer != m || len(st.Won) != 0 {
+		t.Fatalf("the joiner: %+v", st)
+	}
+}
+
+// Terms: a heartbeat of a higher term is followed at once; one of a lower
+// term changes nothing; a candidacy of an old term gets no vote.
+func TestTerms(t *testing.T) {
+	s := newSim(t, 10, 50, 30)
+	s.settle(s.ids, 5*time.Second) // n1, term 1
+	v := s.ms["n0"]
+	out, _ := v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: 7, Peer: "n2", Reason: "after a partition"})
+	if st := v.State(); st.Mixer != "n2" || st.Term != 7 || len(out.Changes) != 1 || out.Changes[0].Term != 7 {
+		t.Fatalf("higher term: %+v, changes %+v", st, out.Changes)
+	}
+	v.Handle(s.now, "n1", Msg{Op: OpHeartbeat, Term: 3, Peer: "n1"})
+	if st := v.State(); st.Mixer != "n2" || st.Term != 7 {
+		t.Fatalf("a lower term's heartbeat changed the mixer: %+v", st)
+	}
+	if out, _ := v.Handle(s.now, "n1", Msg{Op: OpCandidate, Term: 5, Peer: "n1", Score: 50}); len(out.Send) != 0 {
+		t.Fatalf("voted in term 5 below term 7: %+v", out.Send)
+	}
+	// n2 never sends a heartbeat of term 7 (a liar spoke for it, or it
+	// died): n0's lease for it ends, n0 tells its term, and n1 is elected
+	// again above it, by everyone.
+	m, term := s.settle(s.ids, 10*time.Second)
+	if m != "n1" || term <= 7 {
+		t.Fatalf("settled on %s term %d, want n1 above term 7", m, term)
+	}
+	if r := s.ms["n0"].State().Reason; !strings.Contains(r, "a member is in term 7, above this mixer's 1") {
+		t.Fatalf("reason %q", r)
+	}
+}

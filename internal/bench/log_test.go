@@ -1,21 +1,23 @@
-package testnet
+package bench
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // BenchmarkLogPasswordRoom reads the 100-message log of a password room,
 // joined and after leaving it: the room's Argon2id key is derived once,
 // not on every read.
 //
-// go test -run '^$' -bench LogPasswordRoom ./testnet/
+// go test -run '^$' -bench LogPasswordRoom ./internal/bench/
 func BenchmarkLogPasswordRoom(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	net, err := New(b.TempDir(), 1)
+	net, err := testnet.New(b.TempDir(), 1)
 	if err != nil {
 		b.Fatal(err)
 	}

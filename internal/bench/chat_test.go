@@ -1,4 +1,4 @@
-package testnet
+package bench
 
 import (
 	"context"
@@ -7,13 +7,15 @@ import (
 	"runtime/pprof"
 	"testing"
 	"time"
+
+	"github.com/fluttershy/face2face/testnet"
 )
 
 func chatBenchRoom(b *testing.B, n int) *ChatBenchRoom {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := NewChatBenchRoom(ctx, b.TempDir(), n, DefaultChatWarmUp, WithSeed(1))
+	c, err := NewChatBenchRoom(ctx, b.TempDir(), n, DefaultChatWarmUp, testnet.WithSeed(1))
 	if err != nil {
 		b.Fatal(err)
 	}

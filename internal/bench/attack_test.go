@@ -1,4 +1,4 @@
-package testnet
+package bench
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // BenchmarkAttack runs the two resource attacks of the security review
@@ -32,17 +33,17 @@ import (
 //   - history amplification: 200 history requests in 10 s from a peer in
 //     the room's topic; reported: full answers, bytes sent, RSS growth.
 //
-// go test -run '^$' -bench Attack -benchtime 1x ./testnet/
+// go test -run '^$' -bench Attack -benchtime 1x ./internal/bench/
 func BenchmarkAttack(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := b.TempDir()
-	bin, err := BuildBinary(ctx, dir)
+	bin, err := testnet.BuildBinary(ctx, dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		p, err := StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("victim%d", time.Now().UnixNano())))
+		p, err := testnet.StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("victim%d", time.Now().UnixNano())))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,7 +72,7 @@ type attackResult struct {
 	histRSS                int64
 }
 
-func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error) {
+func attackOnce(ctx context.Context, b *testing.B, p *testnet.Proc) (attackResult, error) {
 	var res attackResult
 	c := p.Client
 	info, err := c.CreateRoom(ctx, "target", "")
@@ -92,7 +93,7 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 			addrs = append(addrs, m)
 		}
 	}
-	honest, err := StartNode(filepath.Join(b.TempDir(), "honest"), id.Addresses)
+	honest, err := testnet.StartNode(filepath.Join(b.TempDir(), "honest"), id.Addresses)
 	if err != nil {
 		return res, err
 	}
@@ -100,8 +101,8 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 	if _, err := honest.Rooms().Join(ctx, info.Key, ""); err != nil {
 		return res, err
 	}
-	if err := WaitFor(ctx, func() (bool, error) {
-		n, err := connectedMembers(ctx, honest, info.Key)
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		n, err := testnet.ConnectedMembers(ctx, honest, info.Key)
 		return n == 1, err
 	}); err != nil {
 		return res, err
@@ -113,7 +114,7 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 			return res, err
 		}
 	}
-	if err := WaitFor(ctx, func() (bool, error) {
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		rooms, err := c.Rooms(ctx)
 		return err == nil && len(rooms) == 1 && rooms[0].Messages >= 1400, err
 	}); err != nil {
@@ -146,7 +147,7 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 		return res, err
 	}
 	defer sub.Cancel()
-	if err := WaitFor(ctx, func() (bool, error) { return slices.Contains(topic.ListPeers(), victimID), nil }); err != nil {
+	if err := testnet.WaitFor(ctx, func() (bool, error) { return slices.Contains(topic.ListPeers(), victimID), nil }); err != nil {
 		return res, err
 	}
 
@@ -234,7 +235,7 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 	}
 	close(floodDone)
 	// Wait for the last honest message, then stop listening.
-	_ = WaitFor(ctx, func() (bool, error) {
+	_ = testnet.WaitFor(ctx, func() (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(arrived) >= len(sent), nil
@@ -273,7 +274,7 @@ func attackOnce(ctx context.Context, b *testing.B, p *Proc) (attackResult, error
 		if d := time.Duration(i) * 50 * time.Millisecond; time.Since(start) < d {
 			time.Sleep(d - time.Since(start)) // the attacker's pace
 		}
-		n, size := historyAsk(ctx, h, victimID, info.Hash)
+		n, size := testnet.AskHistory(ctx, h, victimID, info.Hash)
 		if n >= 1400 {
 			res.histFull++
 		}

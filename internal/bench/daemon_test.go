@@ -1,10 +1,12 @@
-package testnet
+package bench
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // BenchmarkNodeStart measures building and starting one node on an existing
@@ -12,11 +14,11 @@ import (
 // API) and closing it again.
 func BenchmarkNodeStart(b *testing.B) {
 	repo := b.TempDir() + "/n"
-	if err := EnsureRepo(repo); err != nil {
+	if err := testnet.EnsureRepo(repo); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		nd, err := StartNode(repo, nil)
+		nd, err := testnet.StartNode(repo, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -32,7 +34,7 @@ func BenchmarkNetworkForms(b *testing.B) {
 	dir := b.TempDir()
 	i := 0
 	for b.Loop() {
-		net, err := New(fmt.Sprintf("%s/%d", dir, i), 5)
+		net, err := testnet.New(fmt.Sprintf("%s/%d", dir, i), 5)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -53,7 +55,7 @@ func BenchmarkNetworkForms(b *testing.B) {
 // start-to-ready time and the idle RSS, as `f2f bench daemon` does.
 func BenchmarkDaemonProcess(b *testing.B) {
 	dir := b.TempDir()
-	bin, err := BuildBinary(context.Background(), dir)
+	bin, err := testnet.BuildBinary(context.Background(), dir)
 	if err != nil {
 		b.Fatal(err)
 	}

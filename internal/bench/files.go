@@ -1,13 +1,10 @@
-package testnet
+package bench
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"time"
@@ -20,40 +17,8 @@ import (
 	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/testnet"
 )
-
-// RandomReader returns n pseudo-random bytes from seed (ChaCha8): the same
-// seed gives the same bytes, which do not compress or deduplicate.
-func RandomReader(n int64, seed uint64) io.Reader {
-	var s [32]byte
-	for i := range 8 {
-		s[i] = byte(seed >> (8 * i))
-	}
-	return io.LimitReader(rand.NewChaCha8(s), n)
-}
-
-// SHA256Of hashes what r yields.
-func SHA256Of(r io.Reader) ([32]byte, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, bufio.NewReaderSize(r, 1<<20)); err != nil {
-		return [32]byte{}, err
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
-}
-
-// CatSHA256 hashes a node's local copy of root.
-func CatSHA256(ctx context.Context, nd *node.Node, root cid.Cid) ([32]byte, error) {
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := nd.Files().Cat(ctx, root, pw)
-		pw.CloseWithError(err)
-	}()
-	sum, err := SHA256Of(pr)
-	pr.CloseWithError(errors.New("done"))
-	return sum, err
-}
 
 // rawProto is the benchmark's plain stream protocol: the dialer sends
 // bytes, the listener reads them all and answers one byte.
@@ -75,7 +40,7 @@ func RawStream(ctx context.Context, a, b *node.Node, size int64) (time.Duration,
 		return 0, err
 	}
 	buf := make([]byte, 1<<20)
-	_, _ = io.ReadFull(RandomReader(int64(len(buf)), 7), buf)
+	_, _ = io.ReadFull(testnet.RandomReader(int64(len(buf)), 7), buf)
 	start := time.Now()
 	s, err := a.Host().NewStream(network.WithAllowLimitedConn(ctx, "bench"), b.Host().ID(), rawProto)
 	if err != nil {
@@ -101,7 +66,7 @@ func RawStream(ctx context.Context, a, b *node.Node, size int64) (time.Duration,
 // FileBench is a file transfer benchmark: one node that adds a file of
 // Size random bytes, and fetchers that get it.
 type FileBench struct {
-	Net  *Net
+	Net  *testnet.Net
 	Root cid.Cid
 	Size int64
 	Sum  [32]byte
@@ -111,7 +76,7 @@ type FileBench struct {
 // first), has node 0 add size random bytes, and connects every fetcher to
 // node 0 (as room members are).
 func NewFileBench(ctx context.Context, dir string, fetchers int, size int64) (_ *FileBench, err error) {
-	net, err := New(dir, 1+fetchers, WithShape(Star))
+	net, err := testnet.New(dir, 1+fetchers, testnet.WithShape(testnet.Star))
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +85,11 @@ func NewFileBench(ctx context.Context, dir string, fetchers int, size int64) (_ 
 			_ = net.Close()
 		}
 	}()
-	sum, err := SHA256Of(RandomReader(size, 1))
+	sum, err := testnet.SHA256Of(testnet.RandomReader(size, 1))
 	if err != nil {
 		return nil, err
 	}
-	res, err := net.Nodes[0].AddFile(ctx, "bench.bin", "", RandomReader(size, 1))
+	res, err := net.Nodes[0].AddFile(ctx, "bench.bin", "", testnet.RandomReader(size, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +118,7 @@ func (f *FileBench) Get(ctx context.Context, i int) (time.Duration, []api.Source
 	if err != nil {
 		return 0, nil, fmt.Errorf("node %d: %w", i, err)
 	}
-	sum, err := CatSHA256(ctx, nd, f.Root)
+	sum, err := testnet.CatSHA256(ctx, nd, f.Root)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -192,7 +157,7 @@ func (f *FileBench) Fanout(ctx context.Context) (time.Duration, [][]api.Source, 
 		return 0, nil, err
 	}
 	for i := 1; i < len(f.Net.Nodes); i++ {
-		sum, err := CatSHA256(ctx, f.Net.Nodes[i], f.Root)
+		sum, err := testnet.CatSHA256(ctx, f.Net.Nodes[i], f.Root)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -1,4 +1,4 @@
-package testnet
+package bench
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // DaemonBenchResult holds one figure per run of BenchDaemon.
@@ -32,10 +34,10 @@ func BenchDaemon(ctx context.Context, bin, dir string, runs int, idle time.Durat
 	for i := 0; i < runs; i++ {
 		repo := filepath.Join(dir, fmt.Sprintf("bench-daemon-%d", i))
 		// Initialise outside the measurement.
-		if err := EnsureRepo(repo); err != nil {
+		if err := testnet.EnsureRepo(repo); err != nil {
 			return res, err
 		}
-		p, err := StartDaemon(ctx, bin, repo, "--no-bootstrap")
+		p, err := testnet.StartDaemon(ctx, bin, repo, "--no-bootstrap")
 		if err != nil {
 			return res, err
 		}

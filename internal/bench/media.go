@@ -1,4 +1,4 @@
-package testnet
+package bench
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // MediaBenchResult is what RunMediaBench measured.
@@ -63,10 +64,10 @@ func procCPU(pid int) (time.Duration, error) {
 // longest pause in the recorded video.
 func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Duration) (res MediaBenchResult, err error) {
 	if n < 3 {
-		return res, errors.New("testnet: the media benchmark needs at least 3 nodes")
+		return res, errors.New("bench: the media benchmark needs at least 3 nodes")
 	}
 	res.Nodes, res.Window = n, window.String()
-	var procs []*Proc
+	var procs []*testnet.Proc
 	defer func() {
 		for _, p := range procs {
 			_ = p.Stop(20 * time.Second)
@@ -81,7 +82,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 			}
 			args = []string{"--bootstrap", id.Addresses[0]}
 		}
-		p, err := StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
+		p, err := testnet.StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
 		if err != nil {
 			return res, fmt.Errorf("node%d: %w", i, err)
 		}
@@ -99,9 +100,9 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 	// agreed waits until every daemon in ps sees them all alive, every
 	// report measured (the election has settled) and the same mixer, not
 	// the one named by not.
-	agreed := func(ps []*Proc, not string) (string, error) {
+	agreed := func(ps []*testnet.Proc, not string) (string, error) {
 		var mixer string
-		err := WaitFor(ctx, func() (bool, error) {
+		err := testnet.WaitFor(ctx, func() (bool, error) {
 			mixer = ""
 			for i, p := range ps {
 				in, err := p.Client.Mixer(ctx, info.Key)
@@ -130,7 +131,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 	if err != nil {
 		return res, fmt.Errorf("no mixer: %w", err)
 	}
-	ivf, ogg, err := WriteTestMedia(dir)
+	ivf, ogg, err := testnet.WriteTestMedia(dir)
 	if err != nil {
 		return res, err
 	}
@@ -169,7 +170,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 		return 0
 	}
 	waitFrames := func(except int, base map[string]uint64) error {
-		return WaitFor(ctx, func() (bool, error) {
+		return testnet.WaitFor(ctx, func() (bool, error) {
 			st, err := rec.MediaStats(ctx, info.Key)
 			if err != nil {
 				return false, err
@@ -262,7 +263,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 	}
 	killed := time.Now()
 	procs[mi].Kill()
-	rest := append(append([]*Proc{}, procs[:mi]...), procs[mi+1:]...)
+	rest := append(append([]*testnet.Proc{}, procs[:mi]...), procs[mi+1:]...)
 	if _, err := agreed(rest, mixer); err != nil {
 		return res, fmt.Errorf("no failover: %w", err)
 	}

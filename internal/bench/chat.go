@@ -1,4 +1,4 @@
-package testnet
+package bench
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/overlay"
+	"github.com/fluttershy/face2face/testnet"
 )
 
 // DefaultChatWarmUp is the warm-up of the chat benchmarks.
@@ -49,11 +50,11 @@ type arrival struct {
 
 // NewChatBenchRoom starts n in-process nodes in dir and makes the room (see
 // ChatBenchRoom and warmUp).
-func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration, opts ...Option) (_ *ChatBenchRoom, err error) {
+func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration, opts ...testnet.Option) (_ *ChatBenchRoom, err error) {
 	if n < 2 {
-		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
+		return nil, errors.New("bench: a chat benchmark needs at least 2 nodes")
 	}
-	net, err := New(dir, n, append([]Option{WithShape(Random)}, opts...)...)
+	net, err := testnet.New(dir, n, append([]testnet.Option{testnet.WithShape(testnet.Random)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +112,9 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration
 // timed by the receiving daemon's event stamp (one machine, one clock).
 func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Duration, seed int64) (_ *ChatBenchRoom, err error) {
 	if n < 2 {
-		return nil, errors.New("testnet: a chat benchmark needs at least 2 nodes")
+		return nil, errors.New("bench: a chat benchmark needs at least 2 nodes")
 	}
-	var procs []*Proc
+	var procs []*testnet.Proc
 	c := newChatBenchRoom(func() error {
 		var errs []error
 		for _, p := range procs {
@@ -139,7 +140,7 @@ func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Du
 				args = append(args, "--bootstrap", a)
 			}
 		}
-		p, err := StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
+		p, err := testnet.StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
 		if err != nil {
 			return nil, fmt.Errorf("node%d: %w", i, err)
 		}
@@ -241,7 +242,7 @@ func (c *ChatBenchRoom) form(ctx context.Context, warm time.Duration, create fun
 		}
 	}
 	want := min(len(c.members)-1, 4)
-	if err := WaitFor(ctx, func() (bool, error) {
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
 		for _, m := range c.members {
 			k, err := m.connected(ctx, c.name)
 			if err != nil || k < want {
@@ -327,7 +328,7 @@ func (c *ChatBenchRoom) Burst(ctx context.Context, m int) (float64, error) {
 		}
 	}
 	// Poll the stores: every member holds every message.
-	err := WaitFor(ctx, func() (bool, error) {
+	err := testnet.WaitFor(ctx, func() (bool, error) {
 		for _, mb := range c.members {
 			log, err := mb.log(ctx, c.name, start.Add(-time.Second))
 			if err != nil {
