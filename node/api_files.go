@@ -10,13 +10,10 @@ import (
 	"github.com/fluttershy/face2face/overlay"
 )
 
-// File API paths.
-const (
-	// DirMIME is the MIME type a shared directory's link carries.
-	DirMIME = "inode/directory"
-)
+// DirMIME is the MIME type a shared directory's link carries.
+const DirMIME = "inode/directory"
 
-// AddResult answers POST /api/v1/files/add.
+// AddResult is what AddFile and AddDir did (the API's is api.AddResult).
 type AddResult struct {
 	Entry files.Entry `json:"entry"`
 	// Added lists a directory's files and directories, deepest first.

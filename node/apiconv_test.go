@@ -1,6 +1,9 @@
 package node
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -107,6 +110,43 @@ func TestErrorCodes(t *testing.T) {
 		e := &api.Error{Code: c}
 		if c.Status() < 400 || e.Unwrap() == nil {
 			t.Errorf("code %s: status %d, sentinel %v", c, c.Status(), e.Unwrap())
+		}
+	}
+}
+
+// TestServerServesEveryRoute: each route of api.Routes reaches a handler
+// of the daemon (a route the mux does not know answers its plain-text
+// 404 or 405), and a failed request answers in the one error shape.
+func TestServerServesEveryRoute(t *testing.T) {
+	n := startNode(t)
+	tok, err := api.ReadToken(n.RepoPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range api.Routes {
+		path := api.RoomPath(r.Path, "no-such-room")
+		if r.Path == api.PathEvents {
+			continue // a stream: TestEvents* read it
+		}
+		if r.Path == api.PathGateway {
+			path += "bafkqaaa"
+		}
+		var body io.Reader
+		if r.Method == http.MethodPost {
+			body = strings.NewReader("{}")
+		}
+		res := apiDo(t, n, r.Method, path, body, bearer(tok))
+		if res.code == http.StatusMethodNotAllowed || strings.HasPrefix(string(res.body), "404 page not found") {
+			t.Errorf("%s %s: the mux has no handler (%d %q)", r.Method, path, res.code, res.body)
+			continue
+		}
+		if res.code >= 400 && r.Path != api.PathGateway {
+			var e api.Error
+			if err := json.Unmarshal(res.body, &e); err != nil || e.Code == "" || e.Message == "" {
+				t.Errorf("%s %s: %d %q is not an api.Error", r.Method, path, res.code, res.body)
+			} else if e.Code.Status() != res.code {
+				t.Errorf("%s %s: code %s sent with %d, want %d", r.Method, path, e.Code, res.code, e.Code.Status())
+			}
 		}
 	}
 }

@@ -59,9 +59,10 @@ var topologies = []string{TopologyAuto, TopologyMesh, TopologyStar}
 // ticks, publishes what the machine sends and emits its mixer changes.
 //
 // Concurrency: mu guards the machine and the reports; onReport and
-// onElect run on the room's control loop, tick on the election loop. The
-// machine asks the room who is alive and for nicknames under mu (the lock
-// order is e.mu, then r.mu); messages are published outside the lock.
+// onElect run on the room's control loop, tick on the election loop. Who
+// is alive is asked before mu is taken (it goes through pubsub's loop);
+// the machine asks for nicknames under mu (the lock order is e.mu, then
+// r.mu); messages are published outside the lock.
 type roomElection struct {
 	r *room
 
@@ -72,7 +73,7 @@ type roomElection struct {
 
 func newRoomElection(r *room) *roomElection {
 	e := &roomElection{r: r, reports: map[peer.ID]CapReport{}}
-	m, err := election.New(election.Config{Self: r.s.h.ID(), Params: r.s.params.Election, Alive: e.alive, Name: e.nick,
+	m, err := election.New(election.Config{Self: r.s.h.ID(), Params: r.s.params.Election, Name: e.nick,
 		MeshMax: r.s.params.Room.MeshMax})
 	if err != nil { // the params were validated by NewService
 		panic(err)
@@ -153,8 +154,9 @@ func (e *roomElection) change(ch election.Change) MixerChange {
 
 // tick runs the machine's timers.
 func (e *roomElection) tick(now time.Time) {
+	alive := e.alive() // outside e.mu: it asks pubsub
 	e.mu.Lock()
-	out := e.m.Tick(now)
+	out := e.m.Tick(now, alive)
 	msgs := e.wireLocked(out)
 	var report *CapReport
 	if out.Report {
@@ -202,8 +204,9 @@ func (e *roomElection) onElect(from peer.ID, x Elect) {
 	if x.Report != nil {
 		m.HasReport, m.ReportScore = true, Score(*x.Report)
 	}
+	alive := e.alive() // outside e.mu: it asks pubsub
 	e.mu.Lock()
-	out, ok := e.m.Handle(time.Now(), from, m)
+	out, ok := e.m.Handle(time.Now(), from, m, alive)
 	if ok && m.HasReport && (m.Op == OpCandidate || m.Op == OpHeartbeat) && m.Peer == from {
 		e.reports[from] = *x.Report
 	}

@@ -53,9 +53,6 @@ type Config struct {
 	Self peer.ID
 	// Params are the tunables (see DefaultParams).
 	Params Params
-	// Alive returns the members counted now: Self and every member that
-	// is connected and present. It must not call the machine.
-	Alive func() map[peer.ID]bool
 	// Name is a member's name in reasons (nil: its peer ID). It must not
 	// call the machine.
 	Name func(peer.ID) string
@@ -90,8 +87,8 @@ type Machine struct {
 	history      []Change
 	lastReport   time.Time // when Tick last asked for the report again
 	lastPolicy   time.Time // when the node last republished its policy
-	// present is the set Alive returned last: messages use it instead of
-	// asking for the members each time.
+	// present is the alive set of the last step: who arrives is told
+	// against it.
 	present map[peer.ID]bool
 	// unheard holds the members that became present at the given time and
 	// have sent no election message since (see the package comment).
@@ -115,8 +112,8 @@ type candidacy struct {
 
 // New returns the machine of a room with no mixer yet.
 func New(cfg Config) (*Machine, error) {
-	if cfg.Self == "" || cfg.Alive == nil {
-		return nil, fmt.Errorf("election: Self and Alive are required")
+	if cfg.Self == "" {
+		return nil, fmt.Errorf("election: Self is required")
 	}
 	if err := cfg.Params.Validate(); err != nil {
 		return nil, err
@@ -258,11 +255,14 @@ func (m *Machine) bestReason(best peer.ID, n int) string {
 	return fmt.Sprintf("%s has the best score of the %d members", m.cfg.Name(best), n)
 }
 
-// look asks who is alive now and notes who arrived.
-func (m *Machine) look(now time.Time) map[peer.ID]bool {
-	alive := m.cfg.Alive()
-	if alive == nil {
-		alive = map[peer.ID]bool{}
+// look takes who is alive now (the node itself always) and notes who
+// arrived.
+func (m *Machine) look(now time.Time, in map[peer.ID]bool) map[peer.ID]bool {
+	alive := make(map[peer.ID]bool, len(in)+1)
+	for p, ok := range in {
+		if ok {
+			alive[p] = true
+		}
 	}
 	alive[m.self()] = true
 	for p := range alive {
@@ -307,9 +307,8 @@ func (m *Machine) majority(alive map[peer.ID]bool) bool {
 }
 
 // canWin reports whether the running candidacy wins now: it has a majority
-// of the members alive now, and no member that just arrived is unheard.
-func (m *Machine) canWin(now time.Time) bool {
-	alive := m.look(now)
+// of the members alive, and no member that just arrived is unheard.
+func (m *Machine) canWin(now time.Time, alive map[peer.ID]bool) bool {
 	return !m.waiting(now) && m.majority(alive)
 }
 
@@ -319,10 +318,11 @@ func (m *Machine) candidacyMsg(c *candidacy) Msg {
 }
 
 // Tick runs the timers: heartbeats while mixer, a candidacy when the node
-// should be the mixer and is not.
-func (m *Machine) Tick(now time.Time) Output {
+// should be the mixer and is not. alive is who the node counts now: every
+// member that is connected and present (the node itself is added).
+func (m *Machine) Tick(now time.Time, alive map[peer.ID]bool) Output {
 	var out Output
-	alive := m.look(now)
+	alive = m.look(now, alive)
 	p := m.cfg.Params
 	me := m.self()
 	if m.mixer == me && now.Sub(m.lastBeat) >= p.HeartbeatInterval {
@@ -355,7 +355,7 @@ func (m *Machine) Tick(now time.Time) Output {
 	c := m.cand
 	switch {
 	case c != nil && now.Before(c.deadline):
-		if m.canWin(now) {
+		if m.canWin(now, alive) {
 			out.add(m.win(now))
 		} else if now.Sub(c.sent) >= p.HeartbeatInterval {
 			c.sent = now // ask again: a candidacy or a vote may have been dropped
@@ -417,9 +417,10 @@ func (m *Machine) setMixer(term uint64, p peer.ID, reason string, now time.Time)
 }
 
 // Handle takes an election message from its author, a member of the room
-// (the caller checks that). It returns false when the message is ignored
-// as hostile: a term absurdly far beyond the node's.
-func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg) (Output, bool) {
+// (the caller checks that), with who is alive now (as for Tick). It
+// returns false when the message is ignored as hostile: a term absurdly
+// far beyond the node's.
+func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID]bool) (Output, bool) {
 	var out Output
 	if msg.Term > max(m.term, m.votedTerm)+MaxTermJump {
 		if msg.Op != OpPolicy {
@@ -432,13 +433,7 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg) (Output, bool) {
 		// must not depose a mixer by itself).
 		m.seen = max(m.seen, msg.Term)
 	}
-	alive := m.present
-	if alive == nil || msg.Op == OpCandidate || msg.Op == OpVote && !alive[from] {
-		// A candidacy (rare) is judged on who is present now: the
-		// incumbent may have gone since the last tick. A vote from a
-		// member that arrived since then is counted too.
-		alive = m.look(now)
-	}
+	alive = m.look(now, alive)
 	delete(m.unheard, from)
 	me := m.self()
 	if msg.HasReport && (msg.Op == OpCandidate || msg.Op == OpHeartbeat) && msg.Peer == from {
@@ -473,7 +468,7 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg) (Output, bool) {
 			break
 		}
 		c.votes[from] = true
-		if m.majority(alive) && m.canWin(now) {
+		if m.canWin(now, alive) {
 			out.add(m.win(now))
 		}
 	case OpHeartbeat:

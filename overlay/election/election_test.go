@@ -46,9 +46,9 @@ func TestVotesOncePerTermForTheDesired(t *testing.T) {
 	s := newSim(t, 10, 50, 30)
 	v := s.ms["n0"]
 	s.now = s.now.Add(time.Second)
-	v.Tick(s.now) // n0 sees everyone, wants n1
+	v.Tick(s.now, s.aliveFor("n0")) // n0 sees everyone, wants n1
 	vote := func(from peer.ID, term uint64) bool {
-		out, ok := v.Handle(s.now, from, Msg{Op: OpCandidate, Term: term, Peer: from, Score: s.score[from]})
+		out, ok := v.Handle(s.now, from, Msg{Op: OpCandidate, Term: term, Peer: from, Score: s.score[from]}, s.aliveFor("n0"))
 		if !ok {
 			t.Fatal("candidacy ignored as hostile")
 		}
@@ -71,7 +71,7 @@ func TestVotesOncePerTermForTheDesired(t *testing.T) {
 		t.Fatal("no vote for n2 in term 2")
 	}
 	// A candidacy for someone else is no candidacy.
-	out, _ := v.Handle(s.now, "n1", Msg{Op: OpCandidate, Term: 3, Peer: "n2"})
+	out, _ := v.Handle(s.now, "n1", Msg{Op: OpCandidate, Term: 3, Peer: "n2"}, s.aliveFor("n0"))
 	if len(out.Send) != 0 {
 		t.Fatalf("answered a candidacy whose peer is not its author: %+v", out.Send)
 	}
@@ -218,7 +218,7 @@ func TestPinAndAuto(t *testing.T) {
 	}
 	// An older policy does not replace a newer one.
 	old := Policy{Seq: 1, Setter: "n0", Pin: "n0"}
-	s.ms["n0"].Handle(s.now, "n2", Msg{Op: OpPolicy, Policy: old})
+	s.ms["n0"].Handle(s.now, "n2", Msg{Op: OpPolicy, Policy: old}, s.aliveFor("n0"))
 	if p := s.ms["n0"].State().Policy; p.Seq != 2 || p.Pin != "" {
 		t.Fatalf("an older policy replaced the newer: %+v", p)
 	}
@@ -295,14 +295,14 @@ func TestCandidacyInFlightAcrossHealDoesNotReuseATerm(t *testing.T) {
 	// Side b's mixer leaves, and n3 asks for votes in the term side a has.
 	s.down["n4"] = true
 	s.now = s.now.Add(s.params.Tick)
-	s.ms["n3"].Tick(s.now) // its candidacy is not delivered: handed over below
+	s.ms["n3"].Tick(s.now, s.aliveFor("n3")) // its candidacy is not delivered: handed over below
 	c := s.ms["n3"].cand
 	if c == nil || c.term != ta {
 		t.Fatalf("n3's candidacy %+v, want one for term %d", c, ta)
 	}
 	var votes []delivery
 	for _, id := range []peer.ID{"n1", "n2"} {
-		out, _ := s.ms[id].Handle(s.now, "n3", s.ms["n3"].candidacyMsg(c))
+		out, _ := s.ms[id].Handle(s.now, "n3", s.ms["n3"].candidacyMsg(c), s.aliveFor(id))
 		for _, m := range out.Send {
 			votes = append(votes, delivery{id, "n3", m})
 		}
@@ -315,7 +315,7 @@ func TestCandidacyInFlightAcrossHealDoesNotReuseATerm(t *testing.T) {
 		s.side[id] = 0
 	}
 	for _, v := range votes {
-		out, _ := s.ms["n3"].Handle(s.now, v.from, v.msg)
+		out, _ := s.ms["n3"].Handle(s.now, v.from, v.msg, s.aliveFor("n3"))
 		s.apply("n3", out)
 	}
 	if st := s.ms["n3"].State(); st.Mixer == "n3" && st.Term == ta {
@@ -339,19 +339,19 @@ func TestHostileInputs(t *testing.T) {
 	s.settle(s.ids, 5*time.Second)
 	v := s.ms["n0"]
 	before := v.State()
-	if _, ok := v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: 1 << 52, Peer: "n2"}); ok {
+	if _, ok := v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: 1 << 52, Peer: "n2"}, s.aliveFor("n0")); ok {
 		t.Fatal("a heartbeat of term 2^52 was taken")
 	}
-	if _, ok := v.Handle(s.now, "n2", Msg{Op: OpCandidate, Term: before.Term + MaxTermJump + 1, Peer: "n2"}); ok {
+	if _, ok := v.Handle(s.now, "n2", Msg{Op: OpCandidate, Term: before.Term + MaxTermJump + 1, Peer: "n2"}, s.aliveFor("n0")); ok {
 		t.Fatal("a candidacy far beyond the term was taken")
 	}
-	v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: before.Term + 1, Peer: "n1"})
+	v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: before.Term + 1, Peer: "n1"}, s.aliveFor("n0"))
 	if st := v.State(); st.Term != before.Term || st.Mixer != before.Mixer {
 		t.Fatalf("a heartbeat on behalf of another member changed the mixer: %+v", st)
 	}
 	// A vote for a candidacy that ended.
 	s.ms["n2"].cand = &candidacy{term: 9, votes: map[peer.ID]bool{"n2": true}, deadline: s.now}
-	if out, _ := s.ms["n2"].Handle(s.now, "n0", Msg{Op: OpVote, Term: 9, Peer: "n2"}); len(out.Send) != 0 || s.ms["n2"].State().Mixer == "n2" {
+	if out, _ := s.ms["n2"].Handle(s.now, "n0", Msg{Op: OpVote, Term: 9, Peer: "n2"}, s.aliveFor("n2")); len(out.Send) != 0 || s.ms["n2"].State().Mixer == "n2" {
 		t.Fatal("a late vote won a term")
 	}
 	s.ms["n2"].cand = nil
@@ -379,7 +379,7 @@ func TestParamsValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := New(Config{Params: DefaultParams()}); err == nil {
-		t.Fatal("New without Self and Alive succeeded")
+		t.Fatal("New without Self succeeded")
 	}
 }
 
@@ -426,15 +426,15 @@ func TestTerms(t *testing.T) {
 	s := newSim(t, 10, 50, 30)
 	s.settle(s.ids, 5*time.Second) // n1, term 1
 	v := s.ms["n0"]
-	out, _ := v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: 7, Peer: "n2", Reason: "after a partition"})
+	out, _ := v.Handle(s.now, "n2", Msg{Op: OpHeartbeat, Term: 7, Peer: "n2", Reason: "after a partition"}, s.aliveFor("n0"))
 	if st := v.State(); st.Mixer != "n2" || st.Term != 7 || len(out.Changes) != 1 || out.Changes[0].Term != 7 {
 		t.Fatalf("higher term: %+v, changes %+v", st, out.Changes)
 	}
-	v.Handle(s.now, "n1", Msg{Op: OpHeartbeat, Term: 3, Peer: "n1"})
+	v.Handle(s.now, "n1", Msg{Op: OpHeartbeat, Term: 3, Peer: "n1"}, s.aliveFor("n0"))
 	if st := v.State(); st.Mixer != "n2" || st.Term != 7 {
 		t.Fatalf("a lower term's heartbeat changed the mixer: %+v", st)
 	}
-	if out, _ := v.Handle(s.now, "n1", Msg{Op: OpCandidate, Term: 5, Peer: "n1", Score: 50}); len(out.Send) != 0 {
+	if out, _ := v.Handle(s.now, "n1", Msg{Op: OpCandidate, Term: 5, Peer: "n1", Score: 50}, s.aliveFor("n0")); len(out.Send) != 0 {
 		t.Fatalf("voted in term 5 below term 7: %+v", out.Send)
 	}
 	// n2 never sends a heartbeat of term 7 (a liar spoke for it, or it

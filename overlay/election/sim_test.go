@@ -58,7 +58,6 @@ func newSim(t *testing.T, scores ...uint64) *sim {
 func (s *sim) add(id peer.ID, score uint64) *Machine {
 	s.t.Helper()
 	m, err := New(Config{Self: id, Params: s.params, MeshMax: 4,
-		Alive:  func() map[peer.ID]bool { return s.aliveFor(id) },
 		Name:   func(p peer.ID) string { return string(p) },
 		Jitter: func(d time.Duration) time.Duration { return time.Duration(s.rng.Int64N(int64(d) + 1)) }})
 	if err != nil {
@@ -121,7 +120,7 @@ func (s *sim) step() {
 	s.now = s.now.Add(s.params.Tick)
 	for _, id := range s.ids {
 		if !s.down[id] {
-			s.apply(id, s.ms[id].Tick(s.now))
+			s.apply(id, s.ms[id].Tick(s.now, s.aliveFor(id)))
 		}
 	}
 	for len(s.queue) > 0 {
@@ -130,7 +129,7 @@ func (s *sim) step() {
 		if s.down[d.to] {
 			continue
 		}
-		out, ok := s.ms[d.to].Handle(s.now, d.from, d.msg)
+		out, ok := s.ms[d.to].Handle(s.now, d.from, d.msg, s.aliveFor(d.to))
 		if !ok {
 			s.t.Fatalf("%s ignored an honest message from %s: %+v", d.to, d.from, d.msg)
 		}
