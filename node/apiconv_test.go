@@ -123,13 +123,17 @@ func TestServerServesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	local, err := n.AddFile(testContext(t), "here.txt", "", strings.NewReader("here"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range api.Routes {
 		path := api.RoomPath(r.Path, "no-such-room")
 		if r.Path == api.PathEvents {
 			continue // a stream: TestEvents* read it
 		}
 		if r.Path == api.PathGateway {
-			path += "bafkqaaa"
+			path += local.Entry.CID
 		}
 		var body io.Reader
 		if r.Method == http.MethodPost {
