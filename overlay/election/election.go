@@ -16,12 +16,15 @@
 // majorities of one term share a voter, and a term has at most one mixer.
 // Under a partition each side sees only itself and elects its own; after
 // healing the higher term wins (two mixers of one term start a new term).
-// A member that sees members arrive neither wins nor votes until it has
-// heard from each of them (at most LeaseTimeout; a mixer heartbeats every
-// HeartbeatInterval), so that after a partition heals it learns the other
-// side's term before a term is counted with only one side's votes. A
-// member whose mixer went quiet tells its term with its policy every
-// 4 HeartbeatIntervals; a mixer that learns of a term above its own is
+// A member that sees members arrive neither asks for votes nor counts a
+// running candidacy as won until it has heard from each of them (at most
+// LeaseTimeout; a mixer heartbeats every HeartbeatInterval), so that after
+// a partition heals it learns the other side's term before a term is
+// counted with only one side's votes. (Voters do not wait: in a large
+// room some connection has nearly always just come back.) A
+// member whose mixer went quiet while another mixer of a lower term
+// heartbeats tells its term with its policy every 4 HeartbeatIntervals;
+// a mixer that learns of a term above its own is
 // elected again, above it, so that no member stays behind a term whose
 // mixer is gone.
 package election
@@ -99,7 +102,10 @@ type Machine struct {
 	// mixer went quiet: a liar, or a partition's other side) is elected
 	// again, in a term above it, so that every member follows one mixer.
 	seen uint64
-	won  []uint64
+	// lowerBeat is when a heartbeat of a term below the node's last came:
+	// a mixer behind; the node then tells its term (see Tick).
+	lowerBeat time.Time
+	won       []uint64
 }
 
 type candidacy struct {
@@ -333,11 +339,11 @@ func (m *Machine) Tick(now time.Time, alive map[peer.ID]bool) Output {
 	if !m.leaseValid(alive, now) && now.Sub(m.lastReport) >= p.HeartbeatInterval*4 {
 		// No mixer: members may disagree on who is best because a report
 		// was lost; send ours again so that their views converge. And the
-		// policy (a pin may have been lost) with the node's term, so that
-		// a mixer of a lower term learns of it.
+		// policy (a pin may have been lost), with the node's term when a
+		// mixer of a lower term is heartbeating, so that it learns of it.
 		m.lastReport = now
 		out.Report = true
-		if m.policy.Seq > 0 || m.term > 0 {
+		if m.policy.Seq > 0 || m.term > 0 && now.Sub(m.lowerBeat) < p.LeaseTimeout {
 			out.Send = append(out.Send, Msg{Op: OpPolicy, Policy: m.policy, Term: m.term})
 		}
 	}
@@ -454,7 +460,7 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID
 			out.Send = append(out.Send, Msg{Op: OpVote, Term: msg.Term, Peer: from}) // again: it may not have arrived
 			break
 		}
-		if msg.Term <= m.votedTerm || msg.Term <= m.term || m.waiting(now) {
+		if msg.Term <= m.votedTerm || msg.Term <= m.term {
 			break
 		}
 		if want, _ := m.Desired(alive, now); want != from {
@@ -480,6 +486,9 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID
 			// The mixer missed a policy change: send it again.
 			m.lastPolicy = now
 			out.Send = append(out.Send, Msg{Op: OpPolicy, Policy: m.policy})
+		}
+		if msg.Term < m.term {
+			m.lowerBeat = now
 		}
 		switch {
 		case msg.Term > m.term || msg.Term == m.term && (m.mixer == "" || m.mixer == from || !m.leaseValid(alive, now)):
