@@ -204,7 +204,13 @@ func (e *roomElection) onElect(from peer.ID, x Elect) {
 	if x.Report != nil {
 		m.HasReport, m.ReportScore = true, Score(*x.Report)
 	}
-	alive := e.alive() // outside e.mu: it asks pubsub
+	e.mu.Lock()
+	needs := e.m.NeedsAlive(from, m)
+	e.mu.Unlock()
+	var alive map[peer.ID]bool
+	if needs {
+		alive = e.alive() // outside e.mu: it asks pubsub
+	}
 	e.mu.Lock()
 	out, ok := e.m.Handle(time.Now(), from, m, alive)
 	if ok && m.HasReport && (m.Op == OpCandidate || m.Op == OpHeartbeat) && m.Peer == from {

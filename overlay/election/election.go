@@ -422,10 +422,35 @@ func (m *Machine) setMixer(term uint64, p peer.ID, reason string, now time.Time)
 	return Output{Changes: []Change{ch}}
 }
 
+// NeedsAlive reports whether Handle needs who is alive now for this
+// message: a candidacy is judged on who is present now (the incumbent may
+// have gone since the last tick), a vote from a member that arrived since
+// then is counted, and a win is counted on who is alive now. Other
+// messages are handled with the set of the last step, which saves asking
+// for it on every heartbeat and vote.
+func (m *Machine) NeedsAlive(from peer.ID, msg Msg) bool {
+	if m.present == nil || msg.Op == OpCandidate || msg.Op == OpVote && !m.present[from] {
+		return true
+	}
+	// The vote that makes a majority: the win is counted on who is alive
+	// now (a partition may just have healed).
+	c := m.cand
+	if msg.Op != OpVote || c == nil || msg.Peer != m.self() || msg.Term != c.term || c.votes[from] {
+		return false
+	}
+	n := 1 // from
+	for v := range c.votes {
+		if m.present[v] {
+			n++
+		}
+	}
+	return n*2 > len(m.present)
+}
+
 // Handle takes an election message from its author, a member of the room
-// (the caller checks that), with who is alive now (as for Tick). It
-// returns false when the message is ignored as hostile: a term absurdly
-// far beyond the node's.
+// (the caller checks that), with who is alive now (as for Tick), or nil
+// when NeedsAlive said it is not needed. It returns false when the message
+// is ignored as hostile: a term absurdly far beyond the node's.
 func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID]bool) (Output, bool) {
 	var out Output
 	if msg.Term > max(m.term, m.votedTerm)+MaxTermJump {
@@ -439,7 +464,11 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID
 		// must not depose a mixer by itself).
 		m.seen = max(m.seen, msg.Term)
 	}
-	alive = m.look(now, alive)
+	if alive != nil || m.present == nil {
+		alive = m.look(now, alive)
+	} else {
+		alive = m.present
+	}
 	delete(m.unheard, from)
 	me := m.self()
 	if msg.HasReport && (msg.Op == OpCandidate || msg.Op == OpHeartbeat) && msg.Peer == from {

@@ -315,7 +315,11 @@ func TestCandidacyInFlightAcrossHealDoesNotReuseATerm(t *testing.T) {
 		s.side[id] = 0
 	}
 	for _, v := range votes {
-		out, _ := s.ms["n3"].Handle(s.now, v.from, v.msg, s.aliveFor("n3"))
+		var alive map[peer.ID]bool
+		if s.ms["n3"].NeedsAlive(v.from, v.msg) {
+			alive = s.aliveFor("n3")
+		}
+		out, _ := s.ms["n3"].Handle(s.now, v.from, v.msg, alive)
 		s.apply("n3", out)
 	}
 	if st := s.ms["n3"].State(); st.Mixer == "n3" && st.Term == ta {

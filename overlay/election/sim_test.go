@@ -129,7 +129,11 @@ func (s *sim) step() {
 		if s.down[d.to] {
 			continue
 		}
-		out, ok := s.ms[d.to].Handle(s.now, d.from, d.msg, s.aliveFor(d.to))
+		var alive map[peer.ID]bool
+		if s.ms[d.to].NeedsAlive(d.from, d.msg) {
+			alive = s.aliveFor(d.to)
+		}
+		out, ok := s.ms[d.to].Handle(s.now, d.from, d.msg, alive)
 		if !ok {
 			s.t.Fatalf("%s ignored an honest message from %s: %+v", d.to, d.from, d.msg)
 		}
