@@ -71,15 +71,15 @@ type roomElection struct {
 	reports map[peer.ID]CapReport
 }
 
-func newRoomElection(r *room) *roomElection {
+func newRoomElection(r *room) (*roomElection, error) {
 	e := &roomElection{r: r, reports: map[peer.ID]CapReport{}}
 	m, err := election.New(election.Config{Self: r.s.h.ID(), Params: r.s.params.Election, Name: e.nick,
 		MeshMax: r.s.params.Room.MeshMax})
-	if err != nil { // the params were validated by NewService
-		panic(err)
+	if err != nil {
+		return nil, err
 	}
 	e.m = m
-	return e
+	return e, nil
 }
 
 func (e *roomElection) self() peer.ID { return e.r.s.h.ID() }

@@ -103,7 +103,9 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.Room.AuthorRate, s.params.Room.AuthorBurst),
 		syncing: map[peer.ID]bool{}, stored: stored, known: known}
-	r.el = newRoomElection(r)
+	if r.el, err = newRoomElection(r); err != nil {
+		return nil, err
+	}
 	r.tel = map[peer.ID]memberTelemetry{}
 	r.ctx, r.cancel = context.WithCancel(s.ctx)
 	defer func() {

@@ -1,6 +1,3 @@
-// Package sqlitedb opens the node's SQLite database the one way every
-// store uses it (pragmas, file mode) and runs each store's versioned
-// migrations.
 package sqlitedb
 
 import (

@@ -1,5 +1,3 @@
-// Package version holds face2face's version, shared by the daemon and the
-// CLI.
 package version
 
 // Version is face2face's version, reported by `f2f version`, the API and the
