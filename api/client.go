@@ -519,3 +519,9 @@ func RepoPath(flag string) (string, error) {
 	}
 	return filepath.Abs(p)
 }
+
+// LoginCode makes a one-time code whose URL logs a browser in to the page.
+func (c *Client) LoginCode(ctx context.Context) (LoginCode, error) {
+	var v LoginCode
+	return v, c.Do(ctx, http.MethodPost, PathLoginCode, struct{}{}, &v)
+}

@@ -79,9 +79,26 @@ var Routes = []Route{
 	{"GET", PathMediaStats},
 	{"GET", PathFiles}, {"POST", PathFileAdd}, {"POST", PathFileGet}, {"GET", PathFileCat},
 	{"GET", PathGateway}, {"HEAD", PathGateway}, {"GET", PathMetrics},
+	{"POST", PathLoginCode}, {"GET", PathLogin}, {"GET", PathUI}, {"GET", PathUIFiles},
 }
 
 // RoomPath fills a {room} path with a room reference.
 func RoomPath(path, room string) string {
 	return strings.Replace(path, "{room}", url.PathEscape(room), 1)
 }
+
+// The browser UI's routes (outside Prefix, no bearer token: a browser logs
+// in with a one-time code and then carries SessionCookie).
+const (
+	// PathUI is the page (GET /) and PathUIFiles its static files.
+	PathUI      = "/"
+	PathUIFiles = "/ui/"
+	// PathLogin exchanges a one-time code (?code=) for SessionCookie and
+	// sends the browser on to the page.
+	PathLogin = "/login"
+	// PathLoginCode makes a one-time login code (bearer token only).
+	PathLoginCode = Prefix + "/login/code"
+	// SessionCookie is the browser's session: HttpOnly, SameSite=Strict,
+	// valid on the API, the gateway and the media WebSocket.
+	SessionCookie = "f2f_session"
+)

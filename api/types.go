@@ -505,3 +505,11 @@ type StopResult struct {
 	// Files are the recorded files, closed and complete.
 	Files []RecordedFile `json:"files,omitempty"`
 }
+
+// LoginCode answers POST /api/v1/login/code: a one-time code and the URL
+// that logs a browser in with it (GET /login?code=), valid until Expires.
+type LoginCode struct {
+	Code    string    `json:"code"`
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
+}

@@ -30,6 +30,9 @@ type apiServer struct {
 	file  string
 	done  chan struct{}
 	log   *slog.Logger
+
+	logins loginCodes
+	ui     uiFiles
 }
 
 // newAPIServer listens on addr (falling back to a free port on the same host
@@ -61,6 +64,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	s.routeFiles(mux)
 	s.routeActivity(mux)
 	s.routeMedia(mux)
+	s.routeUI(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -116,9 +120,18 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 		// No page of ours or of the gateway tells another site where it
 		// came from (a gateway URL may carry the token).
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		if publicPath(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		fromQuery := false
+		if !ok && r.URL.Path != api.PathLoginCode && s.sessionOK(r) {
+			// The browser page: its session cookie stands for the token
+			// (but cannot make login codes).
+			tok, ok = s.token, true
+		}
 		if !ok && strings.HasPrefix(r.URL.Path, api.PathGateway) {
 			// A browser opening a gateway link has no header: the token
 			// comes in the link (then a cookie keeps it for the links of
@@ -131,7 +144,7 @@ func (s *apiServer) guard(next http.Handler) http.Handler {
 		}
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="f2f"`)
-			writeError(w, api.CodeUnauthorized, "missing or wrong API token (see the repo's %s)", TokenFile)
+			writeError(w, api.CodeUnauthorized, "missing or wrong API token (see the repo's %s; a browser logs in with a link from `f2f open`)", TokenFile)
 			return
 		}
 		if fromQuery {

@@ -80,7 +80,7 @@ Or watch a whole local network:  f2f demo`,
 	root.AddCommand(
 		newInitCmd(g), newDaemonCmd(g), newIDCmd(g), newPeersCmd(g), newConnectCmd(g),
 		newVersionCmd(g), newWaitCmd(g), newRoomCmd(g), newChatCmd(g), newFileCmd(g), newDemoCmd(g), newBenchCmd(g),
-		newMixerCmd(g), newTopoCmd(g), newEventsCmd(g), newMediaCmd(g),
+		newMixerCmd(g), newTopoCmd(g), newEventsCmd(g), newMediaCmd(g), newOpenCmd(g),
 	)
 	return root
 }
