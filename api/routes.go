@@ -39,6 +39,9 @@ const (
 	PathMediaStop    = PathRoom + "/media/stop"
 	PathMediaMix     = PathRoom + "/media/mix"
 	PathMediaStats   = PathRoom + "/media/stats"
+	// PathMediaBrowser is the page's media session: a WebSocket of
+	// MediaSignal messages (see README.md).
+	PathMediaBrowser = PathRoom + "/media/browser"
 
 	PathFiles   = Prefix + "/files"
 	PathFileAdd = Prefix + "/files/add"
@@ -76,7 +79,7 @@ var Routes = []Route{
 	{"GET", PathRoomPeers}, {"POST", PathLeave}, {"POST", PathForget}, {"POST", PathChat}, {"GET", PathLog},
 	{"GET", PathMixer}, {"POST", PathMixer}, {"POST", PathProbe},
 	{"POST", PathMediaPublish}, {"POST", PathMediaRecord}, {"POST", PathMediaStop}, {"POST", PathMediaMix},
-	{"GET", PathMediaStats},
+	{"GET", PathMediaStats}, {"GET", PathMediaBrowser},
 	{"GET", PathFiles}, {"POST", PathFileAdd}, {"POST", PathFileGet}, {"GET", PathFileCat},
 	{"GET", PathGateway}, {"HEAD", PathGateway}, {"GET", PathMetrics},
 	{"POST", PathLoginCode}, {"GET", PathLogin}, {"GET", PathUI}, {"GET", PathUIFiles},
@@ -98,7 +101,19 @@ const (
 	PathLogin = "/login"
 	// PathLoginCode makes a one-time login code (bearer token only).
 	PathLoginCode = Prefix + "/login/code"
-	// SessionCookie is the browser's session: HttpOnly, SameSite=Strict,
-	// valid on the API, the gateway and the media WebSocket.
+	// SessionCookie is the prefix of the browser's session cookie, named
+	// f2f_session_<API port> (a browser keeps cookies per host, not per
+	// port: two daemons of one machine must not overwrite each other's):
+	// HttpOnly, SameSite=Strict, valid on the API, the gateway and the
+	// media WebSocket.
 	SessionCookie = "f2f_session"
 )
+
+// SessionCookieName is the session cookie's name for the API at addr
+// (HOST:PORT).
+func SessionCookieName(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return SessionCookie + "_" + addr[i+1:]
+	}
+	return SessionCookie
+}

@@ -458,6 +458,10 @@ type PublishStats struct {
 	AudioPackets uint64  `json:"audio_packets"`
 	Seconds      float64 `json:"seconds"`
 	Done         bool    `json:"done"`
+	// Browser: the tracks come from this node's page (camera, microphone;
+	// Screen while it shares its screen), not from files.
+	Browser bool `json:"browser,omitempty"`
+	Screen  bool `json:"screen,omitempty"`
 }
 
 // MixStats is the mixer's audio mixing.
@@ -512,4 +516,36 @@ type LoginCode struct {
 	Code    string    `json:"code"`
 	URL     string    `json:"url"`
 	Expires time.Time `json:"expires"`
+}
+
+// MediaSignal is one message of a page's media session (the WebSocket at
+// PathMediaBrowser). The daemon always offers: "offer" (SDP with every
+// candidate, Tracks saying what each mid carries), answered by the page's
+// "answer"; the page trickles "cand"; "sending" says which of the page's
+// tracks (camera, mic, screen) it sends now; "closed" ends the session
+// with Reason (e.g. another tab took the call over).
+type MediaSignal struct {
+	Type    string                `json:"type"`
+	SDP     string                `json:"sdp,omitempty"`
+	Cand    *ICECandidate         `json:"cand,omitempty"`
+	Tracks  map[string]MediaTrack `json:"tracks,omitempty"`
+	Sending map[string]bool       `json:"sending,omitempty"`
+	Reason  string                `json:"reason,omitempty"`
+}
+
+// MediaTrack is what one transceiver of the page's connection carries:
+// with Send, the page's own track (Kind camera, mic or screen); else a
+// member's track (Origin its peer ID, Kind video, audio, screen or mix).
+type MediaTrack struct {
+	Send   bool   `json:"send,omitempty"`
+	Origin string `json:"origin,omitempty"`
+	Kind   string `json:"kind"`
+}
+
+// ICECandidate is a browser's RTCIceCandidateInit.
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
 }

@@ -225,7 +225,12 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 	changed := false
 	for _, t := range want {
 		keep[t.key] = true
-		if _, ok := e.senders[t.key]; ok {
+		if snd, ok := e.senders[t.key]; ok {
+			if snd.Track() != t.track { // a new page of this node took over
+				if err := snd.ReplaceTrack(t.track); err != nil {
+					return false, fmt.Errorf("replace track: %w", err)
+				}
+			}
 			continue
 		}
 		snd, err := pc.AddTrack(t.track)

@@ -163,6 +163,7 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.lastFrame, h.maxGap, h.gaps, h.rerouted = time.Time{}, 0, nil, false
 		h.restarts++
 	}
+	first := h.packets == 0
 	h.lastAt = now
 	h.pktTS = pkt.Timestamp
 	h.packets++
@@ -203,8 +204,10 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 	if sk != nil {
 		sk.writeRTP(pkt)
 	}
-	if switched && h.key.kind == kindVideo {
-		// A new path: whoever decodes downstream needs a keyframe.
+	if (switched || first) && h.key.kind == kindVideo {
+		// A new path or a new stream: whoever decodes downstream (a
+		// recording, a page) needs a keyframe, and a live source makes
+		// one only when asked.
 		h.requestKeyframe()
 	}
 	if gap != nil {
@@ -237,18 +240,28 @@ func (h *hub) requestKeyframe() {
 }
 
 // keyframeRequested passes a receiver's PLI for a forwarded stream
-// upstream. A PLI for the node's own published track is counted by the
-// stats interceptor; files cannot make a keyframe on demand.
+// upstream, and for the node's own track to the page that sends it. A PLI
+// for a file's track is only counted by the stats interceptor: files
+// cannot make a keyframe on demand.
 func (s *Service) keyframeRequested(room string, key trackKey) {
-	if key.origin == s.self {
-		return
-	}
 	s.mu.Lock()
-	var hb *hub
+	var (
+		hb   *hub
+		live *liveSession
+	)
 	if rm := s.media[room]; rm != nil {
-		hb = rm.hubs[key]
+		hb, live = rm.hubs[key], rm.live
+		if rm.pub != nil {
+			live = nil
+		}
 	}
 	s.mu.Unlock()
+	if key.origin == s.self {
+		if live != nil && key.kind == kindVideo {
+			live.requestKeyframe(key.id) // a page's encoder makes one
+		}
+		return
+	}
 	if hb != nil {
 		hb.requestKeyframe()
 	}
@@ -265,7 +278,7 @@ func (s *Service) receiveTrack(e *inEdge, pc *webrtc.PeerConnection, tr *webrtc.
 		key.kind = kindAudio
 	}
 	valid := err == nil && key.kind != "" &&
-		((key.kind == kindVideo && key.id == "video") || (key.kind == kindAudio && (key.id == "audio" || key.id == trackMix))) &&
+		((key.kind == kindVideo && (key.id == kindVideo || key.id == trackScreen)) || (key.kind == kindAudio && (key.id == "audio" || key.id == trackMix))) &&
 		origin != s.self && (origin == e.peer || s.rooms.IsMember(e.room, origin)) &&
 		(key.id != trackMix || origin == e.peer)
 	if !valid {

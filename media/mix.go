@@ -279,7 +279,7 @@ func (s *Service) reconcileMixLocked(rm *roomMedia, want map[peer.ID][]sendTrack
 			for _, hb := range rm.hubs {
 				hb.setMixIn(nil)
 			}
-			rm.pub.setAudioTap(nil)
+			rm.setOwnAudioTap(nil)
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -299,10 +299,10 @@ func (s *Service) reconcileMixLocked(rm *roomMedia, want map[peer.ID][]sendTrack
 		origins[origin] = true
 		hb.setMixIn(func(p *rtp.Packet) { mix.feed(origin, p.Payload) })
 	}
-	if rm.pub != nil {
+	if rm.pub != nil || rm.live != nil {
 		origins[s.self] = true
 		self := s.self
-		rm.pub.setAudioTap(func(b []byte) { mix.feed(self, b) })
+		rm.setOwnAudioTap(func(b []byte) { mix.feed(self, b) })
 	}
 	mix.dropInputs(origins)
 }

@@ -21,6 +21,12 @@ var (
 // interceptors (NACK, RTCP reports, TWCC) plus the stats interceptor whose
 // getter it returns, and the ICE settings.
 func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
+	return s.newPCWith(s.ice, false)
+}
+
+// newPCWith is newPC with ICE settings ic; local is a connection to a
+// browser on this host (loopback candidates too, every interface).
+func (s *Service) newPCWith(ic ICEConfig, local bool) (*webrtc.PeerConnection, stats.Getter, error) {
 	m := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
@@ -59,11 +65,14 @@ func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
 	// from, which makes a peer-reflexive pair; pion waits 1 s before it
 	// accepts one. Host-to-host pairs need no wait.
 	se.SetPrflxAcceptanceMinWait(0)
-	if s.ice.LoopbackOnly {
+	switch {
+	case local:
+		se.SetIncludeLoopbackCandidate(true)
+	case ic.LoopbackOnly:
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	} else if len(s.ice.IPs) > 0 {
-		ips := s.ice.IPs
+	case len(ic.IPs) > 0:
+		ips := ic.IPs
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool {
 			for _, a := range ips {
@@ -76,8 +85,8 @@ func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	conf := webrtc.Configuration{}
-	if len(s.ice.Servers) > 0 {
-		conf.ICEServers = []webrtc.ICEServer{{URLs: s.ice.Servers, Username: s.ice.Username, Credential: s.ice.Credential}}
+	if len(ic.Servers) > 0 {
+		conf.ICEServers = []webrtc.ICEServer{{URLs: ic.Servers, Username: ic.Username, Credential: ic.Credential}}
 	}
 	pc, err := api.NewPeerConnection(conf)
 	if err != nil {

@@ -63,6 +63,7 @@ type roomMedia struct {
 	hash    string
 	topo    Topology
 	pub     *publisher
+	live    *liveSession // a page's camera, microphone and screen
 	rec     *recording
 	wantMix bool
 	out     map[peer.ID]*outEdge
@@ -196,7 +197,7 @@ func (s *Service) reconcile() {
 		}
 	}
 	for h, rm := range s.media {
-		if rm.pub == nil && len(rm.in) == 0 && len(rm.out) == 0 && len(rm.hubs) == 0 {
+		if rm.pub == nil && rm.live == nil && len(rm.in) == 0 && len(rm.out) == 0 && len(rm.hubs) == 0 {
 			continue
 		}
 		topo, ok := s.rooms.MediaTopology(h)
@@ -248,7 +249,7 @@ func (s *Service) publishReady(hash string, own []sendTrack) bool {
 func (s *Service) wantLocked(rm *roomMedia) map[peer.ID][]sendTrack {
 	want := map[peer.ID][]sendTrack{}
 	t := rm.topo
-	own := rm.pub.sendTracks()
+	own := rm.ownTracks()
 	isMixer := t.Star && t.Mixer == s.self
 	for _, r := range t.Receivers(s.self) {
 		var ts []sendTrack
@@ -309,6 +310,39 @@ func (s *Service) reconcileRoomLocked(rm *roomMedia) {
 		e.update(ts)
 	}
 	s.reconcileMixLocked(rm, want)
+	if rm.live != nil {
+		rm.live.update(pageTracksLocked(rm, s.self))
+	}
+}
+
+// ownTracks are the node's own tracks in the room: a file publisher's, else
+// a page's.
+func (rm *roomMedia) ownTracks() []sendTrack {
+	if rm.pub != nil {
+		return rm.pub.sendTracks()
+	}
+	return rm.live.sendTracks()
+}
+
+// setOwnAudioTap hands the node's own sent audio to f (nil: stop).
+func (rm *roomMedia) setOwnAudioTap(f func([]byte)) {
+	rm.pub.setAudioTap(f)
+	rm.live.setAudioTap(f)
+}
+
+// pageTracksLocked are the tracks a page of this node receives: every
+// live stream of another member that reaches the node.
+func pageTracksLocked(rm *roomMedia, self peer.ID) []sendTrack {
+	var out []sendTrack
+	for _, hb := range sortedHubs(rm.hubs) {
+		if hb.key.origin == self || !hb.live() {
+			continue
+		}
+		if tl := hb.localTrack(); tl != nil {
+			out = append(out, sendTrack{key: hb.key, track: tl})
+		}
+	}
+	return out
 }
 
 // edgeDone removes a finished outgoing edge; a failed one is retried
@@ -342,6 +376,8 @@ func (s *Service) teardown(rm *roomMedia) error {
 	}
 	mix := rm.mix
 	rm.mix = nil
+	live := rm.live
+	rm.live = nil
 	hubs := make([]*hub, 0, len(rm.hubs))
 	for _, hb := range rm.hubs {
 		hubs = append(hubs, hb)
@@ -355,6 +391,9 @@ func (s *Service) teardown(rm *roomMedia) error {
 	}
 	if mix != nil {
 		mix.stop()
+	}
+	if live != nil {
+		live.cancel(ErrNotJoined)
 	}
 	pub.stop()
 	for _, hb := range hubs {

@@ -107,6 +107,10 @@ type PublishStats struct {
 	AudioPackets uint64  `json:"audio_packets"`
 	Seconds      float64 `json:"seconds"`
 	Done         bool    `json:"done"`
+	// Browser is true when the tracks come from this node's page (camera,
+	// microphone; Screen while it shares its screen), not from files.
+	Browser bool `json:"browser,omitempty"`
+	Screen  bool `json:"screen,omitempty"`
 }
 
 // MixStats describes audio mixing on this node (when it is the mixer).
@@ -313,7 +317,7 @@ func (s *Service) Stats(hash string) RoomStats {
 		s.mu.Unlock()
 		return rs
 	}
-	pub, rec, mix := rm.pub, rm.rec, rm.mix
+	pub, live, rec, mix := rm.pub, rm.live, rm.rec, rm.mix
 	rs.MixWanted, rs.MixRefused = rm.wantMix, rm.mixErr
 	if rm.mixedBy != "" {
 		rs.MixedBy = rm.mixedBy.String()
@@ -346,6 +350,13 @@ func (s *Service) Stats(hash string) RoomStats {
 		rs.Publishing = &PublishStats{Video: pub.spec.Video, Audio: pub.spec.Audio, Loop: pub.spec.Loop,
 			VideoFrames: pub.videoFrames.Load(), AudioPackets: pub.audioPackets.Load(),
 			Seconds: time.Since(pub.started).Seconds(), Done: pub.done.Load()}
+	}
+	if pub == nil && live != nil {
+		live.mu.Lock()
+		screen := live.sending[RoleScreen] && live.flowing[RoleScreen]
+		live.mu.Unlock()
+		rs.Publishing = &PublishStats{Browser: true, Screen: screen, VideoFrames: live.frames.Load(),
+			AudioPackets: live.packets.Load(), Seconds: time.Since(live.start).Seconds()}
 	}
 	if rec != nil {
 		rs.Recording, rs.Files = rec.dir, rec.files()

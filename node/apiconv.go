@@ -187,7 +187,7 @@ func apiMediaStats(s media.RoomStats) api.MediaStats {
 		MixWanted: s.MixWanted, MixedBy: s.MixedBy, MixRefused: s.MixRefused, MixAvailable: s.MixAvailable}
 	if p := s.Publishing; p != nil {
 		out.Publishing = &api.PublishStats{Video: p.Video, Audio: p.Audio, Loop: p.Loop, VideoFrames: p.VideoFrames,
-			AudioPackets: p.AudioPackets, Seconds: p.Seconds, Done: p.Done}
+			AudioPackets: p.AudioPackets, Seconds: p.Seconds, Done: p.Done, Browser: p.Browser, Screen: p.Screen}
 	}
 	if m := s.Mix; m != nil {
 		out.Mix = &api.MixStats{Receivers: m.Receivers, Inputs: m.Inputs, Frames: m.Frames, EncodeUS: m.EncodeUS, DecodeUS: m.DecodeUS}

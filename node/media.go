@@ -56,6 +56,7 @@ func (s *apiServer) routeMedia(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+api.PathMediaStop, s.handleMediaStop)
 	mux.HandleFunc("POST "+api.PathMediaMix, s.handleMediaMix)
 	mux.HandleFunc("GET "+api.PathMediaStats, s.handleMediaStats)
+	mux.HandleFunc("GET "+api.PathMediaBrowser, s.handleMediaBrowser)
 }
 
 func (s *apiServer) mediaRoom(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -101,7 +101,7 @@ func validSession(token, v string) bool {
 // navigation the user typed or opened ("none"). SameSite=Strict alone
 // would still let another port of this host (the same site) use it.
 func (s *apiServer) sessionOK(r *http.Request) bool {
-	c, err := r.Cookie(api.SessionCookie)
+	c, err := r.Cookie(api.SessionCookieName(s.addr))
 	if err != nil || !validSession(s.token, c.Value) {
 		return false
 	}
@@ -128,7 +128,7 @@ func (s *apiServer) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, api.PathUI+"?login=expired", http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: api.SessionCookie, Value: newSessionValue(s.token), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: api.SessionCookieName(s.addr), Value: newSessionValue(s.token), Path: "/",
 		MaxAge: int(sessionMaxAge / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, api.PathUI, http.StatusSeeOther)
 }

@@ -72,7 +72,7 @@ func TestBrowserLogin(t *testing.T) {
 	login := noRedirect(t, n, "GET", "/login?code="+lc.Code, nil)
 	var session *http.Cookie
 	for _, c := range login.Cookies() {
-		if c.Name == api.SessionCookie {
+		if c.Name == api.SessionCookieName(n.APIAddr()) {
 			session = c
 		}
 	}

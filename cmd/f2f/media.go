@@ -262,7 +262,14 @@ func printMediaStats(g *globals, st api.MediaStats) {
 		mixer = short(st.Mixer)
 	}
 	fmt.Fprintf(g.out, "room %s: %s, %d members, mixer %s\n", short(st.Room), st.Mode, st.Members, mixer)
-	if p := st.Publishing; p != nil {
+	if p := st.Publishing; p != nil && p.Browser {
+		screen := ""
+		if p.Screen {
+			screen = ", sharing the screen"
+		}
+		fmt.Fprintf(g.out, "publishing from the page: %d camera frames, %d microphone packets in %.0f s%s\n",
+			p.VideoFrames, p.AudioPackets, p.Seconds, screen)
+	} else if p != nil {
 		fmt.Fprintf(g.out, "publishing: %d video frames, %d audio packets in %.0f s (loop %v, done %v)\n",
 			p.VideoFrames, p.AudioPackets, p.Seconds, p.Loop, p.Done)
 	}

@@ -1,0 +1,288 @@
+// Package webui_test drives the browser page of real daemons with real
+// headless Chromium (fake camera, microphone and screen), inside a network
+// namespace that has only loopback.
+package webui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/testnet"
+)
+
+func TestMain(m *testing.M) {
+	if code, ok := testnet.RunInLoopbackNetns(); ok {
+		os.Exit(code)
+	}
+	os.Exit(testnet.CheckLeaks(m.Run()))
+}
+
+// page is one browser tab on one daemon's page.
+type page struct {
+	t    *testing.T
+	name string
+	nd   *node.Node
+	ctx  context.Context
+
+	mu  sync.Mutex
+	log []string // the page's console and exceptions
+}
+
+func (p *page) logf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.log) < 200 {
+		p.log = append(p.log, fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *page) console() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.log, "\n")
+}
+
+func openPage(t *testing.T, ctx context.Context, b *testnet.Browser, name string, nd *node.Node, room string) *page {
+	t.Helper()
+	tctx, cancel := b.NewTab()
+	t.Cleanup(cancel)
+	// Every call on the tab ends with the test's deadline.
+	stop := context.AfterFunc(ctx, cancel)
+	t.Cleanup(func() { stop() })
+	u, err := testnet.LoginURL(ctx, nd, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &page{t: t, name: name, nd: nd, ctx: tctx}
+	err = chromedp.Listen(tctx, func(ev any) {
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, string(a.Value))
+			}
+			p.logf("console.%s: %s", e.Type, strings.Join(parts, " "))
+		case *cdpruntime.EventExceptionThrown:
+			p.logf("exception: %s %s", e.ExceptionDetails.Text, func() string {
+				if e.ExceptionDetails.Exception != nil {
+					return e.ExceptionDetails.Exception.Description
+				}
+				return ""
+			}())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tctx, chromedp.Navigate(u)); err != nil {
+		t.Fatalf("%s: open the page: %v", name, err)
+	}
+	return p
+}
+
+// eval evaluates a JavaScript expression in the page (promises awaited).
+func eval[T any](p *page, expr string) (T, error) {
+	return chromedp.Run(p.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
+// waitTimeout bounds one wait for a condition in a page.
+const waitTimeout = 30 * time.Second
+
+// waitJS polls a JavaScript condition until it holds.
+func (p *page) waitJS(what, expr string) {
+	p.t.Helper()
+	var last error
+	wctx, cancel := context.WithTimeout(p.ctx, waitTimeout)
+	defer cancel()
+	err := testnet.WaitFor(wctx, func() (bool, error) {
+		ok, err := eval[bool](p, expr)
+		last = err
+		return err == nil && ok, nil
+	})
+	if err != nil {
+		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.innerText + '\n' + JSON.stringify(window.f2fCall && {ctx: f2fCall.audioCtx && f2fCall.audioCtx.state, levels: f2fCall.levels, tracks: f2fCall.tracks})`))
+		p.t.Fatalf("%s: waiting for %s: %v (last evaluation: %v); the page says:\n%s\nits console:\n%s", p.name, what, err, last, text, p.console())
+	}
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("%s: click %s: %v", p.name, sel, err)
+	}
+}
+
+func (p *page) screenshot(path string) {
+	p.t.Helper()
+	b, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Fatalf("%s: screenshot: %v", p.name, err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// tileInfo is one remote tile as the page shows it.
+type tileInfo struct {
+	Origin  string  `json:"origin"`
+	Kind    string  `json:"kind"`
+	Frames  int     `json:"frames"`
+	Level   float64 `json:"level"`
+	Stalled bool    `json:"stalled"`
+}
+
+const tilesJS = `Array.from(document.querySelectorAll('figure[data-tile=video], figure[data-tile=screen]')).map(f => {
+  const v = f.querySelector('video');
+  return {origin: f.dataset.origin, kind: f.dataset.tile, level: +f.dataset.level, stalled: f.dataset.stalled === '1',
+    frames: v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0};
+})`
+
+func (p *page) tiles() []tileInfo {
+	p.t.Helper()
+	v, err := eval[[]tileInfo](p, tilesJS)
+	if err != nil {
+		p.t.Fatalf("%s: tiles: %v", p.name, err)
+	}
+	return v
+}
+
+// framesOf sums the frames of each origin's camera tile.
+func framesOf(ts []tileInfo) map[string]int {
+	out := map[string]int{}
+	for _, t := range ts {
+		if t.Kind == "video" {
+			out[t.Origin] = t.Frames
+		}
+	}
+	return out
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startNet(t *testing.T, n int) *testnet.Net {
+	t.Helper()
+	var opts []testnet.Option
+	if os.Getenv("F2F_TEST_LOG") != "" {
+		opts = append(opts, testnet.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	net, err := testnet.New(t.TempDir(), n, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := net.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return net
+}
+
+func startBrowser(t *testing.T, ctx context.Context) *testnet.Browser {
+	t.Helper()
+	b, err := testnet.StartBrowser(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// TestMeshOfThreePages: three daemons in a mesh room, each with its page
+// joined to the call with the fake camera and microphone. Every page shows
+// the two others' tiles, whose video advances and whose audio is not
+// silent; muting one page silences it at the others.
+func TestMeshOfThreePages(t *testing.T) {
+	ctx := testCtx(t, 4*time.Minute)
+	net := startNet(t, 3)
+	info, err := testnet.JoinRoom(ctx, net.Nodes, "call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testnet.WaitRoom(ctx, net.Nodes, info.Key); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, nd := range net.Nodes {
+				st, _ := json.Marshal(nd.Media().Stats(info.Hash))
+				t.Logf("node%d media: %s", i, st)
+			}
+		}
+	})
+	b := startBrowser(t, ctx)
+	var pages []*page
+	for i, nd := range net.Nodes {
+		p := openPage(t, ctx, b, fmt.Sprintf("page%d", i), nd, info.Key)
+		p.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
+		p.click(`[data-testid=join-call]`)
+		pages = append(pages, p)
+	}
+	ids := make([]string, len(net.Nodes))
+	for i, nd := range net.Nodes {
+		ids[i] = nd.Host().ID().String()
+	}
+	for i, p := range pages {
+		var others []string
+		for j, id := range ids {
+			if j != i {
+				others = append(others, fmt.Sprintf("%q", id))
+			}
+		}
+		p.waitJS("two remote tiles with video", fmt.Sprintf(`(() => { const want = [%s];
+			const ts = %s; return want.every(o => ts.some(t => t.origin === o && t.kind === 'video' && t.frames > 0)); })()`,
+			strings.Join(others, ","), tilesJS))
+	}
+	// Frames advance at >= 10 a second, and the audio is heard.
+	before := make([]map[string]int, len(pages))
+	for i, p := range pages {
+		before[i] = framesOf(p.tiles())
+	}
+	t0 := time.Now()
+	for i, p := range pages {
+		p.waitJS("audio from both others", `(() => { const ts = `+tilesJS+`; return ts.filter(t => t.kind === 'video' && t.level > 0.01).length >= 2; })()`)
+		_ = i
+	}
+	// Let two seconds of video pass at least (a wait for the measure,
+	// not for a condition).
+	if d := time.Until(t0.Add(2 * time.Second)); d > 0 {
+		time.Sleep(d)
+	}
+	secs := time.Since(t0).Seconds()
+	for i, p := range pages {
+		after := framesOf(p.tiles())
+		for o, n := range after {
+			fps := float64(n-before[i][o]) / secs
+			t.Logf("%s: %s… %.1f frames/s", p.name, o[len(o)-6:], fps)
+			if fps < 10 {
+				t.Errorf("%s: video of %s advances at %.1f frames/s, want >= 10", p.name, o, fps)
+			}
+		}
+	}
+	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-mesh-page0.png"))
+
+	// Mute page 0: its audio falls silent at the others.
+	pages[0].click(`[data-testid=mute]`)
+	for _, p := range pages[1:] {
+		p.waitJS("page0's audio silent", fmt.Sprintf(`(() => { const t = (%s).find(t => t.origin === %q && t.kind === 'video');
+			return !!t && t.level < 0.001; })()`, tilesJS, ids[0]))
+	}
+	b1, _ := json.Marshal(pages[1].tiles())
+	t.Logf("page1 tiles after the mute: %s", b1)
+}
