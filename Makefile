@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK ?= $(GOBIN)/staticcheck
 
-.PHONY: all build build-opus demo test fmt-check vet staticcheck unit bench fuzz clean
+.PHONY: all build build-opus demo test fmt-check vet staticcheck unit bench fuzz clean vendor-js
 
 all: build
 
@@ -41,6 +41,7 @@ staticcheck: $(STATICCHECK)
 
 unit:
 	@command -v ffmpeg >/dev/null || { echo "the media tests decode recordings with ffmpeg: apt-get install ffmpeg"; exit 1; }
+	@command -v chromium >/dev/null || { echo "the browser UI's tests drive Chromium: apt-get install chromium"; exit 1; }
 	$(GO) test -race -tags "$(OPUS)" -timeout 15m ./...
 
 # `make fuzz`: every Go fuzz target (decoders fed by the network or by a
@@ -67,3 +68,14 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# `make vendor-js`: refresh the page's pinned vendored libraries with npm
+# (web/vendor/). Neither building nor testing needs npm or this target.
+HTM_VERSION ?= 3.1.1
+vendor-js:
+	@command -v npm >/dev/null || { echo "make vendor-js needs npm"; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	(cd $$tmp && npm pack --silent htm@$(HTM_VERSION) >/dev/null && tar xzf htm-$(HTM_VERSION).tgz); \
+	cp $$tmp/package/preact/standalone.module.js web/vendor/htm-preact-standalone.module.js; \
+	cp $$tmp/package/LICENSE web/vendor/htm.LICENSE; \
+	echo "web/vendor: htm $(HTM_VERSION) (with preact) refreshed"

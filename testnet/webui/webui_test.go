@@ -5,11 +5,14 @@ package webui_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
@@ -283,6 +287,55 @@ func TestMeshOfThreePages(t *testing.T) {
 		p.waitJS("page0's audio silent", fmt.Sprintf(`(() => { const t = (%s).find(t => t.origin === %q && t.kind === 'video');
 			return !!t && t.level < 0.001; })()`, tilesJS, ids[0]))
 	}
-	b1, _ := json.Marshal(pages[1].tiles())
-	t.Logf("page1 tiles after the mute: %s", b1)
+
+	// Page 1 shares its screen: a separate tile at the others.
+	pages[1].click(`[data-testid=share-screen]`)
+	for _, p := range []*page{pages[0], pages[2]} {
+		p.waitJS("page1's screen tile with video", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.kind === 'screen' && t.frames > 0)`, tilesJS, ids[1]))
+	}
+	pages[2].screenshot(filepath.Join(os.TempDir(), "f2f-mesh-screen.png"))
+	pages[1].click(`[data-testid=stop-screen]`)
+
+	// A chat line typed in page 2 reaches the other pages and the log.
+	line := "hello from the page of node 2"
+	pages[2].click(`[data-testid=tab-chat]`)
+	if err := chromedp.Do(pages[2].ctx, chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), line), chromedp.Click(chromedp.CSS(`[data-testid=chat-send]`))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages[:2] {
+		p.waitJS("the chat line", fmt.Sprintf(`document.querySelector('[data-testid=chat-log]').innerText.includes(%s)`, testnet.JSString(line)))
+	}
+	tok, err := api.ReadToken(net.Nodes[0].RepoPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := api.NewClientAddr(net.Nodes[0].RepoPath(), net.Nodes[0].APIAddr(), tok).Log(ctx, info.Key, time.Time{}, 0)
+	if err != nil || !slices.ContainsFunc(log, func(m api.ChatMessage) bool { return m.Text == line }) {
+		t.Fatalf("node0's chat log has no %q: %v", line, err)
+	}
+
+	// A file shared from page 0 downloads intact in page 2.
+	path := filepath.Join(t.TempDir(), "notes.bin")
+	data := make([]byte, 3<<20+17)
+	for i := range data {
+		data[i] = byte(i * 7 % 251)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pages[0].click(`[data-testid=tab-files]`)
+	if err := chromedp.Do(pages[0].ctx, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=file-input]`), []string{path})); err != nil {
+		t.Fatal(err)
+	}
+	pages[2].waitJS("the file link", `!!document.querySelector('[data-testid=file-link]')`)
+	sum, err := eval[string](pages[2], `(async () => {
+		const a = document.querySelector('[data-testid=file-link]');
+		const r = await fetch(a.href);
+		const d = await crypto.subtle.digest('SHA-256', await r.arrayBuffer());
+		return Array.from(new Uint8Array(d)).map(b => b.toString(16).padStart(2, '0')).join('');
+	})()`)
+	want := sha256.Sum256(data)
+	if err != nil || sum != hex.EncodeToString(want[:]) {
+		t.Fatalf("page2 downloaded sha256 %s (%v), want %x", sum, err, want)
+	}
 }
