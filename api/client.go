@@ -525,3 +525,15 @@ func (c *Client) LoginCode(ctx context.Context) (LoginCode, error) {
 	var v LoginCode
 	return v, c.Do(ctx, http.MethodPost, PathLoginCode, struct{}{}, &v)
 }
+
+// Stage returns a room's stage (its shared tabs).
+func (c *Client) Stage(ctx context.Context, room string) (Stage, error) {
+	var v Stage
+	return v, c.Do(ctx, http.MethodGet, RoomPath(PathStage, room), nil, &v)
+}
+
+// SetStage opens, shows or closes a shared file's tab on a room's stage.
+func (c *Client) SetStage(ctx context.Context, room, op, cid string) (Stage, error) {
+	var v Stage
+	return v, c.Do(ctx, http.MethodPost, RoomPath(PathStage, room), StageRequest{Op: op, CID: cid}, &v)
+}

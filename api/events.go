@@ -31,4 +31,7 @@ const (
 	// EventMediaGap: a received stream paused: {"room", "origin", "kind",
 	// "ms", "via", "reroute" (bool)}.
 	EventMediaGap = "media.gap"
+	// EventMediaBrowser: this node's page opened or closed the room's
+	// media session: {"room", "open" (bool)}.
+	EventMediaBrowser = "media.browser"
 )

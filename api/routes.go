@@ -33,6 +33,7 @@ const (
 	PathLog       = PathRoom + "/log"
 	PathMixer     = PathRoom + "/mixer"
 	PathProbe     = PathRoom + "/probe"
+	PathStage     = PathRoom + "/stage"
 
 	PathMediaPublish = PathRoom + "/media/publish"
 	PathMediaRecord  = PathRoom + "/media/record"
@@ -77,7 +78,7 @@ var Routes = []Route{
 	{"GET", PathRoutingTable}, {"GET", PathEvents}, {"GET", PathEventsRecent}, {"GET", PathTopo},
 	{"GET", PathRooms}, {"POST", PathRooms}, {"POST", PathRoomJoin}, {"GET", PathRoomStats},
 	{"GET", PathRoomPeers}, {"POST", PathLeave}, {"POST", PathForget}, {"POST", PathChat}, {"GET", PathLog},
-	{"GET", PathMixer}, {"POST", PathMixer}, {"POST", PathProbe},
+	{"GET", PathMixer}, {"POST", PathMixer}, {"POST", PathProbe}, {"GET", PathStage}, {"POST", PathStage},
 	{"POST", PathMediaPublish}, {"POST", PathMediaRecord}, {"POST", PathMediaStop}, {"POST", PathMediaMix},
 	{"GET", PathMediaStats}, {"GET", PathMediaBrowser},
 	{"GET", PathFiles}, {"POST", PathFileAdd}, {"POST", PathFileGet}, {"GET", PathFileCat},

@@ -120,7 +120,8 @@ type FileLink struct {
 }
 
 // ChatMessage is one entry of a room's log. Kind is "chat", "me", "nick",
-// "join", "leave" or "file" (then File is set and Text is its name).
+// "join", "leave", "file" (then File is set and Text is its name) or
+// "stage" (then Stage is set and Text describes it).
 type ChatMessage struct {
 	Room    string    `json:"room"`
 	Author  string    `json:"author"`
@@ -131,6 +132,38 @@ type ChatMessage struct {
 	Kind    string    `json:"kind"`
 	Text    string    `json:"text"`
 	File    *FileLink `json:"file,omitempty"`
+	// Stage is the change of a "stage" message (Text describes it).
+	Stage *StageOp `json:"stage,omitempty"`
+}
+
+// StageOp is one change of a room's stage: op "open" (a shared file
+// becomes a tab, and shows), "show" or "close".
+type StageOp struct {
+	Op   string   `json:"op"`
+	File FileLink `json:"file"`
+}
+
+// StageTab is one open tab of a room's stage.
+type StageTab struct {
+	File FileLink  `json:"file"`
+	By   string    `json:"by"`
+	Nick string    `json:"nick"`
+	Time time.Time `json:"time"`
+}
+
+// Stage is a room's stage (GET /api/v1/rooms/{room}/stage): the open tabs
+// in the order they were opened, and the CID of the one showing.
+type Stage struct {
+	Room    string     `json:"room"`
+	Tabs    []StageTab `json:"tabs"`
+	Showing string     `json:"showing,omitempty"`
+}
+
+// StageRequest is the body of POST /api/v1/rooms/{room}/stage: op
+// ("open", "show" or "close") on a file shared in the room, by CID.
+type StageRequest struct {
+	Op  string `json:"op"`
+	CID string `json:"cid"`
 }
 
 // SendResult answers POST /api/v1/rooms/{room}/chat: the message sent,

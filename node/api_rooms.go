@@ -3,10 +3,12 @@ package node
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/overlay"
 )
 
 func (s *apiServer) routeRooms(mux *http.ServeMux) {
@@ -19,6 +21,46 @@ func (s *apiServer) routeRooms(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+api.PathForget, s.handleForgetRoom)
 	mux.HandleFunc("POST "+api.PathChat, s.handleChat)
 	mux.HandleFunc("GET "+api.PathLog, s.handleLog)
+	mux.HandleFunc("GET "+api.PathStage, s.handleStage)
+	mux.HandleFunc("POST "+api.PathStage, s.handleSetStage)
+}
+
+func (s *apiServer) handleStage(w http.ResponseWriter, r *http.Request) {
+	st, err := s.n.rooms.Stage(r.Context(), r.PathValue("room"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiStage(st))
+}
+
+// handleSetStage changes the stage: the file must have been shared in the
+// room (its link gives the tab its name and type).
+func (s *apiServer) handleSetStage(w http.ResponseWriter, r *http.Request) {
+	var req api.StageRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	room := r.PathValue("room")
+	if req.Op != overlay.StageOpen && req.Op != overlay.StageShow && req.Op != overlay.StageClose {
+		writeError(w, api.CodeInvalid, "stage op %q: want open, show or close", req.Op)
+		return
+	}
+	shared, err := s.n.rooms.Files(r.Context(), room)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	i := slices.IndexFunc(shared, func(f overlay.SharedFile) bool { return f.CID.String() == req.CID })
+	if i < 0 {
+		writeError(w, api.CodeNotFound, "no file %q was shared in this room (share it first)", req.CID)
+		return
+	}
+	if _, err := s.n.rooms.SetStage(r.Context(), room, overlay.StageOp{Op: req.Op, File: shared[i].FileLink}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.handleStage(w, r)
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {

@@ -86,6 +86,17 @@ func apiChat(m overlay.ChatMessage) api.ChatMessage {
 		l := apiFileLink(*m.File)
 		out.File = &l
 	}
+	if m.Stage != nil {
+		out.Stage = &api.StageOp{Op: m.Stage.Op, File: apiFileLink(m.Stage.File)}
+	}
+	return out
+}
+
+func apiStage(st overlay.Stage) api.Stage {
+	out := api.Stage{Room: st.Room, Showing: st.Showing, Tabs: make([]api.StageTab, 0, len(st.Tabs))}
+	for _, t := range st.Tabs {
+		out.Tabs = append(out.Tabs, api.StageTab{File: apiFileLink(t.File), By: t.By, Nick: t.Nick, Time: t.Time})
+	}
 	return out
 }
 

@@ -92,6 +92,9 @@ const (
 	// KindTelemetry is a member's network-activity summary (telemetry
 	// topic): an encoded Telemetry.
 	KindTelemetry Kind = 10
+	// KindStage changes the room's stage (shared tabs): an encoded
+	// StageOp. Stored and synced like chat.
+	KindStage Kind = 11
 )
 
 // String returns the kind's lower-case name, or "Kind(N)" for an unknown kind.
@@ -117,16 +120,20 @@ func (k Kind) String() string {
 		return "elect"
 	case KindTelemetry:
 		return "telemetry"
+	case KindStage:
+		return "stage"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return k >= KindChat && k <= KindTelemetry }
+func (k Kind) Valid() bool { return k >= KindChat && k <= KindStage }
 
 // Stored reports whether envelopes of kind k are chat-log messages (stored
 // and synced); the others are live control and telemetry messages.
-func (k Kind) Stored() bool { return k >= KindChat && k <= KindFile && k != KindPresence }
+func (k Kind) Stored() bool {
+	return k >= KindChat && k <= KindFile && k != KindPresence || k == KindStage
+}
 
 // Envelope is a signed room message. It can be relayed and synced by anyone
 // and still be verified against its author's libp2p key.
@@ -434,6 +441,7 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 //     not only white space and no leading or trailing white space;
 //   - KindJoin, KindLeave, KindPresence: anything up to MaxControlBody bytes;
 //   - KindFile: a canonical FileLink (see FileLink.Validate);
+//   - KindStage: a StageOp with a canonical FileLink;
 //   - KindCaps, KindElect, KindTelemetry: a valid CapReport, Elect or
 //     Telemetry.
 func ValidText(kind Kind, body []byte) error {
@@ -493,6 +501,9 @@ func validText(kind Kind, body []byte) error {
 		return err
 	case KindTelemetry:
 		_, err := UnmarshalTelemetry(body)
+		return err
+	case KindStage:
+		_, err := decodeStageOp(body)
 		return err
 	case KindJoin, KindLeave, KindPresence:
 		if len(body) > MaxControlBody {

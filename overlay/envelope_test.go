@@ -315,7 +315,7 @@ func TestUnmarshalEnvelopeMalformed(t *testing.T) {
 		{"lamport zero", with(3, varint(4, 0))},
 		{"negative time", with(4, varint(5, 1<<63))},
 		{"kind zero", with(5, varint(6, 0))},
-		{"kind eleven", with(5, varint(6, 11))},
+		{"kind twelve", with(5, varint(6, 12))},
 		{"kind 257", with(5, varint(6, 257))},
 		{"body too large", with(6, bytesField(7, make([]byte, MaxBodySize+1)))},
 		{"sig empty", with(7, bytesField(8, nil))},

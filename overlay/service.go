@@ -774,6 +774,8 @@ type ChatMessage struct {
 	Text    string    `json:"text"`
 	// File is the shared file of a "file" message.
 	File *FileLink `json:"file,omitempty"`
+	// Stage is the change of a "stage" message (Text describes it).
+	Stage *StageOp `json:"stage,omitempty"`
 }
 
 // newChatMessage builds the ChatMessage of an envelope with its decrypted
@@ -787,6 +789,13 @@ func newChatMessage(env *Envelope, nick string, body []byte) ChatMessage {
 		if l, err := decodeFileLink(body); err == nil {
 			cm.File = &l
 			cm.Text = l.Name
+		}
+		return cm
+	}
+	if env.Kind == KindStage {
+		if op, err := decodeStageOp(body); err == nil {
+			cm.Stage = &op
+			cm.Text = stageText(op)
 		}
 		return cm
 	}

@@ -5,6 +5,7 @@ import { html, useState, useEffect, useRef } from './vendor/htm-preact-standalon
 import { P, call, room, upload, gatewayURL, short, humanSize } from './api.js';
 import { Call } from './call.js';
 import { Graph } from './graph.js';
+import { Stage } from './stage.js';
 
 // Video plays a MediaStreamTrack set (muted: audio plays elsewhere).
 function Video({ tracks, muted, testid }) {
@@ -110,9 +111,7 @@ function ChatLine({ m }) {
   if (m.kind === 'me') return html`<li class="me"><span class="t">${fmtTime(m.time)}</span> * ${m.nick} ${m.text}</li>`;
   if (m.file) {
     const cid = m.file.cid['/'];
-    return html`<li class="file"><span class="t">${fmtTime(m.time)}</span> <b>${m.nick}</b> shared
-      <a href=${gatewayURL(cid, m.file.name)} download=${m.file.name} data-testid="file-link" data-cid=${cid}>${m.file.name}</a>
-      <span class="muted">(${humanSize(m.file.size)})</span></li>`;
+    return html`<li class="file"><span class="t">${fmtTime(m.time)}</span> <b>${m.nick}</b> shared${' '}<a href=${gatewayURL(cid, m.file.name)} download=${m.file.name} data-testid="file-link" data-cid=${cid}>${m.file.name}</a>${' '}<span class="muted">(${humanSize(m.file.size)})</span></li>`;
   }
   if (m.kind === 'nick') return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> * ${m.nick} is now known as ${m.text}</li>`;
   if (m.kind === 'join') return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> → ${m.nick} joined</li>`;
@@ -224,6 +223,11 @@ export function RoomView({ info, me, events, daemon, onLeave }) {
   const [mixerInfo, setMixerInfo] = useState(null);
   const [graph, setGraph] = useState(null);
   const [copied, setCopied] = useState(false);
+  const [stage, setStage] = useState(null);
+  const loadStage = () => call('GET', room(`${P}/rooms/{room}/stage`, roomRef)).then(setStage).catch(() => {});
+  const toStage = async (f) => {
+    try { setStage(await call('POST', room(`${P}/rooms/{room}/stage`, roomRef), { op: 'open', cid: f.cid['/'] })); } catch (e) { /* shown on retry */ }
+  };
   const refresh = async () => {
     try {
       const [ms, mi, g] = await Promise.all([
@@ -240,6 +244,9 @@ export function RoomView({ info, me, events, daemon, onLeave }) {
     refresh();
     const offs = ['room.member_joined', 'room.member_left', 'room.member_gone', 'room.mixer_changed', 'media.route']
       .map((t) => events.on(t, (d) => { if (!d.room || d.room === info.hash) refresh(); }));
+    loadStage();
+    offs.push(events.on('chat.message', (m) => { if (m.room === info.hash && m.kind === 'stage') loadStage(); }));
+    offs.push(events.on('stream.ready', () => loadStage()));
     const iv = setInterval(refresh, 2000);
     return () => { offs.forEach((f) => f()); clearInterval(iv); };
   }, [roomRef]);
@@ -261,13 +268,16 @@ export function RoomView({ info, me, events, daemon, onLeave }) {
       <button class="ghost small" onClick=${leave} data-testid="leave-room">Leave the room</button>
     </div>
     <div class="roomgrid">
-      <div class="main"><${CallView} roomRef=${roomRef} members=${members} mixer=${mixer} me=${me} /></div>
+      <div class="main">
+        <${Stage} roomRef=${roomRef} stage=${stage} onChanged=${setStage} />
+        <${CallView} roomRef=${roomRef} members=${members} mixer=${mixer} me=${me} />
+      </div>
       <aside class="side">
         <nav class="tabs">
           ${['chat', 'files', 'people', 'network'].map((t) => html`<button class=${tab === t ? 'active' : ''} onClick=${() => setTab(t)} data-testid=${'tab-' + t}>${t}</button>`)}
         </nav>
         <div hidden=${tab !== 'chat'}><${Chat} roomRef=${roomRef} hash=${info.hash} events=${events} /></div>
-        <div hidden=${tab !== 'files'}><${Files} roomRef=${roomRef} hash=${info.hash} events=${events} /></div>
+        <div hidden=${tab !== 'files'}><${Files} roomRef=${roomRef} hash=${info.hash} events=${events} onStage=${toStage} /></div>
         ${tab === 'people' && html`<${People} members=${members} mixerInfo=${mixerInfo} me=${me} />`}
         ${tab === 'network' && html`<${Graph} graph=${graph} mixerInfo=${mixerInfo} />`}
       </aside>

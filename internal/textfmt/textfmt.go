@@ -76,6 +76,8 @@ func FormatChat(m api.ChatMessage, gateway func(cid, name string) string) string
 		return text(fmt.Sprintf("%s  * %s is now known as ", ts, nick))
 	case "join":
 		return fmt.Sprintf("%s  --> %s joined", ts, nick)
+	case "stage":
+		return text(fmt.Sprintf("%s  * %s ", ts, nick))
 	case "leave":
 		return fmt.Sprintf("%s  <-- %s left", ts, nick)
 	case "file":

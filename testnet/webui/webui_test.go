@@ -9,6 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -337,5 +340,41 @@ func TestMeshOfThreePages(t *testing.T) {
 	want := sha256.Sum256(data)
 	if err != nil || sum != hex.EncodeToString(want[:]) {
 		t.Fatalf("page2 downloaded sha256 %s (%v), want %x", sum, err, want)
+	}
+
+	// Page 0 puts a shared image on the stage: every page shows it.
+	slide := filepath.Join(t.TempDir(), "slide.png")
+	writePNG(t, slide, 320, 180)
+	if err := chromedp.Do(pages[0].ctx, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=file-input]`), []string{slide})); err != nil {
+		t.Fatal(err)
+	}
+	pages[0].waitJS("slide.png in the file list", `Array.from(document.querySelectorAll('.filelist li')).some(li => li.innerText.includes('slide.png'))`)
+	if _, err := eval[bool](pages[0], `(() => { Array.from(document.querySelectorAll('.filelist li')).find(li => li.innerText.includes('slide.png'))
+		.querySelector('[data-testid=to-stage]').click(); return true; })()`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		p.waitJS("the slide on the stage", `(() => { const i = document.querySelector('[data-testid=stage] img'); return !!i && i.complete && i.naturalWidth === 320; })()`)
+	}
+	pages[1].screenshot(filepath.Join(os.TempDir(), "f2f-mesh-stage.png"))
+}
+
+// writePNG writes a w x h picture of four coloured quarters.
+func writePNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	cols := []color.RGBA{{220, 60, 40, 255}, {40, 160, 60, 255}, {40, 90, 200, 255}, {230, 200, 40, 255}}
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, cols[(2*y/h)*2+2*x/w])
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
 	}
 }
