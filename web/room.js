@@ -67,7 +67,8 @@ function CallView({ roomRef, members, mixer, me }) {
       <button class="big" onClick=${join} data-testid="join-call">Join the call</button>
     </section>`;
   }
-  const tiles = c.tiles();
+  // A member gone from the room leaves no tile behind.
+  const tiles = c.tiles().filter((t) => !members.some((m) => m.id === t.origin && m.gone));
   const screens = tiles.filter((t) => t.screen);
   return html`<section class="call">
     ${c.mediaError && html`<div class="banner warn" data-testid="media-error">${c.mediaError} <button class="ghost" onClick=${() => c.openDevices()}>Retry devices</button></div>`}
@@ -262,7 +263,7 @@ export function RoomView({ info, me, events, daemon, onLeave }) {
   return html`<div class="room" data-testid="room" data-room=${info.hash}>
     <div class="roomhead">
       <h2>${info.name}</h2>
-      <span class="muted">${members.filter((m) => m.connected && !m.gone).length + 1} present${info.password ? ' · password room' : ''}
+      <span class="muted" data-testid="room-mixer" data-mixer=${mixer || ''}>${members.filter((m) => m.connected && !m.gone).length + 1} present${info.password ? ' · password room' : ''}
         · ${mixerInfo ? mixerInfo.topology : ''}${mixer ? ' · mixer ' + nickOf([...members, { id: me.id, nick: 'you' }], mixer) : ''}</span>
       <button class="ghost small" onClick=${copy} title=${shareLink} data-testid="copy-link">${copied ? 'Copied' : 'Copy the room key link'}</button>
       <button class="ghost small" onClick=${leave} data-testid="leave-room">Leave the room</button>

@@ -25,7 +25,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
+	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -377,4 +379,105 @@ func writePNG(t *testing.T, path string, w, h int) {
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestStarOfFiveSurvivesMixerKill: a star room of five, three members
+// with a page in the call and two publishing files; the mixer (a file
+// publisher, elected for its uplink) is killed mid-call. Every page's
+// tiles resume through the new mixer, and the page names the new mixer.
+func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
+	ctx := testCtx(t, 5*time.Minute)
+	p := overlay.DefaultParams()
+	p.Caps.ProbeBytes = 64 << 10
+	// Node 4 has the best uplink (the mixer), node 3 the second best.
+	caps := []float64{2, 2.5, 3, 8, 12}
+	net, err := testnet.New(t.TempDir(), 5, testnet.WithNodeOptionsFor(testnet.SimulatedUplinks(caps, p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { net.Close() })
+	info, err := testnet.FormRoom(ctx, net.Nodes, "lecture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(net.Nodes))
+	for i, nd := range net.Nodes {
+		ids[i] = nd.Host().ID().String()
+	}
+	waitMixer := func(nodes []*node.Node, want string) {
+		t.Helper()
+		if err := testnet.WaitFor(ctx, func() (bool, error) {
+			m, _, err := testnet.AgreedMixer(ctx, nodes, info.Key)
+			return m.String() == want, err
+		}); err != nil {
+			t.Fatalf("mixer %s not agreed: %v", want, err)
+		}
+	}
+	waitMixer(net.Nodes, ids[4])
+	// A star whatever the count (four survivors would make a mesh).
+	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Topology: "star"}); err != nil {
+		t.Fatal(err)
+	}
+	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{3, 4} {
+		if err := net.Nodes[i].Media().Publish(info.Hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startBrowser(t, ctx)
+	var pages []*page
+	for i := range 3 {
+		pg := openPage(t, ctx, b, fmt.Sprintf("page%d", i), net.Nodes[i], info.Key)
+		pg.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
+		pg.click(`[data-testid=join-call]`)
+		pages = append(pages, pg)
+	}
+	// advancing waits until a page shows every origin's video advancing
+	// by 15 frames from now.
+	advancing := func(pg *page, origins []string, what string) {
+		t.Helper()
+		start := framesOf(pg.tiles())
+		var want []string
+		for _, o := range origins {
+			want = append(want, fmt.Sprintf("[%q, %d]", o, start[o]+15))
+		}
+		pg.waitJS(what, fmt.Sprintf(`(() => { const ts = %s; return [%s].every(([o, n]) => ts.some(t => t.origin === o && t.kind === 'video' && t.frames >= n)); })()`,
+			tilesJS, strings.Join(want, ",")))
+	}
+	others := func(i int, n int) []string {
+		var out []string
+		for j := range n {
+			if j != i {
+				out = append(out, ids[j])
+			}
+		}
+		return out
+	}
+	for i, pg := range pages {
+		advancing(pg, others(i, 5), "every other member's video")
+	}
+	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != ids[4] {
+		t.Fatalf("mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, ids[4])
+	}
+	pages[0].click(`[data-testid=tab-network]`)
+	pages[0].waitJS("the mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[4]))
+	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-before.png"))
+
+	// Kill the mixer.
+	if err := net.Nodes[4].Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitMixer(net.Nodes[:4], ids[3])
+	for i, pg := range pages {
+		advancing(pg, others(i, 4), "every surviving member's video after the failover")
+	}
+	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != ids[3] {
+		t.Fatalf("after the kill: mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, ids[3])
+	}
+	pages[0].waitJS("the new mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[3]))
+	pages[0].waitJS("the new mixer in the header", fmt.Sprintf(`document.querySelector('[data-testid=room-mixer]')?.dataset.mixer === %q`, ids[3]))
+	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-after.png"))
 }
