@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,10 +225,6 @@ func (s *Service) ServeBrowser(ctx context.Context, hash string, sig BrowserSign
 	s.mu.Unlock()
 	s.emit("media.browser", map[string]any{"room": hash, "open": false})
 	s.kick()
-	if cause := context.Cause(l.ctx); errors.Is(cause, ErrTakenOver) {
-		_ = sig.Send(BrowserSignal{Type: BrowserClosed, Reason: ErrTakenOver.Error()})
-		return ErrTakenOver
-	}
 	return err
 }
 
@@ -348,7 +345,12 @@ func (l *liveSession) serve(sig BrowserSignaller) error {
 	for {
 		select {
 		case <-l.ctx.Done():
-			return context.Cause(l.ctx)
+			cause := context.Cause(l.ctx)
+			if errors.Is(cause, ErrTakenOver) || errors.Is(cause, ErrNotJoined) {
+				// The page says why and does not come back by itself.
+				_ = sig.Send(BrowserSignal{Type: BrowserClosed, Reason: cause.Error()})
+			}
+			return cause
 		case err := <-readErr:
 			return fmt.Errorf("page: %w", err)
 		case <-check.C:
@@ -388,11 +390,17 @@ func (l *liveSession) serve(sig BrowserSignaller) error {
 				if m.Cand == nil || len(m.Cand.Candidate) > 1024 {
 					return errors.New("a bad candidate from the page")
 				}
-				if m.Cand.Candidate == "" {
-					continue // end of candidates
+				if m.Cand.Candidate == "" || mdnsCandidate(m.Cand.Candidate) {
+					// The end of candidates; or a host hidden behind an
+					// mDNS name (a page without camera permission), which
+					// the daemon learns from the page's checks instead.
+					continue
 				}
 				if err := remote.add(pc, *m.Cand); err != nil {
-					return err
+					if errors.Is(err, errTooManyCandidates) {
+						return err
+					}
+					s.log.Debug("page candidate ignored", "room", l.room, "err", err)
 				}
 			case BrowserSending:
 				l.mu.Lock()
@@ -508,4 +516,11 @@ func (l *liveSession) receive(role string, tr *webrtc.TrackRemote) {
 		}
 		_ = local.WriteRTP(pkt)
 	}
+}
+
+// mdnsCandidate reports whether an ICE candidate line names its address
+// with an mDNS host name (RFC 8445 candidate: "... <address> <port> typ").
+func mdnsCandidate(c string) bool {
+	f := strings.Fields(c)
+	return len(f) > 4 && strings.HasSuffix(f[4], ".local")
 }

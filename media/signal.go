@@ -170,6 +170,8 @@ func (c *sigConn) sendCandidates(pc *webrtc.PeerConnection) {
 
 // trickle takes the other side's ICE candidates for one connection (at
 // most max), holding them until its remote description is set.
+var errTooManyCandidates = errors.New("too many ICE candidates")
+
 type trickle struct {
 	max     int
 	n       int
@@ -179,7 +181,7 @@ type trickle struct {
 
 func (t *trickle) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
 	if t.n++; t.n > t.max {
-		return errors.New("too many ICE candidates")
+		return errTooManyCandidates
 	}
 	if !t.ready {
 		t.pending = append(t.pending, c)

@@ -18,12 +18,16 @@ import (
 // namespace.
 const envInNetns = "F2F_TEST_NETNS"
 
-// RunInLoopbackNetns re-runs the current test binary inside a new network
-// namespace that has only loopback (unshare -n; as a user without root,
-// unshare -rn), so that the browsers it starts cannot reach any other
-// interface. It returns ok=false when the caller already runs inside one
-// (then it goes on with m.Run), else the child's exit code.
-func RunInLoopbackNetns() (code int, ok bool) {
+// RunInIsolatedNetns re-runs the current test binary inside a new network
+// namespace of its own (unshare -n; as a user without root, unshare -rn),
+// so that the browsers it starts reach nothing outside it. Besides
+// loopback the namespace has one LAN-like interface, 10.77.0.1/24 with
+// a default route into a veth pair whose other end is in the namespace
+// too (whatever is sent there goes nowhere): a browser that was not
+// granted the camera offers only its default route's address, as on a
+// real machine. It returns ok=false when the caller already runs inside
+// one (then it goes on with m.Run), else the child's exit code.
+func RunInIsolatedNetns() (code int, ok bool) {
 	if os.Getenv(envInNetns) == "1" {
 		return 0, false
 	}
@@ -31,7 +35,9 @@ func RunInLoopbackNetns() (code int, ok bool) {
 	if os.Geteuid() != 0 {
 		flags = "-rn"
 	}
-	args := append([]string{flags, "--", "/bin/sh", "-c", `ip link set lo up && exec "$@"`, "sh"}, os.Args...)
+	setup := `ip link set lo up && ip link add f2f0 type veth peer name f2f1 && ip addr add 10.77.0.1/24 dev f2f0 &&
+		ip link set f2f0 up && ip link set f2f1 up && ip route add default via 10.77.0.2 && exec "$@"`
+	args := append([]string{flags, "--", "/bin/sh", "-c", setup, "sh"}, os.Args...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), envInNetns+"=1")
@@ -40,7 +46,7 @@ func RunInLoopbackNetns() (code int, ok bool) {
 		if errors.As(err, &ee) {
 			return ee.ExitCode(), true
 		}
-		fmt.Fprintf(os.Stderr, "the browser tests run in a network namespace of their own: unshare %s: %v (needs util-linux's unshare and iproute2's ip)\n", flags, err)
+		fmt.Fprintf(os.Stderr, "the browser tests run in a network namespace of their own: unshare %s: %v (needs util-linux's unshare and iproute2's ip with veth)\n", flags, err)
 		return 1, true
 	}
 	return 0, true
@@ -57,7 +63,7 @@ func ChromiumPath() (string, error) {
 }
 
 // Browser is one headless Chromium with fake camera, microphone and
-// screen. Only the flags a test on loopback needs are set beyond those:
+// screen. Only the flag a test on loopback needs is set beyond those:
 // --allow-loopback-in-peer-connection (a real browser reaches its daemon
 // on a LAN address and needs nothing).
 type Browser struct {
@@ -65,8 +71,16 @@ type Browser struct {
 	cancel context.CancelFunc
 }
 
-// StartBrowser starts Chromium with its profile in dir.
-func StartBrowser(ctx context.Context, dir string) (*Browser, error) {
+// DenyMedia makes a browser whose user blocks the camera and microphone
+// (no fake permission UI; prompts are denied).
+var DenyMedia = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("use-fake-ui-for-media-stream", false),
+	chromedp.Flag("deny-permission-prompts", true),
+}
+
+// StartBrowser starts Chromium with its profile in dir; extra options
+// (e.g. DenyMedia) come last.
+func StartBrowser(ctx context.Context, dir string, extra ...chromedp.ExecAllocatorOption) (*Browser, error) {
 	path, err := ChromiumPath()
 	if err != nil {
 		return nil, err
@@ -89,6 +103,7 @@ func StartBrowser(ctx context.Context, dir string) (*Browser, error) {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx); err != nil {

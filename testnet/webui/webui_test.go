@@ -1,6 +1,6 @@
 // Package webui_test drives the browser page of real daemons with real
 // headless Chromium (fake camera, microphone and screen), inside a network
-// namespace that has only loopback.
+// namespace of its own (testnet.RunInIsolatedNetns).
 package webui_test
 
 import (
@@ -32,7 +32,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if code, ok := testnet.RunInLoopbackNetns(); ok {
+	if code, ok := testnet.RunInIsolatedNetns(); ok {
 		os.Exit(code)
 	}
 	os.Exit(testnet.CheckLeaks(m.Run()))
@@ -480,4 +480,90 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	pages[0].waitJS("the new mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[3]))
 	pages[0].waitJS("the new mixer in the header", fmt.Sprintf(`document.querySelector('[data-testid=room-mixer]')?.dataset.mixer === %q`, ids[3]))
 	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-after.png"))
+}
+
+// TestPageBadInput: what a person gets wrong, or what goes wrong around
+// the page: a mistyped room key and a wrong password are refused with the
+// daemon's message; a blocked camera is said and the page still shows the
+// others; a second tab takes the call over and the first says so (and can
+// take it back); the daemon stopping is said, and the page reconnects,
+// call included, when the daemon is back.
+func TestPageBadInput(t *testing.T) {
+	ctx := testCtx(t, 4*time.Minute)
+	net := startNet(t, 2)
+	open, err := testnet.JoinRoom(ctx, net.Nodes, "open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := net.Nodes[1].Rooms().Create(ctx, "secret", "right horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Nodes[0].Media().Publish(open.Hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+		t.Fatal(err)
+	}
+	id0 := net.Nodes[0].Host().ID().String()
+	b := startBrowser(t, ctx)
+
+	// A mistyped key and a wrong password, from the start page.
+	start := openPage(t, ctx, b, "start", net.Nodes[0], "")
+	start.waitJS("the join form", `!!document.querySelector('[data-testid=join-form]')`)
+	join := func(key, pw string) {
+		t.Helper()
+		if _, err := eval[bool](start, fmt.Sprintf(`(() => {
+			const set = (sel, v) => { const i = document.querySelector(sel); i.value = v; i.dispatchEvent(new Event('input', {bubbles: true})); };
+			set('[data-testid=join-form] input[name=key]', %s);
+			set('[data-testid=join-form] input[name=password]', %s);
+			return true; })()`, testnet.JSString(key), testnet.JSString(pw))); err != nil {
+			t.Fatal(err)
+		}
+		start.click(`[data-testid=join-form] button`)
+	}
+	join("f2f1-not-a-room-key", "")
+	start.waitJS("the bad key refused", `(document.querySelector('[data-testid=start-error]')?.innerText || '').includes('key')`)
+	join(secret.Key, "wrong horse")
+	start.waitJS("the wrong password refused", `(document.querySelector('[data-testid=start-error]')?.innerText || '').includes('password')`)
+
+	// A blocked camera and microphone: said, and the others still shown.
+	denied, err := testnet.StartBrowser(ctx, t.TempDir(), testnet.DenyMedia...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(denied.Close)
+	p1 := openPage(t, ctx, denied, "page1", net.Nodes[1], open.Key)
+	p1.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
+	p1.click(`[data-testid=join-call]`)
+	p1.waitJS("the blocked camera said", `(document.querySelector('[data-testid=media-error]')?.innerText || '').includes('blocked')`)
+	p1.waitJS("node0's tile", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > 10)`, tilesJS, id0))
+
+	// A second tab of the same daemon takes the call over.
+	p2 := openPage(t, ctx, denied, "page1-second-tab", net.Nodes[1], open.Key)
+	p2.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
+	p2.click(`[data-testid=join-call]`)
+	p2.waitJS("node0's tile in the second tab", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > 10)`, tilesJS, id0))
+	p1.waitJS("the takeover said", `(document.querySelector('[data-testid=call-closed]')?.innerText || '').includes('another tab')`)
+	p1.click(`[data-testid=take-back]`)
+	p2.waitJS("the takeover said in the second tab", `(document.querySelector('[data-testid=call-closed]')?.innerText || '').includes('another tab')`)
+	p1.waitJS("node0's tile back in the first tab", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > 10)`, tilesJS, id0))
+
+	// The daemon stops: the page says so; it comes back on the same API
+	// address: the page reconnects, and so does its call.
+	addr, repo := net.Nodes[1].APIAddr(), net.Nodes[1].RepoPath()
+	if err := net.Nodes[1].Close(); err != nil {
+		t.Fatal(err)
+	}
+	p1.waitJS("the daemon-down banner", `!!document.querySelector('[data-testid=daemon-down]')`)
+	nd, err := testnet.StartNode(repo, net.Nodes[0].Addrs(), node.WithAPIAddr(addr), node.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Nodes[1] = nd
+	p1.waitJS("the banner gone", `!document.querySelector('[data-testid=daemon-down]')`)
+	p1.waitJS("the call reconnected", `document.querySelector('[data-testid=controls]')?.dataset.state === 'connected'`)
+	before := framesOf(p1.tiles())[id0]
+	p1.waitJS("node0's video again", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > %d)`, tilesJS, id0, before+10))
 }
