@@ -132,6 +132,11 @@ func (p *eventPrinter) text(ev api.Event) string {
 			return fmt.Sprintf("%s: media now flows through the mixer %s (star)", room(), shortID(str("mixer")))
 		}
 		return fmt.Sprintf("%s: media now flows member to member (mesh)", room())
+	case api.EventMediaBrowser:
+		if open, _ := m["open"].(bool); open {
+			return fmt.Sprintf("%s: the browser page joined the call", room())
+		}
+		return fmt.Sprintf("%s: the browser page left the call", room())
 	case "media.gap":
 		s := fmt.Sprintf("%s: %s from %s paused %d ms", room(), str("kind"), shortID(str("origin")), int(num("ms")))
 		if r, _ := m["reroute"].(bool); r {

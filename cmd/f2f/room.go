@@ -87,7 +87,7 @@ func newRoomCmd(g *globals) *cobra.Command {
 		Use:   "room",
 		Short: "Create, join, list and leave rooms (found through the DHT)",
 	}
-	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g), newRoomForgetCmd(g), newRoomProbeCmd(g))
+	cmd.AddCommand(newRoomCreateCmd(g), newRoomJoinCmd(g), newRoomLsCmd(g), newRoomPeersCmd(g), newRoomLeaveCmd(g), newRoomForgetCmd(g), newRoomProbeCmd(g), newRoomStageCmd(g))
 	return cmd
 }
 

@@ -203,6 +203,18 @@ func startNet(t *testing.T, n int) *testnet.Net {
 	return net
 }
 
+// dumpMediaOnFailure logs every node's media stats when the test failed.
+func dumpMediaOnFailure(t *testing.T, net *testnet.Net, hash string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, nd := range net.Nodes {
+				st, _ := json.Marshal(nd.Media().Stats(hash))
+				t.Logf("node%d media: %s", i, st)
+			}
+		}
+	})
+}
+
 func startBrowser(t *testing.T, ctx context.Context) *testnet.Browser {
 	t.Helper()
 	b, err := testnet.StartBrowser(ctx, t.TempDir())
@@ -227,14 +239,7 @@ func TestMeshOfThreePages(t *testing.T) {
 	if err := testnet.WaitRoom(ctx, net.Nodes, info.Key); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i, nd := range net.Nodes {
-				st, _ := json.Marshal(nd.Media().Stats(info.Hash))
-				t.Logf("node%d media: %s", i, st)
-			}
-		}
-	})
+	dumpMediaOnFailure(t, net, info.Hash)
 	b := startBrowser(t, ctx)
 	var pages []*page
 	for i, nd := range net.Nodes {
@@ -400,6 +405,7 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dumpMediaOnFailure(t, net, info.Hash)
 	ids := make([]string, len(net.Nodes))
 	for i, nd := range net.Nodes {
 		ids[i] = nd.Host().ID().String()
