@@ -172,4 +172,3 @@ func stageText(op StageOp) string {
 	}
 	return "took " + op.File.Name + " off the stage"
 }
-
