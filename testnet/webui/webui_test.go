@@ -23,6 +23,7 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/media"
@@ -388,19 +389,11 @@ func writePNG(t *testing.T, path string, w, h int) {
 
 // TestStarOfFiveSurvivesMixerKill: a star room of five, three members
 // with a page in the call and two publishing files; the mixer (a file
-// publisher, elected for its uplink) is killed mid-call. Every page's
-// tiles resume through the new mixer, and the page names the new mixer.
+// publisher, pinned) is killed mid-call. The election picks another;
+// every page's tiles resume through it, and the page names it.
 func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	ctx := testCtx(t, 5*time.Minute)
-	p := overlay.DefaultParams()
-	p.Caps.ProbeBytes = 64 << 10
-	// Node 4 has the best uplink (the mixer), node 3 the second best.
-	caps := []float64{2, 2.5, 3, 8, 12}
-	net, err := testnet.New(t.TempDir(), 5, testnet.WithNodeOptionsFor(testnet.SimulatedUplinks(caps, p)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { net.Close() })
+	net := startNet(t, 5)
 	info, err := testnet.FormRoom(ctx, net.Nodes, "lecture")
 	if err != nil {
 		t.Fatal(err)
@@ -410,20 +403,24 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	for i, nd := range net.Nodes {
 		ids[i] = nd.Host().ID().String()
 	}
-	waitMixer := func(nodes []*node.Node, want string) {
-		t.Helper()
-		if err := testnet.WaitFor(ctx, func() (bool, error) {
-			m, _, err := testnet.AgreedMixer(ctx, nodes, info.Key)
-			return m.String() == want, err
-		}); err != nil {
-			t.Fatalf("mixer %s not agreed: %v", want, err)
-		}
-	}
-	waitMixer(net.Nodes, ids[4])
-	// A star whatever the count (four survivors would make a mesh).
-	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Topology: "star"}); err != nil {
+	// A star whatever the count (four survivors would make a mesh), around
+	// node 4 until it goes.
+	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: ids[4], Topology: "star"}); err != nil {
 		t.Fatal(err)
 	}
+	agreed := func(nodes []*node.Node, ok func(string) bool) string {
+		t.Helper()
+		var m peer.ID
+		if err := testnet.WaitFor(ctx, func() (bool, error) {
+			var err error
+			m, _, err = testnet.AgreedMixer(ctx, nodes, info.Key)
+			return m != "" && ok(m.String()), err
+		}); err != nil {
+			t.Fatalf("no mixer agreed: %v", err)
+		}
+		return m.String()
+	}
+	agreed(net.Nodes, func(m string) bool { return m == ids[4] })
 	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -476,15 +473,15 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	if err := net.Nodes[4].Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitMixer(net.Nodes[:4], ids[3])
+	newMixer := agreed(net.Nodes[:4], func(m string) bool { return m != ids[4] })
 	for i, pg := range pages {
 		advancing(pg, others(i, 4), "every surviving member's video after the failover")
 	}
-	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != ids[3] {
-		t.Fatalf("after the kill: mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, ids[3])
+	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != newMixer {
+		t.Fatalf("after the kill: mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, newMixer)
 	}
-	pages[0].waitJS("the new mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[3]))
-	pages[0].waitJS("the new mixer in the header", fmt.Sprintf(`document.querySelector('[data-testid=room-mixer]')?.dataset.mixer === %q`, ids[3]))
+	pages[0].waitJS("the new mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, newMixer))
+	pages[0].waitJS("the new mixer in the header", fmt.Sprintf(`document.querySelector('[data-testid=room-mixer]')?.dataset.mixer === %q`, newMixer))
 	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-after.png"))
 }
 
