@@ -31,7 +31,7 @@ function Content({ file }) {
   }
   if (mime.startsWith('image/')) return html`<img src=${url} alt=${file.name} data-testid="stage-image" />`;
   if (mime.startsWith('video/') || mime.startsWith('audio/')) return html`<video src=${url} controls data-testid="stage-video"></video>`;
-  if (mime === 'application/pdf') return html`<object data=${url} type="application/pdf" data-testid="stage-pdf"><a href=${url}>${file.name}</a></object>`;
+  if (mime === 'application/pdf') return html`<iframe src=${url} title=${file.name} data-testid="stage-pdf"></iframe>`;
   if ((mime.startsWith('text/') || /\.(md|markdown|txt)$/.test(name)) && file.size <= MAX_TEXT) return html`<${TextView} url=${url} />`;
   return html`<div class="toolarge">${file.name} (${mime || 'unknown type'}) cannot be shown here: <a href=${url} download=${file.name}>download it</a>.</div>`;
 }
