@@ -291,6 +291,13 @@ func TestMeshOfThreePages(t *testing.T) {
 		}
 	}
 	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-mesh-page0.png"))
+	// The receivers' keyframe requests reached each page's encoder (a new
+	// stream's first packets make every receiving daemon ask for one).
+	for _, p := range pages {
+		p.waitJS("a keyframe request at the page's camera encoder", `(async () => { let n = 0;
+			(await f2fCall.pc.getStats()).forEach(r => { if (r.type === 'outbound-rtp' && r.kind === 'video') n += r.pliCount || 0; });
+			return n > 0; })()`)
+	}
 
 	// Mute page 0: its audio falls silent at the others.
 	pages[0].click(`[data-testid=mute]`)
