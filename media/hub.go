@@ -251,9 +251,6 @@ func (s *Service) keyframeRequested(room string, key trackKey) {
 	)
 	if rm := s.media[room]; rm != nil {
 		hb, live = rm.hubs[key], rm.live
-		if rm.pub != nil {
-			live = nil
-		}
 	}
 	s.mu.Unlock()
 	if key.origin == s.self {

@@ -315,13 +315,14 @@ func (s *Service) reconcileRoomLocked(rm *roomMedia) {
 	}
 }
 
-// ownTracks are the node's own tracks in the room: a file publisher's, else
-// a page's.
+// ownTracks are the node's own tracks in the room: its page's while the
+// page sends any (the person at the page is the participant), else a
+// file publisher's.
 func (rm *roomMedia) ownTracks() []sendTrack {
-	if rm.pub != nil {
-		return rm.pub.sendTracks()
+	if ts := rm.live.sendTracks(); len(ts) > 0 {
+		return ts
 	}
-	return rm.live.sendTracks()
+	return rm.pub.sendTracks()
 }
 
 // setOwnAudioTap hands the node's own sent audio to f (nil: stop).

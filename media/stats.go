@@ -351,7 +351,7 @@ func (s *Service) Stats(hash string) RoomStats {
 			VideoFrames: pub.videoFrames.Load(), AudioPackets: pub.audioPackets.Load(),
 			Seconds: time.Since(pub.started).Seconds(), Done: pub.done.Load()}
 	}
-	if pub == nil && live != nil {
+	if live != nil && len(live.sendTracks()) > 0 {
 		live.mu.Lock()
 		screen := live.sending[RoleScreen] && live.flowing[RoleScreen]
 		live.mu.Unlock()

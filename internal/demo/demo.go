@@ -160,6 +160,7 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("  %s --repo %s/node0 media stats demo-room   (every node publishes the test media in a loop)", p.CLI, dir)
 	say("  %s --repo %s/node0 media record demo-room --dir rec; then: %s --repo %s/node0 media stop demo-room", p.CLI, dir, p.CLI, dir)
 	say("    (media stop ends node0's publishing too; media publish demo-room --video F.ivf --loop starts it again)")
+	say("  %s --repo %s/node0 open demo-room   (the browser page: join the call with your camera, which replaces node0's test media)", p.CLI, dir)
 	say("Running until Ctrl-C.")
 
 	ch, unsub := net.Nodes[0].Subscribe(64)
