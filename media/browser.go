@@ -92,7 +92,6 @@ type liveSession struct {
 	ssrc    map[string]uint32 // role -> the page's SSRC (for keyframe requests)
 	pc      *webrtc.PeerConnection
 	lastPLI map[string]time.Time
-	plis    uint64
 }
 
 func (s *Service) newLiveSession(room string) (*liveSession, error) {
@@ -177,7 +176,6 @@ func (l *liveSession) requestKeyframe(id string) {
 		return
 	}
 	l.lastPLI[role] = time.Now()
-	l.plis++
 	l.mu.Unlock()
 	_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }

@@ -36,9 +36,9 @@ type MediaBenchResult struct {
 	Gap      time.Duration `json:"gap"`
 }
 
-// procCPU is the CPU time a process has used (utime+stime from
+// ProcCPU is the CPU time a process has used (utime+stime from
 // /proc/PID/stat, in clock ticks of 10 ms).
-func procCPU(pid int) (time.Duration, error) {
+func ProcCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -205,7 +205,7 @@ func RunMediaBench(ctx context.Context, bin, dir string, n int, window time.Dura
 	cpus := func() ([]time.Duration, error) {
 		out := make([]time.Duration, n)
 		for i, p := range procs {
-			c, err := procCPU(p.Cmd.Process.Pid)
+			c, err := ProcCPU(p.Cmd.Process.Pid)
 			if err != nil {
 				return nil, err
 			}

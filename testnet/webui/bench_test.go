@@ -3,6 +3,8 @@ package webui_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"runtime"
 	"syscall"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fluttershy/face2face/internal/bench"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
@@ -182,4 +185,122 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPageDaemonCost: two `f2f daemon` processes (the static build)
+// in a mesh room, each with one page in the call (Chromium's fake camera
+// and microphone): each daemon's CPU and RSS before its page joins and
+// during the call, that is what one browser participant costs its daemon
+// in a room of two.
+func BenchmarkPageDaemonCost(b *testing.B) {
+	for range b.N {
+		benchPageCost(b)
+	}
+}
+
+func benchPageCost(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := b.TempDir()
+	bin, err := testnet.BuildBinary(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var procs []*testnet.Proc
+	for i := range 2 {
+		var args []string
+		if i > 0 {
+			id, err := procs[0].Client.ID(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var boot string
+			for _, a := range id.Addresses {
+				if strings.Contains(a, "/tcp/") {
+					boot = a
+				}
+			}
+			args = append(args, "--bootstrap", boot)
+		}
+		p, err := testnet.StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = p.Stop(10 * time.Second) }()
+		procs = append(procs, p)
+	}
+	room, err := procs[0].Client.CreateRoom(ctx, "bench", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := procs[1].Client.JoinRoom(ctx, room.Key, ""); err != nil {
+		b.Fatal(err)
+	}
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		ms, err := procs[0].Client.RoomPeers(ctx, room.Key)
+		return err == nil && len(ms) == 1 && ms[0].Connected, nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	sample := func(d time.Duration) (cpu []float64, rss []float64) {
+		var c0 []time.Duration
+		for _, p := range procs {
+			c, _ := bench.ProcCPU(p.Cmd.Process.Pid)
+			c0 = append(c0, c)
+		}
+		t0 := time.Now()
+		time.Sleep(d) // the measuring window
+		for i, p := range procs {
+			c, _ := bench.ProcCPU(p.Cmd.Process.Pid)
+			r, _ := bench.ProcRSS(p.Cmd.Process.Pid)
+			cpu = append(cpu, 100*(c-c0[i]).Seconds()/time.Since(t0).Seconds())
+			rss = append(rss, float64(r)/(1<<20))
+		}
+		return cpu, rss
+	}
+	idleCPU, idleRSS := sample(5 * time.Second)
+	br, err := testnet.StartBrowser(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	var pages []*page
+	for i, p := range procs {
+		tctx, cancel := br.NewTab()
+		defer cancel()
+		lc, err := p.Client.LoginCode(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pg := &page{name: fmt.Sprintf("page%d", i), ctx: tctx}
+		if err := chromedp.Do(tctx, chromedp.Navigate(lc.URL+"#room="+room.Key)); err != nil {
+			b.Fatal(err)
+		}
+		if err := testnet.WaitFor(ctx, func() (bool, error) {
+			ok, err := eval[bool](pg, `!!document.querySelector('[data-testid=join-call]')`)
+			return ok && err == nil, nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`[data-testid=join-call]`))); err != nil {
+			b.Fatal(err)
+		}
+		pages = append(pages, pg)
+	}
+	for _, pg := range pages {
+		if err := testnet.WaitFor(ctx, func() (bool, error) {
+			n, err := eval[int](pg, `Array.from(document.querySelectorAll('figure[data-tile=video] video')).filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 30).length`)
+			return n == 1 && err == nil, nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	callCPU, callRSS := sample(10 * time.Second)
+	avg := func(v []float64) float64 { return (v[0] + v[1]) / 2 }
+	b.ReportMetric(avg(idleCPU), "idle-cpu%")
+	b.ReportMetric(avg(idleRSS), "idle-RSS-MiB")
+	b.ReportMetric(avg(callCPU), "call-cpu%")
+	b.ReportMetric(avg(callRSS), "call-RSS-MiB")
+	b.ReportMetric(avg(callRSS)-avg(idleRSS), "RSS-MiB/participant")
+	b.ReportMetric(avg(callCPU)-avg(idleCPU), "cpu%/participant")
 }
