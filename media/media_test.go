@@ -16,9 +16,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"go.uber.org/goleak"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
 func TestMain(m *testing.M) {
+	testlock.Shared()
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).runActive"),
 		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"))

@@ -7,9 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
-func TestMain(m *testing.M) { os.Exit(CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	testlock.Shared()
+	os.Exit(CheckLeaks(m.Run()))
+}
 
 func newNet(t *testing.T, n int, opts ...Option) *Net {
 	t.Helper()

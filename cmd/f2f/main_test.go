@@ -14,6 +14,8 @@ import (
 	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
 // f2fBin is the f2f binary TestMain builds; only tests read it.
@@ -22,6 +24,7 @@ var f2fBin string
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
+	testlock.Shared()
 	dir, err := os.MkdirTemp("", "f2f-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "temp dir:", err)

@@ -6,9 +6,14 @@ import (
 	"time"
 
 	"github.com/fluttershy/face2face/testnet"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
-func TestMain(m *testing.M) { os.Exit(testnet.CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	testlock.Shared()
+	os.Exit(testnet.CheckLeaks(m.Run()))
+}
 
 func TestSummaries(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3}

@@ -12,9 +12,14 @@ import (
 	"time"
 
 	"github.com/fluttershy/face2face/testnet"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
-func TestMain(m *testing.M) { os.Exit(testnet.CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	testlock.Shared()
+	os.Exit(testnet.CheckLeaks(m.Run()))
+}
 
 // syncBuffer is a bytes.Buffer safe for the demo's writer and the test's reader.
 type syncBuffer struct {

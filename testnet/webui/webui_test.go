@@ -30,12 +30,17 @@ import (
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
+
+	"github.com/fluttershy/face2face/internal/testlock"
 )
 
 func TestMain(m *testing.M) {
 	if code, ok := testnet.RunInIsolatedNetns(); ok {
 		os.Exit(code)
 	}
+	// The pages' frame rates are measured: no other heavy test binary
+	// runs meanwhile.
+	testlock.Exclusive()
 	os.Exit(testnet.CheckLeaks(m.Run()))
 }
 
