@@ -14,10 +14,6 @@ import (
 	"syscall"
 )
 
-// held keeps the lock file open for the life of the process (a closed
-// file drops its lock).
-var held *os.File
-
 // Shared takes the lock shared: heavy test binaries run side by side, but
 // not next to an exclusive one.
 func Shared() { lock(syscall.LOCK_SH) }
@@ -26,16 +22,17 @@ func Shared() { lock(syscall.LOCK_SH) }
 // waiting until this process exits.
 func Exclusive() { lock(syscall.LOCK_EX) }
 
+// lock opens the lock file as a raw descriptor (an *os.File would close it
+// when collected; close-on-exec, so that the daemons and browsers the
+// tests start do not keep it) and locks it until the process exits.
 func lock(how int) {
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "f2f-heavy-tests.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	fd, err := syscall.Open(filepath.Join(os.TempDir(), "f2f-heavy-tests.lock"), syscall.O_CREAT|syscall.O_RDWR|syscall.O_CLOEXEC, 0o666)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testlock:", err)
 		return
 	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+	if err := syscall.Flock(fd, how); err != nil {
 		fmt.Fprintln(os.Stderr, "testlock:", err)
-		f.Close()
-		return
+		_ = syscall.Close(fd)
 	}
-	held = f
 }
