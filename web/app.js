@@ -2,8 +2,8 @@
 // the stage, the chat, the files and the network. It speaks the daemon's
 // documented local API like the CLI does (api/README.md).
 
-import { html, render, useState, useEffect, useRef, useCallback } from './vendor/htm-preact-standalone.module.js';
-import { P, call, room, Events, short } from './api.js';
+import { html, render, useState, useEffect, useCallback } from './vendor/htm-preact-standalone.module.js';
+import { P, call, Events, short } from './api.js';
 import { RoomView } from './room.js';
 
 const events = new Events([
@@ -173,7 +173,3 @@ function App() {
 }
 
 render(html`<${App} />`, document.getElementById('app'));
-
-// For tests and the curious: the page's state is in the DOM (data-testid).
-window.f2f = { room, short };
-export { useRef };

@@ -42,6 +42,7 @@ export class Call {
     } catch (e) { /* no WebAudio: no levels */ }
     await this.openDevices(opts);
     this.connect();
+    clearInterval(this.timer);
     this.timer = setInterval(() => this.poll(), 500);
   }
 
@@ -127,9 +128,14 @@ export class Call {
   async onSignal(m) {
     const pc = this.pc;
     if (m.type === 'closed') {
+      // Taken over by another tab (or the room was left): this tab lets
+      // go of the camera and microphone until it takes the call back.
       this.closed = true;
       this.reason = m.reason || 'the call ended';
       this.ws.close();
+      for (const r of ROLES) if (this.local[r]) this.local[r].stop();
+      this.local = { camera: null, mic: null, screen: null };
+      this.stream = null;
       return;
     }
     if (m.type !== 'offer') return;

@@ -3,18 +3,13 @@ package webui_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fluttershy/face2face/api"
 	"github.com/fluttershy/face2face/internal/bench"
-	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -90,26 +85,13 @@ func benchGlass(b *testing.B, mode string) {
 	if mode == "star" {
 		n = 3
 	}
-	net, err := testnet.New(b.TempDir(), n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer net.Close()
-	info, err := testnet.FormRoom(ctx, net.Nodes, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ds := startDaemons(b, ctx, n)
+	room := formRoom(b, ctx, ds, "bench")
 	if mode == "star" {
-		mixer := net.Nodes[2].Host().ID().String()
-		if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: mixer, Topology: "star"}); err != nil {
+		if _, err := ds[0].Client.SetMixer(ctx, room.Key, api.MixerChangeRequest{Pin: ds[2].id, Topology: "star"}); err != nil {
 			b.Fatal(err)
 		}
-		if err := testnet.WaitFor(ctx, func() (bool, error) {
-			m, _, err := testnet.AgreedMixer(ctx, net.Nodes, info.Key)
-			return m.String() == mixer, err
-		}); err != nil {
-			b.Fatal(err)
-		}
+		agreedMixer(b, ctx, ds, room.Key, func(m string) bool { return m == ds[2].id })
 	}
 	br, err := testnet.StartBrowser(ctx, b.TempDir())
 	if err != nil {
@@ -118,11 +100,9 @@ func benchGlass(b *testing.B, mode string) {
 	defer br.Close()
 	var pages []*page
 	for i := range 2 {
-		p := benchPage(b, ctx, br, fmt.Sprintf("page%d", i), net.Nodes[i], info.Key)
-		pages = append(pages, p)
+		pages = append(pages, benchPage(b, ctx, br, fmt.Sprintf("page%d", i), ds[i], room.Key))
 	}
-	src := net.Nodes[0].Host().ID().String()
-	if _, err := eval[bool](pages[1], clockReaderJS+fmt.Sprintf("(%q)", src)); err != nil {
+	if _, err := eval[bool](pages[1], clockReaderJS+fmt.Sprintf("(%q)", ds[0].id)); err != nil {
 		b.Fatal(err)
 	}
 	if err := testnet.WaitFor(ctx, func() (bool, error) {
@@ -135,9 +115,23 @@ func benchGlass(b *testing.B, mode string) {
 	if _, err := eval[bool](pages[1], `(window.f2fLat = [], true)`); err != nil {
 		b.Fatal(err)
 	}
-	cpu0, wall0 := cpuTime(), time.Now()
-	time.Sleep(10 * time.Second)
-	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	var cpu0 time.Duration
+	for _, d := range ds {
+		c, _ := bench.ProcCPU(d.Cmd.Process.Pid)
+		cpu0 += c
+	}
+	wall0 := time.Now()
+	time.Sleep(10 * time.Second) // the measuring window
+	var cpu time.Duration
+	var rss int64
+	for _, d := range ds {
+		c, _ := bench.ProcCPU(d.Cmd.Process.Pid)
+		r, _ := bench.ProcRSS(d.Cmd.Process.Pid)
+		cpu += c
+		rss += r
+	}
+	cpu -= cpu0
+	wall := time.Since(wall0)
 	lat, err := eval[[]float64](pages[1], `window.f2fLat.slice().sort((a, b) => a - b)`)
 	if err != nil || len(lat) < 50 {
 		b.Fatalf("%d samples: %v", len(lat), err)
@@ -145,20 +139,18 @@ func benchGlass(b *testing.B, mode string) {
 	b.ReportMetric(lat[len(lat)/2], "p50-ms")
 	b.ReportMetric(lat[len(lat)*95/100], "p95-ms")
 	b.ReportMetric(float64(len(lat))/wall.Seconds(), "frames/s")
-	b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/2, "daemon-cpu%/participant")
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	b.ReportMetric(float64(ms.HeapInuse)/float64(n)/(1<<20), "heap-MiB/daemon")
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/2, "daemons-cpu%/participant")
+	b.ReportMetric(float64(rss)/float64(n)/(1<<20), "RSS-MiB/daemon")
 }
 
-func benchPage(b *testing.B, ctx context.Context, br *testnet.Browser, name string, nd *node.Node, room string) *page {
+func benchPage(b *testing.B, ctx context.Context, br *testnet.Browser, name string, d *daemon, room string) *page {
 	tctx, cancel := br.NewTab()
 	b.Cleanup(cancel)
-	u, err := testnet.LoginURL(ctx, nd, room)
+	u, err := loginURL(ctx, d, room)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &page{name: name, nd: nd, ctx: tctx}
+	p := &page{name: name, d: d, ctx: tctx}
 	if err := chromedp.Do(tctx, chromedp.Navigate(u)); err != nil {
 		b.Fatal(err)
 	}
@@ -177,16 +169,6 @@ func benchPage(b *testing.B, ctx context.Context, br *testnet.Browser, name stri
 	return p
 }
 
-// cpuTime is this process's user+system CPU time (the in-process daemons;
-// Chromium is other processes).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkPageDaemonCost: two `f2f daemon` processes (the static build)
 // in a mesh room, each with one page in the call (Chromium's fake camera
 // and microphone): each daemon's CPU and RSS before its page joins and
@@ -201,47 +183,9 @@ func BenchmarkPageDaemonCost(b *testing.B) {
 func benchPageCost(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := b.TempDir()
-	bin, err := testnet.BuildBinary(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var procs []*testnet.Proc
-	for i := range 2 {
-		var args []string
-		if i > 0 {
-			id, err := procs[0].Client.ID(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var boot string
-			for _, a := range id.Addresses {
-				if strings.Contains(a, "/tcp/") {
-					boot = a
-				}
-			}
-			args = append(args, "--bootstrap", boot)
-		}
-		p, err := testnet.StartDaemon(ctx, bin, filepath.Join(dir, fmt.Sprintf("node%d", i)), args...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = p.Stop(10 * time.Second) }()
-		procs = append(procs, p)
-	}
-	room, err := procs[0].Client.CreateRoom(ctx, "bench", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := procs[1].Client.JoinRoom(ctx, room.Key, ""); err != nil {
-		b.Fatal(err)
-	}
-	if err := testnet.WaitFor(ctx, func() (bool, error) {
-		ms, err := procs[0].Client.RoomPeers(ctx, room.Key)
-		return err == nil && len(ms) == 1 && ms[0].Connected, nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	ds := startDaemons(b, ctx, 2)
+	procs := []*testnet.Proc{ds[0].Proc, ds[1].Proc}
+	room := formRoom(b, ctx, ds, "bench")
 	sample := func(d time.Duration) (cpu []float64, rss []float64) {
 		var c0 []time.Duration
 		for _, p := range procs {

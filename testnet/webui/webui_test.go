@@ -7,12 +7,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,12 +21,8 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/fluttershy/face2face/api"
-	"github.com/fluttershy/face2face/media"
-	"github.com/fluttershy/face2face/node"
-	"github.com/fluttershy/face2face/overlay"
 	"github.com/fluttershy/face2face/testnet"
 
 	"github.com/fluttershy/face2face/internal/testlock"
@@ -41,14 +35,21 @@ func TestMain(m *testing.M) {
 	// The pages' frame rates are measured: no other heavy test binary
 	// runs meanwhile.
 	testlock.Exclusive()
-	os.Exit(testnet.CheckLeaks(m.Run()))
+	dir, err := buildBinary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "build f2f:", err)
+		os.Exit(1)
+	}
+	code := testnet.CheckLeaks(m.Run())
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // page is one browser tab on one daemon's page.
 type page struct {
 	t    *testing.T
 	name string
-	nd   *node.Node
+	d    *daemon
 	ctx  context.Context
 
 	mu  sync.Mutex
@@ -69,18 +70,18 @@ func (p *page) console() string {
 	return strings.Join(p.log, "\n")
 }
 
-func openPage(t *testing.T, ctx context.Context, b *testnet.Browser, name string, nd *node.Node, room string) *page {
+func openPage(t *testing.T, ctx context.Context, b *testnet.Browser, name string, d *daemon, room string) *page {
 	t.Helper()
 	tctx, cancel := b.NewTab()
 	t.Cleanup(cancel)
 	// Every call on the tab ends with the test's deadline.
 	stop := context.AfterFunc(ctx, cancel)
 	t.Cleanup(func() { stop() })
-	u, err := testnet.LoginURL(ctx, nd, room)
+	u, err := loginURL(ctx, d, room)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &page{t: t, name: name, nd: nd, ctx: tctx}
+	p := &page{t: t, name: name, d: d, ctx: tctx}
 	err = chromedp.Listen(tctx, func(ev any) {
 		switch e := ev.(type) {
 		case *cdpruntime.EventConsoleAPICalled:
@@ -191,36 +192,6 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func startNet(t *testing.T, n int) *testnet.Net {
-	t.Helper()
-	var opts []testnet.Option
-	if os.Getenv("F2F_TEST_LOG") != "" {
-		opts = append(opts, testnet.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	}
-	net, err := testnet.New(t.TempDir(), n, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := net.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return net
-}
-
-// dumpMediaOnFailure logs every node's media stats when the test failed.
-func dumpMediaOnFailure(t *testing.T, net *testnet.Net, hash string) {
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i, nd := range net.Nodes {
-				st, _ := json.Marshal(nd.Media().Stats(hash))
-				t.Logf("node%d media: %s", i, st)
-			}
-		}
-	})
-}
-
 func startBrowser(t *testing.T, ctx context.Context) *testnet.Browser {
 	t.Helper()
 	b, err := testnet.StartBrowser(ctx, t.TempDir())
@@ -237,26 +208,20 @@ func startBrowser(t *testing.T, ctx context.Context) *testnet.Browser {
 // silent; muting one page silences it at the others.
 func TestMeshOfThreePages(t *testing.T) {
 	ctx := testCtx(t, 4*time.Minute)
-	net := startNet(t, 3)
-	info, err := testnet.JoinRoom(ctx, net.Nodes, "call")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testnet.WaitRoom(ctx, net.Nodes, info.Key); err != nil {
-		t.Fatal(err)
-	}
-	dumpMediaOnFailure(t, net, info.Hash)
+	ds := startDaemons(t, ctx, 3)
+	info := formRoom(t, ctx, ds, "call")
+	dumpMediaOnFailure(t, ds, info.Key)
 	b := startBrowser(t, ctx)
 	var pages []*page
-	for i, nd := range net.Nodes {
-		p := openPage(t, ctx, b, fmt.Sprintf("page%d", i), nd, info.Key)
+	for i, d := range ds {
+		p := openPage(t, ctx, b, fmt.Sprintf("page%d", i), d, info.Key)
 		p.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
 		p.click(`[data-testid=join-call]`)
 		pages = append(pages, p)
 	}
-	ids := make([]string, len(net.Nodes))
-	for i, nd := range net.Nodes {
-		ids[i] = nd.Host().ID().String()
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.id
 	}
 	for i, p := range pages {
 		var others []string
@@ -328,11 +293,7 @@ func TestMeshOfThreePages(t *testing.T) {
 	for _, p := range pages[:2] {
 		p.waitJS("the chat line", fmt.Sprintf(`document.querySelector('[data-testid=chat-log]').innerText.includes(%s)`, testnet.JSString(line)))
 	}
-	tok, err := api.ReadToken(net.Nodes[0].RepoPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := api.NewClientAddr(net.Nodes[0].RepoPath(), net.Nodes[0].APIAddr(), tok).Log(ctx, info.Key, time.Time{}, 0)
+	log, err := ds[0].Client.Log(ctx, info.Key, time.Time{}, 0)
 	if err != nil || !slices.ContainsFunc(log, func(m api.ChatMessage) bool { return m.Text == line }) {
 		t.Fatalf("node0's chat log has no %q: %v", line, err)
 	}
@@ -405,47 +366,29 @@ func writePNG(t *testing.T, path string, w, h int) {
 // every page's tiles resume through it, and the page names it.
 func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	ctx := testCtx(t, 5*time.Minute)
-	net := startNet(t, 5)
-	info, err := testnet.FormRoom(ctx, net.Nodes, "lecture")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dumpMediaOnFailure(t, net, info.Hash)
-	ids := make([]string, len(net.Nodes))
-	for i, nd := range net.Nodes {
-		ids[i] = nd.Host().ID().String()
+	ds := startDaemons(t, ctx, 5)
+	info := formRoom(t, ctx, ds, "lecture")
+	dumpMediaOnFailure(t, ds, info.Key)
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.id
 	}
 	// A star whatever the count (four survivors would make a mesh), around
 	// node 4 until it goes.
-	if _, err := net.Nodes[0].Rooms().SetMixer(ctx, info.Key, overlay.MixerChangeRequest{Pin: ids[4], Topology: "star"}); err != nil {
+	if _, err := ds[0].Client.SetMixer(ctx, info.Key, api.MixerChangeRequest{Pin: ids[4], Topology: "star"}); err != nil {
 		t.Fatal(err)
 	}
-	agreed := func(nodes []*node.Node, ok func(string) bool) string {
-		t.Helper()
-		var m peer.ID
-		if err := testnet.WaitFor(ctx, func() (bool, error) {
-			var err error
-			m, _, err = testnet.AgreedMixer(ctx, nodes, info.Key)
-			return m != "" && ok(m.String()), err
-		}); err != nil {
-			t.Fatalf("no mixer agreed: %v", err)
-		}
-		return m.String()
-	}
-	agreed(net.Nodes, func(m string) bool { return m == ids[4] })
-	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	agreedMixer(t, ctx, ds, info.Key, func(m string) bool { return m == ids[4] })
+	pub := testMedia(t)
 	for _, i := range []int{3, 4} {
-		if err := net.Nodes[i].Media().Publish(info.Hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
+		if _, err := ds[i].Client.MediaPublish(ctx, info.Key, pub); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b := startBrowser(t, ctx)
 	var pages []*page
 	for i := range 3 {
-		pg := openPage(t, ctx, b, fmt.Sprintf("page%d", i), net.Nodes[i], info.Key)
+		pg := openPage(t, ctx, b, fmt.Sprintf("page%d", i), ds[i], info.Key)
 		pg.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
 		pg.click(`[data-testid=join-call]`)
 		pages = append(pages, pg)
@@ -474,22 +417,20 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	for i, pg := range pages {
 		advancing(pg, others(i, 5), "every other member's video")
 	}
-	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != ids[4] {
+	if st, err := ds[0].Client.MediaStats(ctx, info.Key); err != nil || st.Mode != "star" || st.Mixer != ids[4] {
 		t.Fatalf("mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, ids[4])
 	}
 	pages[0].click(`[data-testid=tab-network]`)
 	pages[0].waitJS("the mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[4]))
 	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-before.png"))
 
-	// Kill the mixer.
-	if err := net.Nodes[4].Close(); err != nil {
-		t.Fatal(err)
-	}
-	newMixer := agreed(net.Nodes[:4], func(m string) bool { return m != ids[4] })
+	// Kill the mixer's daemon (SIGKILL: no goodbye).
+	ds[4].Kill()
+	newMixer := agreedMixer(t, ctx, ds[:4], info.Key, func(m string) bool { return m != ids[4] })
 	for i, pg := range pages {
 		advancing(pg, others(i, 4), "every surviving member's video after the failover")
 	}
-	if st := net.Nodes[0].Media().Stats(info.Hash); st.Mode != "star" || st.Mixer != newMixer {
+	if st, err := ds[0].Client.MediaStats(ctx, info.Key); err != nil || st.Mode != "star" || st.Mixer != newMixer {
 		t.Fatalf("after the kill: mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, newMixer)
 	}
 	pages[0].waitJS("the new mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, newMixer))
@@ -505,27 +446,20 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 // call included, when the daemon is back.
 func TestPageBadInput(t *testing.T) {
 	ctx := testCtx(t, 4*time.Minute)
-	net := startNet(t, 2)
-	open, err := testnet.JoinRoom(ctx, net.Nodes, "open")
+	ds := startDaemons(t, ctx, 2)
+	open := formRoom(t, ctx, ds, "open")
+	secret, err := ds[1].Client.CreateRoom(ctx, "secret", "right horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := net.Nodes[1].Rooms().Create(ctx, "secret", "right horse")
-	if err != nil {
+	if _, err := ds[0].Client.MediaPublish(ctx, open.Key, testMedia(t)); err != nil {
 		t.Fatal(err)
 	}
-	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := net.Nodes[0].Media().Publish(open.Hash, media.PublishSpec{Video: ivf, Audio: ogg, Loop: true}); err != nil {
-		t.Fatal(err)
-	}
-	id0 := net.Nodes[0].Host().ID().String()
+	id0 := ds[0].id
 	b := startBrowser(t, ctx)
 
 	// A mistyped key and a wrong password, from the start page.
-	start := openPage(t, ctx, b, "start", net.Nodes[0], "")
+	start := openPage(t, ctx, b, "start", ds[0], "")
 	start.waitJS("the join form", `!!document.querySelector('[data-testid=join-form]')`)
 	join := func(key, pw string) {
 		t.Helper()
@@ -549,14 +483,14 @@ func TestPageBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(denied.Close)
-	p1 := openPage(t, ctx, denied, "page1", net.Nodes[1], open.Key)
+	p1 := openPage(t, ctx, denied, "page1", ds[1], open.Key)
 	p1.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
 	p1.click(`[data-testid=join-call]`)
 	p1.waitJS("the blocked camera said", `(document.querySelector('[data-testid=media-error]')?.innerText || '').includes('blocked')`)
 	p1.waitJS("node0's tile", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > 10)`, tilesJS, id0))
 
 	// A second tab of the same daemon takes the call over.
-	p2 := openPage(t, ctx, denied, "page1-second-tab", net.Nodes[1], open.Key)
+	p2 := openPage(t, ctx, denied, "page1-second-tab", ds[1], open.Key)
 	p2.waitJS("the join button", `!!document.querySelector('[data-testid=join-call]')`)
 	p2.click(`[data-testid=join-call]`)
 	p2.waitJS("node0's tile in the second tab", fmt.Sprintf(`(%s).some(t => t.origin === %q && t.frames > 10)`, tilesJS, id0))
@@ -567,16 +501,11 @@ func TestPageBadInput(t *testing.T) {
 
 	// The daemon stops: the page says so; it comes back on the same API
 	// address: the page reconnects, and so does its call.
-	addr, repo := net.Nodes[1].APIAddr(), net.Nodes[1].RepoPath()
-	if err := net.Nodes[1].Close(); err != nil {
+	if err := ds[1].Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	p1.waitJS("the daemon-down banner", `!!document.querySelector('[data-testid=daemon-down]')`)
-	nd, err := testnet.StartNode(repo, net.Nodes[0].Addrs(), node.WithAPIAddr(addr), node.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	net.Nodes[1] = nd
+	startDaemon(t, ctx, ds[1].Repo, "--api", ds[1].addr, "--bootstrap", ds[0].tcp)
 	p1.waitJS("the banner gone", `!document.querySelector('[data-testid=daemon-down]')`)
 	p1.waitJS("the call reconnected", `document.querySelector('[data-testid=controls]')?.dataset.state === 'connected'`)
 	before := framesOf(p1.tiles())[id0]
