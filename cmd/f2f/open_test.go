@@ -72,4 +72,20 @@ func TestOpenAndStage(t *testing.T) {
 	if res.Code == 0 || !strings.Contains(oneErrLine(t, res.Stderr), "was shared in this room") {
 		t.Fatalf("stage of a file never shared: %d %q", res.Code, res.Stderr)
 	}
+
+	// A late joiner gets the same stage (it is room state, in the log).
+	late := filepath.Join(t.TempDir(), "late")
+	startDaemon(ctx, t, late, "--bootstrap", tcpAddr(t, idLines(ctx, t, repo)))
+	cliOK(ctx, t, late, "room", "join", key)
+	for {
+		out := cliOK(ctx, t, late, "room", "stage", key)
+		if strings.Contains(out, "*") && strings.Contains(out, "slide.txt") && strings.Contains(out, cid) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the late joiner's stage: %q", out)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
