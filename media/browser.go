@@ -229,17 +229,77 @@ func (s *Service) ServeBrowser(ctx context.Context, hash string, sig BrowserSign
 // newBrowserPC is a PeerConnection to a page of this host: host
 // candidates on every interface (a browser offers no loopback candidates
 // unless told to), loopback included, no ICE servers.
-func (s *Service) newBrowserPC() (*webrtc.PeerConnection, error) {
-	pc, _, err := s.newPCWith(ICEConfig{}, true)
-	return pc, err
+func (s *Service) newBrowserPC() (*webrtc.PeerConnection, *webrtc.API, error) {
+	pc, _, api, err := s.newPCWith(ICEConfig{}, true)
+	return pc, api, err
+}
+
+// txPool keeps the transceivers of the page's connection whose track was
+// removed, to carry the next track of their kind: a call where members
+// come and go keeps as many m-lines as it had tracks at once, not one
+// per track it ever had. A transceiver becomes free once the page
+// answered the offer that removed its track.
+type txPool struct {
+	api     *webrtc.API
+	pending []*webrtc.RTPTransceiver
+	free    []*webrtc.RTPTransceiver
+}
+
+func (p *txPool) answered() {
+	p.free = append(p.free, p.pending...)
+	p.pending = nil
+}
+
+// add sends track on a free transceiver of its kind, else on a new one.
+func (p *txPool) add(pc *webrtc.PeerConnection, track webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	for i, t := range p.free {
+		if t.Kind() != track.Kind() {
+			continue
+		}
+		snd, err := p.api.NewRTPSender(track, pc.SCTP().Transport())
+		if err != nil {
+			return nil, err
+		}
+		if err := t.SetSender(snd, track); err != nil {
+			_ = snd.Stop()
+			return nil, err
+		}
+		p.free = append(p.free[:i], p.free[i+1:]...)
+		return snd, nil
+	}
+	// A transceiver of its own (AddTrack would take over one of the
+	// page's receiving ones).
+	t, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	return t.Sender(), nil
+}
+
+// remove stops sending snd's track; its transceiver waits for the answer.
+func (p *txPool) remove(pc *webrtc.PeerConnection, snd *webrtc.RTPSender) error {
+	var tr *webrtc.RTPTransceiver
+	for _, t := range pc.GetTransceivers() {
+		if t.Sender() == snd {
+			tr = t
+		}
+	}
+	if err := pc.RemoveTrack(snd); err != nil {
+		return err
+	}
+	if tr != nil {
+		p.pending = append(p.pending, tr)
+	}
+	return nil
 }
 
 func (l *liveSession) serve(sig BrowserSignaller) error {
 	s := l.s
-	pc, err := s.newBrowserPC()
+	pc, api, err := s.newBrowserPC()
 	if err != nil {
 		return err
 	}
+	pool := &txPool{api: api}
 	var wg sync.WaitGroup
 	defer func() {
 		_ = pc.Close()
@@ -356,7 +416,7 @@ func (l *liveSession) serve(sig BrowserSignaller) error {
 				return errors.New("the page did not answer the offer")
 			}
 		case <-l.kickCh:
-			changed, err := l.applyTracks(pc, senders, &wg)
+			changed, err := l.applyTracks(pc, pool, senders, &wg)
 			if err != nil {
 				return err
 			}
@@ -376,6 +436,7 @@ func (l *liveSession) serve(sig BrowserSignaller) error {
 					return fmt.Errorf("the page's answer: %w", err)
 				}
 				negotiating = false
+				pool.answered()
 				if err := remote.flush(pc); err != nil {
 					return err
 				}
@@ -416,7 +477,7 @@ func (l *liveSession) serve(sig BrowserSignaller) error {
 
 // applyTracks adds and removes the senders of other members' tracks to
 // match the wanted ones.
-func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, senders map[trackKey]*webrtc.RTPSender, wg *sync.WaitGroup) (bool, error) {
+func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, pool *txPool, senders map[trackKey]*webrtc.RTPSender, wg *sync.WaitGroup) (bool, error) {
 	l.mu.Lock()
 	want := l.want
 	l.mu.Unlock()
@@ -432,13 +493,10 @@ func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, senders map[trackKe
 			}
 			continue
 		}
-		// A transceiver of its own (AddTrack would take over one of the
-		// page's receiving ones).
-		tr, err := pc.AddTransceiverFromTrack(t.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		snd, err := pool.add(pc, t.track)
 		if err != nil {
 			return false, fmt.Errorf("add track: %w", err)
 		}
-		snd := tr.Sender()
 		senders[t.key] = snd
 		changed = true
 		key := t.key
@@ -463,7 +521,7 @@ func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, senders map[trackKe
 		if keep[k] {
 			continue
 		}
-		if err := pc.RemoveTrack(snd); err != nil {
+		if err := pool.remove(pc, snd); err != nil {
 			return false, fmt.Errorf("remove track: %w", err)
 		}
 		delete(senders, k)

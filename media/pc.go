@@ -21,33 +21,35 @@ var (
 // interceptors (NACK, RTCP reports, TWCC) plus the stats interceptor whose
 // getter it returns, and the ICE settings.
 func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
-	return s.newPCWith(s.ice, false)
+	pc, getter, _, err := s.newPCWith(s.ice, false)
+	return pc, getter, err
 }
 
 // newPCWith is newPC with ICE settings ic; local is a connection to a
-// browser on this host (loopback candidates too, every interface).
-func (s *Service) newPCWith(ic ICEConfig, local bool) (*webrtc.PeerConnection, stats.Getter, error) {
+// browser on this host (loopback candidates too, every interface). It
+// returns the connection's API too (to make senders with).
+func (s *Service) newPCWith(ic ICEConfig, local bool) (*webrtc.PeerConnection, stats.Getter, *webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
 		PayloadType:        96,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType:        111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sf, err := stats.NewInterceptor()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var getter stats.Getter
 	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter = g })
@@ -90,13 +92,13 @@ func (s *Service) newPCWith(ic ICEConfig, local bool) (*webrtc.PeerConnection, s
 	}
 	pc, err := api.NewPeerConnection(conf)
 	if err != nil {
-		return nil, nil, fmt.Errorf("new peer connection: %w", err)
+		return nil, nil, nil, fmt.Errorf("new peer connection: %w", err)
 	}
 	if getter == nil {
 		_ = pc.Close()
-		return nil, nil, fmt.Errorf("stats interceptor not bound")
+		return nil, nil, nil, fmt.Errorf("stats interceptor not bound")
 	}
-	return pc, getter, nil
+	return pc, getter, api, nil
 }
 
 // quietLogger drops pion's own logging (its warnings about closed

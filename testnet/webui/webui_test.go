@@ -283,6 +283,22 @@ func TestMeshOfThreePages(t *testing.T) {
 	}
 	pages[2].screenshot(filepath.Join(os.TempDir(), "f2f-mesh-screen.png"))
 	pages[1].click(`[data-testid=stop-screen]`)
+	// The stopped share leaves the others' pages; shared again, it comes
+	// back on the same transceiver (the page's connection does not grow
+	// with every track that came and went).
+	screenTile := fmt.Sprintf(`(%s).some(t => t.origin === %q && t.kind === 'screen' && t.frames > 0)`, tilesJS, ids[1])
+	pages[0].waitJS("page1's screen tile gone", "!"+screenTile)
+	transceivers := `f2fCall.pc.getTransceivers().length`
+	n0, err := eval[int](pages[0], transceivers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages[1].click(`[data-testid=share-screen]`)
+	pages[0].waitJS("page1's screen tile again", screenTile)
+	if n, err := eval[int](pages[0], transceivers); err != nil || n != n0 {
+		t.Fatalf("page0 has %d transceivers after the second share (%v), %d before", n, err, n0)
+	}
+	pages[1].click(`[data-testid=stop-screen]`)
 
 	// A chat line typed in page 2 reaches the other pages and the log.
 	line := "hello from the page of node 2"
