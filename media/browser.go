@@ -503,18 +503,7 @@ func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, pool *txPool, sende
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				pkts, _, err := snd.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, p := range pkts {
-					switch p.(type) {
-					case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-						l.s.keyframeRequested(l.room, key)
-					}
-				}
-			}
+			l.s.readRTCP(snd, l.room, key)
 		}()
 	}
 	for k, snd := range senders {

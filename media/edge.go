@@ -253,7 +253,7 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.readRTCP(snd, key)
+			e.s.readRTCP(snd, e.room, key)
 		}()
 	}
 	for k, snd := range e.senders {
@@ -272,9 +272,10 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 	return changed, nil
 }
 
-// readRTCP drains a sender's RTCP (the interceptors need it read) and
-// passes keyframe requests for forwarded streams upstream.
-func (e *outEdge) readRTCP(snd *webrtc.RTPSender, key trackKey) {
+// readRTCP drains a sender's RTCP (the interceptors need it read) until
+// the sender stops, and passes the receiver's keyframe requests for the
+// stream key of room upstream (to its publisher, or this node's page).
+func (s *Service) readRTCP(snd *webrtc.RTPSender, room string, key trackKey) {
 	for {
 		pkts, _, err := snd.ReadRTCP()
 		if err != nil {
@@ -283,7 +284,7 @@ func (e *outEdge) readRTCP(snd *webrtc.RTPSender, key trackKey) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				e.s.keyframeRequested(e.room, key)
+				s.keyframeRequested(room, key)
 			}
 		}
 	}
