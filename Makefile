@@ -4,22 +4,15 @@ STATICCHECK_VERSION ?= v0.8.2
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK ?= $(GOBIN)/staticcheck
 
-.PHONY: all build build-opus demo test fmt-check vet staticcheck unit bench fuzz clean vendor-js
+.PHONY: all build demo test fmt-check vet staticcheck unit bench fuzz clean vendor-js
 
 all: build
 
-# `make build`: a static binary (no cgo): leaner at run time (cgo costs the
-# idle daemon about 8 MiB of RSS); its audio mixer says that mixing is
-# unavailable. `make build-opus`: with cgo and libopus (apt-get install
-# libopus-dev pkg-config), for a node that should mix audio as the mixer.
-# The tests use the opus tag whenever pkg-config finds libopus.
-OPUS ?= $(shell pkg-config --exists opus 2>/dev/null && echo opus)
-
+# `make build`: the one build, with every feature: cgo for Automerge (the
+# collaborative documents; its static Rust library ships in the Go module)
+# and libopus (audio mixing: apt-get install libopus-dev pkg-config gcc).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/f2f ./cmd/f2f
-
-build-opus:
-	CGO_ENABLED=1 $(GO) build -trimpath -tags opus -o bin/f2f ./cmd/f2f
+	CGO_ENABLED=1 $(GO) build -trimpath -o bin/f2f ./cmd/f2f
 
 demo: build
 	./bin/f2f demo
@@ -31,35 +24,36 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet -tags "$(OPUS)" ./...
+	$(GO) vet ./...
 
 $(STATICCHECK):
 	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 staticcheck: $(STATICCHECK)
-	$(STATICCHECK) -tags "$(OPUS)" ./...
+	$(STATICCHECK) ./...
 
 unit:
+	@pkg-config --exists opus 2>/dev/null || { echo "audio mixing builds with libopus: apt-get install libopus-dev pkg-config"; exit 1; }
 	@command -v ffmpeg >/dev/null || { echo "the media tests decode recordings with ffmpeg: apt-get install ffmpeg"; exit 1; }
 	@command -v chromium >/dev/null || { echo "the browser UI's tests drive Chromium: apt-get install chromium"; exit 1; }
-	$(GO) test -race -tags "$(OPUS)" -timeout 15m ./...
+	$(GO) test -race -timeout 15m ./...
 
 # `make fuzz`: every Go fuzz target (decoders fed by the network or by a
 # file a user opens) for FUZZTIME each, one after the other (`make test`
 # runs only their seed corpora). A crash leaves its input under the
 # package's testdata/fuzz/, which then is a seed for good.
 FUZZTIME ?= 60s
-FUZZPKGS ?= ./overlay ./media ./files
+FUZZPKGS ?= ./overlay ./media ./files ./collab
 fuzz:
 	@set -e; for pkg in $(FUZZPKGS); do \
-		for f in $$($(GO) test -tags "$(OPUS)" -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -tags "$(OPUS)" -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
 
 bench: build
-	$(GO) test -tags "$(OPUS)" -run '^$$' -bench . -benchtime 5x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./...
 	./bin/f2f bench daemon
 	./bin/f2f bench chat
 	./bin/f2f bench files

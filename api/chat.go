@@ -15,24 +15,31 @@ const ChatHelp = `chat commands:
   /files        list the files shared in this room (f2f file ls --room ROOM)
   /mixer        the room's mixer, term and scores; /mixer set PEER pins
                 one for everyone, /mixer auto lets the election pick again
+  /todo         the room's todo list; /todo add TEXT adds an item,
+                /todo done N marks item N done
+  /agenda       the meeting's agenda; /agenda start TIME sets its start,
+                /agenda add [TIME] TITLE adds a 10-minute item (after the
+                last one without TIME)
   /help         this help
   //TEXT        send TEXT starting with a single /`
 
 // Chat commands, as ParseChat names them.
 const (
-	ChatText  = ""      // not a command: Arg is the message
-	ChatNick  = "nick"  // Arg: the new nickname
-	ChatMe    = "me"    // Arg: the action
-	ChatWho   = "who"   // the members
-	ChatMixer = "mixer" // Arg: "", "set PEER" or "auto"
-	ChatHelpC = "help"
+	ChatText   = ""      // not a command: Arg is the message
+	ChatNick   = "nick"  // Arg: the new nickname
+	ChatMe     = "me"    // Arg: the action
+	ChatWho    = "who"   // the members
+	ChatMixer  = "mixer" // Arg: "", "set PEER" or "auto"
+	ChatHelpC  = "help"
+	ChatTodo   = "todo"   // Arg: "", "add TEXT" or "done N"
+	ChatAgenda = "agenda" // Arg: "", "start TIME" or "add [TIME] TITLE"
 	// ChatShare and ChatFiles read or list local files: the client runs
 	// them (add with room=, list with room=); the daemon refuses them.
 	ChatShare = "share" // Arg: a path
 	ChatFiles = "files"
 )
 
-var chatCommands = []string{ChatNick, ChatMe, ChatWho, ChatMixer, ChatHelpC, ChatShare, ChatFiles}
+var chatCommands = []string{ChatNick, ChatMe, ChatWho, ChatMixer, ChatHelpC, ChatShare, ChatFiles, ChatTodo, ChatAgenda}
 
 // ChatCommand is a chat line, parsed.
 type ChatCommand struct {

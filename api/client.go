@@ -537,3 +537,64 @@ func (c *Client) SetStage(ctx context.Context, room, op, cid string) (Stage, err
 	var v Stage
 	return v, c.Do(ctx, http.MethodPost, RoomPath(PathStage, room), StageRequest{Op: op, CID: cid}, &v)
 }
+
+// Docs lists a room's documents.
+func (c *Client) Docs(ctx context.Context, room string) ([]DocInfo, error) {
+	var v []DocInfo
+	return v, c.Do(ctx, http.MethodGet, RoomPath(PathDocs, room), nil, &v)
+}
+
+// NewDoc creates a document (kind "notes", "todo" or "agenda"; "" is
+// notes).
+func (c *Client) NewDoc(ctx context.Context, room, name, kind string) (DocInfo, error) {
+	var v DocInfo
+	return v, c.Do(ctx, http.MethodPost, RoomPath(PathDocs, room), DocCreateRequest{Name: name, Kind: kind}, &v)
+}
+
+// Doc reads a document.
+func (c *Client) Doc(ctx context.Context, room, name string) (Doc, error) {
+	var v Doc
+	return v, c.Do(ctx, http.MethodGet, DocPath(PathDoc, room, name), nil, &v)
+}
+
+// DocMarkdown reads a document rendered as Markdown.
+func (c *Client) DocMarkdown(ctx context.Context, room, name string) (string, error) {
+	resp, err := c.Send(ctx, http.MethodGet, DocPath(PathDoc, room, name)+"?format=markdown", "", nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return string(b), err
+}
+
+// SetDocText edits a notes document (see DocTextRequest).
+func (c *Client) SetDocText(ctx context.Context, room, name string, req DocTextRequest) (Doc, error) {
+	var v Doc
+	return v, c.Do(ctx, http.MethodPost, DocPath(PathDocText, room, name), req, &v)
+}
+
+// Todo changes a todo document.
+func (c *Client) Todo(ctx context.Context, room, name string, req TodoRequest) (DocItemResult, error) {
+	var v DocItemResult
+	return v, c.Do(ctx, http.MethodPost, DocPath(PathDocTodo, room, name), req, &v)
+}
+
+// Agenda changes an agenda.
+func (c *Client) Agenda(ctx context.Context, room, name string, req AgendaRequest) (DocItemResult, error) {
+	var v DocItemResult
+	return v, c.Do(ctx, http.MethodPost, DocPath(PathDocAgenda, room, name), req, &v)
+}
+
+// DocSnapshot adds a document's save and Markdown rendering as files and
+// shares them in the room.
+func (c *Client) DocSnapshot(ctx context.Context, room, name string) (DocSnapshot, error) {
+	var v DocSnapshot
+	return v, c.Do(ctx, http.MethodPost, DocPath(PathDocSnapshot, room, name), nil, &v)
+}
+
+// DocStats asks the document sync counters.
+func (c *Client) DocStats(ctx context.Context) (DocStats, error) {
+	var v DocStats
+	return v, c.Do(ctx, http.MethodGet, PathDocStats, nil, &v)
+}

@@ -18,6 +18,7 @@ const (
 	CodeNotFound           Code = "not_found"            // 404: no such file, path or route
 	CodeUnknownRoom        Code = "unknown_room"         // 404
 	CodeUnknownMember      Code = "unknown_member"       // 404: no such member present
+	CodeUnknownDoc         Code = "unknown_doc"          // 404: no such document in the room
 	CodeAmbiguousRoom      Code = "ambiguous_room"       // 409: a name that several rooms have
 	CodeNotJoined          Code = "not_joined"           // 409
 	CodeBadRoomKey         Code = "bad_room_key"         // 400
@@ -45,6 +46,7 @@ var (
 	ErrNotFound           = errors.New("not found")
 	ErrUnknownRoom        = errors.New("unknown room")
 	ErrUnknownMember      = errors.New("no such member present")
+	ErrUnknownDoc         = errors.New("no such document")
 	ErrAmbiguousRoom      = errors.New("ambiguous room name")
 	ErrNotJoined          = errors.New("room not joined")
 	ErrBadRoomKey         = errors.New("bad room key")
@@ -73,6 +75,7 @@ var codes = map[Code]struct {
 	CodeNotFound:           {http.StatusNotFound, ErrNotFound},
 	CodeUnknownRoom:        {http.StatusNotFound, ErrUnknownRoom},
 	CodeUnknownMember:      {http.StatusNotFound, ErrUnknownMember},
+	CodeUnknownDoc:         {http.StatusNotFound, ErrUnknownDoc},
 	CodeAmbiguousRoom:      {http.StatusConflict, ErrAmbiguousRoom},
 	CodeNotJoined:          {http.StatusConflict, ErrNotJoined},
 	CodeBadRoomKey:         {http.StatusBadRequest, ErrBadRoomKey},

@@ -34,4 +34,9 @@ const (
 	// EventMediaBrowser: this node's page opened or closed the room's
 	// media session: {"room", "open" (bool)}.
 	EventMediaBrowser = "media.browser"
+
+	// Collaborative documents.
+	EventDocCreated  = "doc.created"  // DocInfo
+	EventDocChanged  = "doc.changed"  // {"room", "name", "kind", "peer" (empty: this node's own edit)}
+	EventDocReminder = "doc.reminder" // Reminder
 )

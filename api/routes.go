@@ -34,6 +34,17 @@ const (
 	PathMixer     = PathRoom + "/mixer"
 	PathProbe     = PathRoom + "/probe"
 	PathStage     = PathRoom + "/stage"
+	// The room's collaborative documents.
+	PathDocs        = PathRoom + "/docs"
+	PathDoc         = PathRoom + "/docs/{doc}"
+	PathDocText     = PathDoc + "/text"
+	PathDocTodo     = PathDoc + "/todo"
+	PathDocAgenda   = PathDoc + "/agenda"
+	PathDocSnapshot = PathDoc + "/snapshot"
+	// PathDocSync is a page's sync session with its daemon: a WebSocket
+	// of Automerge sync messages (binary) and cursors (DocCursor JSON).
+	PathDocSync  = PathDoc + "/sync"
+	PathDocStats = Prefix + "/docs/stats"
 
 	PathMediaPublish = PathRoom + "/media/publish"
 	PathMediaRecord  = PathRoom + "/media/record"
@@ -81,6 +92,8 @@ var Routes = []Route{
 	{"GET", PathMixer}, {"POST", PathMixer}, {"POST", PathProbe}, {"GET", PathStage}, {"POST", PathStage},
 	{"POST", PathMediaPublish}, {"POST", PathMediaRecord}, {"POST", PathMediaStop}, {"POST", PathMediaMix},
 	{"GET", PathMediaStats}, {"GET", PathMediaBrowser},
+	{"GET", PathDocs}, {"POST", PathDocs}, {"GET", PathDoc}, {"POST", PathDocText}, {"POST", PathDocTodo},
+	{"POST", PathDocAgenda}, {"POST", PathDocSnapshot}, {"GET", PathDocSync}, {"GET", PathDocStats},
 	{"GET", PathFiles}, {"POST", PathFileAdd}, {"POST", PathFileGet}, {"GET", PathFileCat},
 	{"GET", PathGateway}, {"HEAD", PathGateway}, {"GET", PathMetrics},
 	{"POST", PathLoginCode}, {"GET", PathLogin}, {"GET", PathUI}, {"GET", PathUIFiles},
@@ -89,6 +102,11 @@ var Routes = []Route{
 // RoomPath fills a {room} path with a room reference.
 func RoomPath(path, room string) string {
 	return strings.Replace(path, "{room}", url.PathEscape(room), 1)
+}
+
+// DocPath fills a {room}/docs/{doc} path.
+func DocPath(path, room, doc string) string {
+	return strings.Replace(RoomPath(path, room), "{doc}", url.PathEscape(doc), 1)
 }
 
 // The browser UI's routes (outside Prefix, no bearer token: a browser logs

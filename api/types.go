@@ -582,3 +582,139 @@ type ICECandidate struct {
 	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
 	UsernameFragment *string `json:"usernameFragment,omitempty"`
 }
+
+// DocInfo describes one of a room's collaborative documents (GET
+// /api/v1/rooms/{room}/docs): its kind ("notes", "todo" or "agenda"), its
+// stored size in bytes and its current version (Automerge heads).
+type DocInfo struct {
+	Room    string    `json:"room"`
+	Name    string    `json:"name"`
+	Kind    string    `json:"kind"`
+	Size    int       `json:"size"`
+	Heads   []string  `json:"heads"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// DocCreateRequest is the body of POST /api/v1/rooms/{room}/docs.
+type DocCreateRequest struct {
+	Name string `json:"name"`
+	Kind string `json:"kind,omitempty"` // notes (the default), todo or agenda
+}
+
+// TodoItem is one item of a todo document; Due is zero for none.
+type TodoItem struct {
+	ID       string    `json:"id"`
+	Text     string    `json:"text"`
+	Done     bool      `json:"done"`
+	Assignee string    `json:"assignee,omitempty"`
+	Due      time.Time `json:"due,omitzero"`
+}
+
+// AgendaItem is one item of an agenda: a title, when it starts, how many
+// minutes it takes and who leads it.
+type AgendaItem struct {
+	ID      string    `json:"id"`
+	Title   string    `json:"title"`
+	At      time.Time `json:"at"`
+	Minutes int       `json:"minutes"`
+	Owner   string    `json:"owner,omitempty"`
+}
+
+// Doc is a document's content (GET /api/v1/rooms/{room}/docs/{doc}):
+// Text for notes, Todo for a todo list, Start and Agenda for an agenda.
+// With ?format=markdown the answer is the Markdown rendering instead.
+type Doc struct {
+	DocInfo
+	Text   string       `json:"text,omitempty"`
+	Todo   []TodoItem   `json:"todo,omitempty"`
+	Start  time.Time    `json:"start,omitzero"`
+	Agenda []AgendaItem `json:"agenda,omitempty"`
+}
+
+// DocTextRequest is the body of POST .../docs/{doc}/text: the notes' new
+// text, edited from Old as it was at the version Base (the heads of GET
+// .../docs/{doc}). The daemon turns the difference into Automerge splices
+// on top of Base, so what others wrote meanwhile is kept. Without Base the
+// text replaces the current one.
+type DocTextRequest struct {
+	Base []string `json:"base,omitempty"`
+	Old  string   `json:"old,omitempty"`
+	Text string   `json:"text"`
+}
+
+// TodoRequest is the body of POST .../docs/{doc}/todo: op "add" (Text,
+// Assignee, Due) or "done" / "undone" (Item: its number in the list or a
+// prefix of its id). Due is a time as TimeHelp says; empty for none.
+type TodoRequest struct {
+	Op       string `json:"op"`
+	Text     string `json:"text,omitempty"`
+	Assignee string `json:"assignee,omitempty"`
+	Due      string `json:"due,omitempty"`
+	Item     string `json:"item,omitempty"`
+}
+
+// AgendaRequest is the body of POST .../docs/{doc}/agenda: op "start"
+// (At: the meeting's start) or "add" (Title, At, Minutes, Owner; without
+// At the item follows the last one). Times as TimeHelp says, read in the
+// daemon's time zone.
+type AgendaRequest struct {
+	Op      string `json:"op"`
+	Title   string `json:"title,omitempty"`
+	At      string `json:"at,omitempty"`
+	Minutes int    `json:"minutes,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+}
+
+// TimeHelp says which times the todo and agenda calls read.
+const TimeHelp = "2006-01-02 15:04, 15:04 (today), RFC 3339, or +10m (from now)"
+
+// DocItemResult answers POST .../todo and .../agenda: the item added or
+// changed, and the document after.
+type DocItemResult struct {
+	Todo   *TodoItem   `json:"todo,omitempty"`
+	Agenda *AgendaItem `json:"agenda,omitempty"`
+	Doc    Doc         `json:"doc"`
+}
+
+// DocSnapshot answers POST .../docs/{doc}/snapshot: the files added and
+// shared in the room's chat (the Automerge save, NAME.automerge, and its
+// Markdown rendering, NAME.md).
+type DocSnapshot struct {
+	Files []FileLink `json:"files"`
+}
+
+// DocCursor is a page's cursor or selection in a notes document, carried
+// as text on the document's sync WebSocket: Anchor and Head are Automerge
+// cursors (opaque strings the page gets from @automerge/automerge);
+// the daemon fills Peer on the cursors it passes to a page.
+type DocCursor struct {
+	Type   string `json:"type"` // "cursor"
+	Peer   string `json:"peer,omitempty"`
+	Anchor string `json:"anchor"`
+	Head   string `json:"head"`
+}
+
+// DocStats are the document sync counters (GET /api/v1/docs/stats).
+type DocStats struct {
+	FramesIn  uint64 `json:"frames_in"`
+	FramesOut uint64 `json:"frames_out"`
+	BytesIn   uint64 `json:"bytes_in"`
+	BytesOut  uint64 `json:"bytes_out"`
+	Rejected  uint64 `json:"rejected"`
+	Oversize  uint64 `json:"oversize"`
+	Refused   uint64 `json:"refused"`
+	Sessions  int    `json:"sessions"`
+}
+
+// Reminder is an agenda reminder this node gave (event doc.reminder, and
+// a "reminder" line in the room's chat log): the meeting's start (Key
+// "start") or an item, at its time.
+type Reminder struct {
+	Room  string    `json:"room"`
+	Doc   string    `json:"doc"`
+	Key   string    `json:"key"`
+	Title string    `json:"title"`
+	At    time.Time `json:"at"`
+	Fired time.Time `json:"fired"`
+}

@@ -44,8 +44,11 @@ func checkChanges(msg []byte, max int) error {
 		b = b[n:]
 		return v, true
 	}
-	if !hashes() || !hashes() {
-		return bad("heads or need")
+	if !hashes() {
+		return bad("heads")
+	}
+	if !hashes() {
+		return bad("need")
 	}
 	nHave, ok := uvarint()
 	if !ok || nHave > uint64(len(b)) {

@@ -62,6 +62,7 @@ func (s *Service) reminders() {
 	defer s.wg.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	given := map[due]bool{} // recorded in the database: no write again
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -77,16 +78,22 @@ func (s *Service) reminders() {
 				if d.at.Before(next) {
 					next = d.at
 				}
-			case now.Sub(d.at) <= remindWindow:
+			case now.Sub(d.at) <= remindWindow && !given[d]:
 				r := Reminder{Room: d.room, Doc: d.doc, Key: d.key, At: d.at, Title: d.title, Fired: now}
 				fresh, err := s.st.markFired(s.ctx, &r)
 				if err != nil {
 					s.log.Warn("reminder", "err", err)
 					continue
 				}
+				given[d] = true
 				if fresh {
 					s.events(EventReminder, r)
 				}
+			}
+		}
+		for d := range given {
+			if now.Sub(d.at) > remindWindow {
+				delete(given, d)
 			}
 		}
 		if !timer.Stop() {

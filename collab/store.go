@@ -186,13 +186,6 @@ func (s *store) markFired(ctx context.Context, r *Reminder) (bool, error) {
 	return true, nil
 }
 
-func (s *store) fired(ctx context.Context, room, name, key string, at time.Time) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM doc_reminders WHERE room = ? AND name = ? AND key = ? AND at = ?`,
-		room, name, key, at.UnixMilli()).Scan(&n)
-	return n > 0, err
-}
-
 // reminders lists the reminders given in a room since a time.
 func (s *store) reminders(ctx context.Context, room string, since time.Time) ([]Reminder, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, room, name, key, at, title, fired FROM doc_reminders

@@ -598,3 +598,68 @@ func (s *Service) Kick() {
 	default:
 	}
 }
+
+// Joined reports whether the room with this hash is joined.
+func (s *Service) Joined(room string) bool { return s.joined(room) }
+
+// PagePeer is a page's side of a document session (node carries it on a
+// WebSocket).
+type PagePeer interface {
+	SendSync(msg []byte) error
+	SendCursor(from string, cursor []byte) error
+	// Recv returns the page's next sync message or cursor.
+	Recv() (sync, cursor []byte, err error)
+	Close() error
+}
+
+// ServePage syncs one document with a page of this node until the page
+// goes, ctx ends or the service closes: the page holds its own copy
+// (Automerge in JavaScript), and its cursors go to the room's members.
+func (s *Service) ServePage(ctx context.Context, room, name string, p PagePeer) error {
+	d, err := s.lookup(room, name)
+	if err != nil {
+		return err
+	}
+	se := s.newSession(room, "", name, func(b []byte) error {
+		f, err := decodeFrame(b)
+		if err != nil {
+			return err
+		}
+		if f.typ == frameCursor {
+			return p.SendCursor(f.peer, f.payload)
+		}
+		return p.SendSync(f.payload)
+	}, func() { _ = p.Close() })
+	if !s.register(se) {
+		return ErrClosed
+	}
+	defer s.unregister(se)
+	go se.writeLoop()
+	defer se.close()
+	stop := context.AfterFunc(ctx, se.close)
+	defer stop()
+	lim := s.newLimiter()
+	for {
+		msg, cur, err := p.Recv()
+		if err != nil {
+			return err
+		}
+		if err := lim.wait(s.ctx, len(msg)+len(cur)); err != nil {
+			return err
+		}
+		s.framesIn.Add(1)
+		s.bytesIn.Add(uint64(len(msg) + len(cur)))
+		if cur != nil {
+			if len(cur) <= s.limits.CursorBytes {
+				s.cursor(room, name, se, cur)
+			}
+			continue
+		}
+		d.mu.Lock()
+		kind := d.kind
+		d.mu.Unlock()
+		if err := se.receive(ctx, frame{typ: frameSync, name: name, kind: kind, payload: msg}); err != nil {
+			return err
+		}
+	}
+}

@@ -1,5 +1,3 @@
-//go:build opus && cgo
-
 package media
 
 /*

@@ -22,7 +22,7 @@ var (
 	ErrRecording      = errors.New("already recording this room (f2f media stop first)")
 	ErrNothingToStop  = errors.New("nothing is published or recorded in this room")
 	ErrClosed         = errors.New("media service closed")
-	ErrNoMixing       = errors.New("audio mixing is not available in this build (build with -tags opus and libopus installed)")
+	ErrNoMixing       = errors.New("audio mixing is not available")
 	ErrNotMember      = errors.New("peer is not a member of the room")
 	ErrMixNeedsStar   = errors.New("mixed audio needs a star room")
 	ErrMixSelf        = errors.New("this node is the room's mixer")

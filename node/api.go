@@ -64,6 +64,7 @@ func newAPIServer(n *Node, addr string, strict bool) (*apiServer, error) {
 	s.routeFiles(mux)
 	s.routeActivity(mux)
 	s.routeMedia(mux)
+	s.routeDocs(mux)
 	s.routeUI(mux)
 	s.srv = &http.Server{
 		Handler:           s.guard(mux),

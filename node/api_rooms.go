@@ -135,6 +135,10 @@ func (s *apiServer) handleForgetRoom(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if err := s.n.docs.Forget(r.Context(), info.Hash); err != nil {
+		writeErr(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, apiRoom(info))
 }
 
@@ -176,5 +180,24 @@ func (s *apiServer) handleLog(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, mapSlice(msgs, apiChat))
+	out := mapSlice(msgs, apiChat)
+	// This node's agenda reminders are lines of its log too.
+	if hash, err := s.n.rooms.RoomHash(r.Context(), r.PathValue("room")); err == nil {
+		from := since
+		if limit > 0 && len(out) == limit {
+			from = out[0].Time
+		}
+		if rs, err := s.n.docs.Reminders(hash, from); err == nil && len(rs) > 0 {
+			for _, rm := range rs {
+				// Before the first message written after it; the log's
+				// own order stays.
+				i := slices.IndexFunc(out, func(m api.ChatMessage) bool { return m.Time.After(rm.Fired) })
+				if i < 0 {
+					i = len(out)
+				}
+				out = slices.Insert(out, i, reminderChat(rm))
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

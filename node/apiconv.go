@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/collab"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/overlay"
@@ -59,7 +60,17 @@ func errorCode(err error) api.Code {
 		return api.CodeFailed
 	case is(media.ErrPublishing, media.ErrRecording, media.ErrNothingToStop, media.ErrMixNeedsStar, media.ErrMixSelf, media.ErrNoMixing):
 		return api.CodeConflict
-	case is(overlay.ErrServiceClosed, media.ErrClosed, ErrClosed):
+	case is(collab.ErrNoDoc):
+		return api.CodeUnknownDoc
+	case is(collab.ErrTooLarge, collab.ErrTooMany):
+		return api.CodeTooLarge
+	case is(collab.ErrBadName, collab.ErrBadKind, collab.ErrBadTime, collab.ErrBadItem, collab.ErrWrongKind):
+		return api.CodeInvalid
+	case is(collab.ErrNoItem):
+		return api.CodeNotFound
+	case is(collab.ErrExists, collab.ErrStale):
+		return api.CodeConflict
+	case is(overlay.ErrServiceClosed, media.ErrClosed, ErrClosed, collab.ErrClosed):
 		return api.CodeUnavailable
 	}
 	return api.CodeInternal

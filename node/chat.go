@@ -59,6 +59,8 @@ func (n *Node) Chat(ctx context.Context, room, text string) (api.SendResult, err
 			return api.SendResult{}, err
 		}
 		return output(n.rooms.MixerText(ctx, room))
+	case api.ChatTodo, api.ChatAgenda:
+		return output(n.docChat(ctx, room, c))
 	}
 	// /share and /files read or list local files: the client runs them.
 	return api.SendResult{}, fmt.Errorf("%w /%s: it runs in the f2f CLI (f2f file add PATH --room ROOM, f2f file ls --room ROOM)",

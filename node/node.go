@@ -42,6 +42,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/collab"
 	"github.com/fluttershy/face2face/dht"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/media"
@@ -177,6 +178,7 @@ type Node struct {
 	rooms       *overlay.Service
 	files       *files.Service
 	media       *media.Service
+	docs        *collab.Service
 	mdns        mdns.Service
 	events      *eventHub
 	api         *apiServer
@@ -357,6 +359,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	// the database is open) who may have a block; until then it refuses.
 	var fileSvc atomic.Pointer[files.Service]
 	var mediaSvc atomic.Pointer[media.Service]
+	var docSvc atomic.Pointer[collab.Service]
 	n.bswap = bitswap.New(n.ctx, bsnet.NewFromIpfsHost(n.host), n.dht.Routing(), n.bstore,
 		bitswap.EngineBlockstoreWorkerCount(16),
 		bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
@@ -375,7 +378,14 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.closers = append(n.closers, store.Close)
 	ovOpts := append([]overlay.Option{
 		overlay.WithLogger(n.log.With("subsystem", "overlay")),
-		overlay.WithEvents(n.events.Publish),
+		overlay.WithEvents(func(typ string, data any) {
+			n.events.Publish(typ, data)
+			if typ == overlay.EventMemberJoined {
+				if d := docSvc.Load(); d != nil {
+					d.Kick() // sync the documents with the newcomer now
+				}
+			}
+		}),
 		overlay.WithReachability(func() overlay.Reachability { return overlay.Reachability(n.reach.Load()) }),
 		overlay.WithActivity(overlay.Activity{
 			Rates: func(p peer.ID) (float64, float64) {
@@ -435,6 +445,27 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.media.Close)
 	mediaSvc.Store(n.media)
+
+	// Collaborative documents: Automerge documents in f2f.db, synced with
+	// the rooms' members over /f2f/doc/1.
+	n.docs, err = collab.New(n.host, docRooms{n.rooms}, filepath.Join(repoPath, DBFile),
+		collab.WithLogger(n.log.With("subsystem", "collab")),
+		collab.WithEvents(func(typ string, data any) {
+			switch d := data.(type) {
+			case collab.Info:
+				data = apiDocInfo(d)
+			case collab.Reminder:
+				n.events.Publish(api.EventDocReminder, apiReminder(d))
+				n.events.Publish(api.EventChatMessage, reminderChat(d))
+				return
+			}
+			n.events.Publish(typ, data)
+		}))
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.docs.Close)
+	docSvc.Store(n.docs)
 	return n, nil
 }
 

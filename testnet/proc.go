@@ -32,7 +32,7 @@ func BuildBinary(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "f2f")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/f2f")
 	cmd.Dir = filepath.Dir(mod)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build`
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1") // as `make build`: Automerge and libopus through cgo
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, b)
 	}

@@ -19,7 +19,7 @@ func TestCLIReachesNodeOnlyThroughItsNodeCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	const mod = "github.com/fluttershy/face2face/"
-	nodeSide := []string{mod + "node", mod + "testnet", mod + "internal/demo", mod + "dht", mod + "overlay", mod + "media"}
+	nodeSide := []string{mod + "node", mod + "testnet", mod + "internal/demo", mod + "dht", mod + "overlay", mod + "media", mod + "collab"}
 	mayBuild := func(f string) bool {
 		return f == "daemon.go" || f == "init.go" || f == "demo.go" || strings.HasPrefix(f, "bench") || strings.HasSuffix(f, "_test.go")
 	}

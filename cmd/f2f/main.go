@@ -81,6 +81,7 @@ Or watch a whole local network:  f2f demo`,
 		newInitCmd(g), newDaemonCmd(g), newIDCmd(g), newPeersCmd(g), newConnectCmd(g),
 		newVersionCmd(g), newWaitCmd(g), newRoomCmd(g), newChatCmd(g), newFileCmd(g), newDemoCmd(g), newBenchCmd(g),
 		newMixerCmd(g), newTopoCmd(g), newEventsCmd(g), newMediaCmd(g), newOpenCmd(g),
+		newDocCmd(g), newTodoCmd(g), newAgendaCmd(g),
 	)
 	return root
 }

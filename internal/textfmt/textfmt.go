@@ -80,6 +80,8 @@ func FormatChat(m api.ChatMessage, gateway func(cid, name string) string) string
 		return text(fmt.Sprintf("%s  * %s ", ts, nick))
 	case "leave":
 		return fmt.Sprintf("%s  <-- %s left", ts, nick)
+	case "reminder":
+		return text(fmt.Sprintf("%s  (!) reminder: ", ts))
 	case "file":
 		if m.File == nil {
 			return fmt.Sprintf("%s  <%s> (a file link this version cannot read)", ts, nick)
@@ -140,4 +142,51 @@ func HumanSize(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// FormatTodo lists a todo document's items, numbered as the todo calls
+// take them ("f2f todo done ROOM 2").
+func FormatTodo(d api.Doc) string {
+	if len(d.Todo) == 0 {
+		return "the todo list is empty"
+	}
+	var b strings.Builder
+	for i, it := range d.Todo {
+		mark := " "
+		if it.Done {
+			mark = "x"
+		}
+		fmt.Fprintf(&b, "%2d. [%s] %s", i+1, mark, DisplayText(it.Text))
+		if it.Assignee != "" {
+			fmt.Fprintf(&b, " (@%s)", DisplayText(it.Assignee))
+		}
+		if !it.Due.IsZero() {
+			fmt.Fprintf(&b, " due %s", it.Due.Local().Format("2006-01-02 15:04"))
+		}
+		fmt.Fprintf(&b, "  [%s]\n", it.ID)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// FormatAgenda lists an agenda: the meeting's start and the items in
+// time order.
+func FormatAgenda(d api.Doc) string {
+	var b strings.Builder
+	if d.Start.IsZero() {
+		b.WriteString("the meeting has no start time yet\n")
+	} else {
+		fmt.Fprintf(&b, "the meeting starts %s\n", d.Start.Local().Format("2006-01-02 15:04"))
+	}
+	if len(d.Agenda) == 0 {
+		b.WriteString("the agenda is empty")
+		return b.String()
+	}
+	for _, it := range d.Agenda {
+		fmt.Fprintf(&b, "  %s  %3d min  %s", it.At.Local().Format("15:04"), it.Minutes, DisplayText(it.Title))
+		if it.Owner != "" {
+			fmt.Fprintf(&b, " (%s)", DisplayText(it.Owner))
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

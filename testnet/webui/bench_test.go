@@ -169,7 +169,7 @@ func benchPage(b *testing.B, ctx context.Context, br *testnet.Browser, name stri
 	return p
 }
 
-// BenchmarkPageDaemonCost: two `f2f daemon` processes (the static build)
+// BenchmarkPageDaemonCost: two `f2f daemon` processes (the build of `make build`)
 // in a mesh room, each with one page in the call (Chromium's fake camera
 // and microphone): each daemon's CPU and RSS before its page joins and
 // during the call, that is what one browser participant costs its daemon

@@ -14,7 +14,7 @@ import (
 	"github.com/fluttershy/face2face/testnet"
 )
 
-// f2fBin is the static f2f binary TestMain builds (`make build`'s): the
+// f2fBin is the f2f binary TestMain builds (`make build`'s): the
 // pages' daemons run as processes of the product as shipped, not
 // in-process under the race detector, whose 5-10x slower forwarding the
 // frame rates would measure.
