@@ -68,10 +68,13 @@ fi
 	if res := cli(ctx, t, a, "doc", "new", "lobby", "notes", "--kind", "todo"); res.Code == 0 || !strings.Contains(oneErrLine(t, res.Stderr), "notes is a notes document") {
 		t.Fatalf("new with another kind: %d %q", res.Code, res.Stderr)
 	}
+	if _, err := cliClient(t, a).SetDocText(ctx, "lobby", "notes", api.DocTextRequest{Text: "the middle\n"}); err != nil {
+		t.Fatal(err)
+	}
 	if out := cliOK(ctx, t, a, "doc", "edit", "lobby", "notes"); !strings.Contains(out, "saved notes") {
 		t.Fatalf("edit: %q", out)
 	}
-	want := "top line from the nested editor\nbottom line from the outer editor\n"
+	want := "top line from the nested editor\nthe middle\nbottom line from the outer editor\n"
 	if got := cliOK(ctx, t, a, "doc", "cat", "lobby", "notes"); got != want {
 		t.Fatalf("notes after two overlapping edits: %q, want %q", got, want)
 	}
