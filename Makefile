@@ -66,10 +66,17 @@ clean:
 # `make vendor-js`: refresh the page's pinned vendored libraries with npm
 # (web/vendor/). Neither building nor testing needs npm or this target.
 HTM_VERSION ?= 3.1.1
+AUTOMERGE_VERSION ?= 3.5.0
 vendor-js:
 	@command -v npm >/dev/null || { echo "make vendor-js needs npm"; exit 1; }
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	(cd $$tmp && npm pack --silent htm@$(HTM_VERSION) >/dev/null && tar xzf htm-$(HTM_VERSION).tgz); \
 	cp $$tmp/package/preact/standalone.module.js web/vendor/htm-preact-standalone.module.js; \
 	cp $$tmp/package/LICENSE web/vendor/htm.LICENSE; \
-	echo "web/vendor: htm $(HTM_VERSION) (with preact) refreshed"
+	(cd $$tmp && npm pack --silent @automerge/automerge@$(AUTOMERGE_VERSION) >/dev/null && mkdir am && tar xzf automerge-automerge-$(AUTOMERGE_VERSION).tgz -C am); \
+	rm -rf web/vendor/automerge; mkdir -p web/vendor/automerge/generated web/vendor/automerge/wasm_bindgen_output/web; \
+	m=$$tmp/am/package/dist/mjs; \
+	cp $$m/*.js web/vendor/automerge/; cp $$m/generated/*.js web/vendor/automerge/generated/; \
+	cp $$m/wasm_bindgen_output/web/automerge_wasm.js web/vendor/automerge/wasm_bindgen_output/web/; \
+	cp $$tmp/am/package/dist/automerge.wasm $$tmp/am/package/LICENSE web/vendor/automerge/; \
+	echo "web/vendor: htm $(HTM_VERSION) (with preact) and @automerge/automerge $(AUTOMERGE_VERSION) (ES modules + wasm) refreshed"

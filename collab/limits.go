@@ -9,7 +9,8 @@ import (
 )
 
 // checkChanges reads an Automerge sync message's framing (heads, need,
-// have, then the changes, each a chunk) without Automerge, and refuses
+// have, then the changes, each a chunk; then fields newer versions add)
+// without Automerge, and refuses
 // one whose changes hold more than max bytes once inflated: a peer's
 // small compressed change must not make the Rust core inflate gigabytes.
 // A message that does not parse is refused too.
@@ -81,9 +82,8 @@ func checkChanges(msg []byte, max int) error {
 			return fmt.Errorf("%w: a sync message's changes pass %d bytes", ErrTooLarge, max)
 		}
 	}
-	if msg[0] == 0x42 && len(b) != 0 {
-		return bad("trailing bytes")
-	}
+	// What follows the changes (newer versions append the capabilities
+	// they support) is Automerge's to read.
 	return nil
 }
 

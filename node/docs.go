@@ -316,7 +316,7 @@ func (s *apiServer) handleDocSync(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{HandshakeTimeout: 10 * time.Second, CheckOrigin: func(*http.Request) bool { return true }}
 	c, err := up.Upgrade(w, r, nil)
 	if err != nil {
-		return
+		return // the upgrader answered
 	}
 	defer c.Close()
 	c.SetReadLimit(maxDocSyncMessage)
@@ -338,8 +338,8 @@ func (s *apiServer) handleDocSync(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	if err := s.n.docs.ServePage(ctx, hash, name, wsDocPeer{c}); err != nil {
-		s.log.Debug("page document session ended", "doc", name, "err", err)
+	if err := s.n.docs.ServePage(ctx, hash, name, wsDocPeer{c}); err != nil && !websocket.IsCloseError(err, websocket.CloseGoingAway, websocket.CloseNormalClosure) {
+		s.log.Info("a page's document session ended", "doc", name, "err", err)
 	}
 }
 

@@ -180,8 +180,10 @@ func (u *uiFiles) get(name string) *uiFile {
 // uiCSP keeps the page to its own origin: scripts, styles, connections
 // (the API, its events and the media WebSocket) and frames (gateway files
 // on the stage) come from the daemon only; media and images also from
-// blob: (local previews).
-const uiCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+// blob: (local previews). 'wasm-unsafe-eval' lets the page compile
+// Automerge's WebAssembly (its own file, served from here); it allows no
+// eval of JavaScript.
+const uiCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; frame-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

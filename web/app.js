@@ -9,6 +9,7 @@ import { RoomView } from './room.js';
 const events = new Events([
   'room.joined', 'room.left', 'room.forgotten', 'room.member_joined', 'room.member_left', 'room.member_gone',
   'room.mixer_changed', 'chat.message', 'media.route', 'media.gap', 'media.browser', 'peer.connected', 'peer.disconnected',
+  'doc.created', 'doc.changed', 'doc.reminder',
 ]);
 
 // The room in the URL's fragment: #room=<key> (a share link; a password is

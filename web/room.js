@@ -1,11 +1,13 @@
 // A room: the call's tiles and controls, and the side panel with the chat,
-// the files and the network (members, mixer and the live topology).
+// the files, the shared notes, todo list and agenda, and the network
+// (members, mixer and the live topology).
 
 import { html, useState, useEffect, useRef } from './vendor/htm-preact-standalone.module.js';
 import { P, call, room, upload, gatewayURL, short, humanSize } from './api.js';
 import { Call } from './call.js';
 import { Graph } from './graph.js';
 import { Stage } from './stage.js';
+import { Notes, Todo, Agenda, Reminders } from './docs.js';
 
 // Video plays a MediaStreamTrack set (muted: audio plays elsewhere).
 function Video({ tracks, muted, testid }) {
@@ -115,6 +117,7 @@ function ChatLine({ m }) {
     return html`<li class="file"><span class="t">${fmtTime(m.time)}</span> <b>${m.nick}</b> shared${' '}<a href=${gatewayURL(cid, m.file.name)} download=${m.file.name} data-testid="file-link" data-cid=${cid}>${m.file.name}</a>${' '}<span class="muted">(${humanSize(m.file.size)})</span></li>`;
   }
   if (m.kind === 'nick') return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> * ${m.nick} is now known as ${m.text}</li>`;
+  if (m.kind === 'reminder') return html`<li class="reminder" data-testid="chat-reminder"><span class="t">${fmtTime(m.time)}</span> Reminder: ${m.text}</li>`;
   if (m.kind === 'join') return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> → ${m.nick} joined</li>`;
   if (m.kind === 'leave') return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> ← ${m.nick} left</li>`;
   if (m.kind === 'file' && !m.file) return html`<li class="sys"><span class="t">${fmtTime(m.time)}</span> ${m.nick}: a file link this version cannot read</li>`;
@@ -131,7 +134,7 @@ function Chat({ roomRef, hash, events }) {
     call('GET', room(`${P}/rooms/{room}/log`, roomRef) + '?limit=500').then((l) => { if (live) setLog(l || []); }).catch((e) => setErr(e.message));
     const off = events.on('chat.message', (m) => {
       if (m.room !== hash) return;
-      setLog((l) => (l.some((x) => x.author === m.author && x.seq === m.seq) ? l : [...l, m]));
+      setLog((l) => (l.some((x) => x.author === m.author && x.seq === m.seq && x.kind === m.kind) ? l : [...l, m]));
     });
     return () => { live = false; off(); };
   }, [roomRef]);
@@ -147,7 +150,7 @@ function Chat({ roomRef, hash, events }) {
     } catch (x) { setErr(x.message); }
   };
   return html`<div class="chat">
-    <ul class="log" ref=${list} data-testid="chat-log">${log.map((m) => html`<${ChatLine} key=${m.author + ':' + m.seq} m=${m} />`)}</ul>
+    <ul class="log" ref=${list} data-testid="chat-log">${log.map((m) => html`<${ChatLine} key=${m.kind + ':' + m.author + ':' + m.seq} m=${m} />`)}</ul>
     ${err && html`<div class="banner err">${err}</div>`}
     <form onSubmit=${send} class="say">
       <input value=${text} onInput=${(e) => setText(e.target.value)} placeholder="Message, or /help" data-testid="chat-input" maxlength="4000" />
@@ -268,17 +271,21 @@ export function RoomView({ info, me, events, daemon, onLeave }) {
       <button class="ghost small" onClick=${copy} title=${shareLink} data-testid="copy-link">${copied ? 'Copied' : 'Copy the room key link'}</button>
       <button class="ghost small" onClick=${leave} data-testid="leave-room">Leave the room</button>
     </div>
-    <div class="roomgrid">
+    <${Reminders} hash=${info.hash} events=${events} />
+    <div class=${'roomgrid' + (tab === 'notes' ? ' wide' : '')}>
       <div class="main">
         <${Stage} roomRef=${roomRef} stage=${stage} onChanged=${setStage} />
         <${CallView} roomRef=${roomRef} members=${members} mixer=${mixer} me=${me} />
       </div>
       <aside class="side">
         <nav class="tabs">
-          ${['chat', 'files', 'people', 'network'].map((t) => html`<button class=${tab === t ? 'active' : ''} onClick=${() => setTab(t)} data-testid=${'tab-' + t}>${t}</button>`)}
+          ${['chat', 'files', 'notes', 'todo', 'agenda', 'people', 'network'].map((t) => html`<button class=${tab === t ? 'active' : ''} onClick=${() => setTab(t)} data-testid=${'tab-' + t}>${t}</button>`)}
         </nav>
         <div hidden=${tab !== 'chat'}><${Chat} roomRef=${roomRef} hash=${info.hash} events=${events} /></div>
         <div hidden=${tab !== 'files'}><${Files} roomRef=${roomRef} hash=${info.hash} events=${events} onStage=${toStage} /></div>
+        ${tab === 'notes' && html`<${Notes} roomRef=${roomRef} members=${members} me=${me} />`}
+        ${tab === 'todo' && html`<${Todo} roomRef=${roomRef} hash=${info.hash} events=${events} />`}
+        ${tab === 'agenda' && html`<${Agenda} roomRef=${roomRef} hash=${info.hash} events=${events} />`}
         ${tab === 'people' && html`<${People} members=${members} mixerInfo=${mixerInfo} me=${me} />`}
         ${tab === 'network' && html`<${Graph} graph=${graph} mixerInfo=${mixerInfo} />`}
       </aside>

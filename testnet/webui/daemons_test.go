@@ -25,6 +25,7 @@ type daemon struct {
 	*testnet.Proc
 	id   string // peer ID
 	tcp  string // its TCP multiaddr, /p2p/ included
+	quic string // its QUIC multiaddr, /p2p/ included
 	addr string // its API address
 }
 
@@ -43,6 +44,9 @@ func startDaemon(t testing.TB, ctx context.Context, repo string, args ...string)
 	for _, a := range id.Addresses {
 		if strings.Contains(a, "/tcp/") {
 			d.tcp = a
+		}
+		if strings.Contains(a, "/quic-v1") {
+			d.quic = a
 		}
 	}
 	return d
