@@ -230,7 +230,7 @@ export function Notes({ roomRef, members, me }) {
         onInput=${onInput} onKeyUp=${sendCursor} onClick=${sendCursor} onSelect=${sendCursor}
         onScroll=${(e) => { if (mirror.current) mirror.current.scrollTop = e.target.scrollTop; }}></textarea>
     </div>
-    <div class="muted small">${Object.keys(cursors).filter((p) => p !== me.id).length} others' cursors · ${state}</div>
+    <div class="muted small">${Object.keys(cursors).filter((p) => p !== me.id).length} other members' cursors shown · ${state}</div>
   </div>`;
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/fluttershy/face2face/collab"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/media"
 	"github.com/fluttershy/face2face/node"
@@ -135,6 +136,12 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 		}
 		return err
 	}
+	if err := demoDocs(ctx, say, net); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if err := demoElection(ctx, say, net, names, uplinks, recDir); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -160,6 +167,8 @@ func Demo(ctx context.Context, w io.Writer, p DemoParams) (err error) {
 	say("  %s --repo %s/node0 media stats demo-room   (every node publishes the test media in a loop)", p.CLI, dir)
 	say("  %s --repo %s/node0 media record demo-room --dir rec; then: %s --repo %s/node0 media stop demo-room", p.CLI, dir, p.CLI, dir)
 	say("    (media stop ends node0's publishing too; media publish demo-room --video F.ivf --loop starts it again)")
+	say("  %s --repo %s/node2 doc cat demo-room notes; %s --repo %s/node2 doc edit demo-room notes", p.CLI, dir, p.CLI, dir)
+	say("  %s --repo %s/node1 todo ls demo-room; %s --repo %s/node1 agenda add demo-room Retro --at +1m", p.CLI, dir, p.CLI, dir)
 	say("  %s --repo %s/node0 open demo-room   (the browser page: join the call with your camera, which replaces node0's test media)", p.CLI, dir)
 	say("Running until Ctrl-C.")
 
@@ -340,6 +349,86 @@ func demoFile(ctx context.Context, say func(string, ...any), net *testnet.Net) e
 		return errors.New("the fetched file differs from the shared one")
 	}
 	say("  fetched in %s from %d peer(s), every block checked; sha256 matches", d.Round(time.Millisecond), len(sources))
+	return nil
+}
+
+// demoDocs: two members write the room's notes at once, one adds a todo
+// item and an agenda item a few seconds ahead, and every node has both
+// documents and gives the reminder.
+func demoDocs(ctx context.Context, say func(string, ...any), net *testnet.Net) error {
+	a, b := net.Nodes[0], net.Nodes[len(net.Nodes)-1]
+	say("")
+	say("collaborative documents (Automerge): node0 and node%d write the room's notes at once; node1 adds a todo and an agenda item:", len(net.Nodes)-1)
+	hash, err := a.Rooms().RoomHash(ctx, "demo-room")
+	if err != nil {
+		return err
+	}
+	docs := a.Docs()
+	if _, err := docs.Create(ctx, hash, "notes", collab.KindNotes); err != nil {
+		return err
+	}
+	if _, err := b.Docs().Create(ctx, hash, "notes", collab.KindNotes); err != nil {
+		return err
+	}
+	if _, err := docs.SetText(ctx, hash, "notes", nil, "", "# demo notes\nnode0: the DHT formed\n"); err != nil {
+		return err
+	}
+	if _, err := b.Docs().Splice(ctx, hash, "notes", 0, 0, fmt.Sprintf("node%d was here first\n", len(net.Nodes)-1)); err != nil {
+		return err
+	}
+	n1 := net.Nodes[1].Docs()
+	for _, c := range []struct {
+		name string
+		kind collab.Kind
+	}{{"todo", collab.KindTodo}, {"agenda", collab.KindAgenda}} {
+		if _, err := n1.Create(ctx, hash, c.name, c.kind); err != nil {
+			return err
+		}
+	}
+	if _, err := n1.TodoAdd(ctx, hash, "todo", collab.TodoItem{Text: "try f2f open", Assignee: "you"}); err != nil {
+		return err
+	}
+	at := time.Now().Add(3 * time.Second)
+	if _, err := n1.AgendaAdd(ctx, hash, "agenda", collab.AgendaItem{Title: "demo wrap-up", At: at, Minutes: 5, Owner: "bob"}); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var text string
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
+		var first string
+		for i, nd := range net.Nodes {
+			v, err := nd.Docs().Get(hash, "notes")
+			if err != nil || len(nd.Docs().List(hash)) < 3 {
+				return false, nil
+			}
+			if i == 0 {
+				first = v.Text
+			} else if v.Text != first {
+				return false, nil
+			}
+		}
+		text = first
+		return strings.Contains(text, "was here first") && strings.Contains(text, "the DHT formed"), nil
+	}); err != nil {
+		return fmt.Errorf("the documents did not reach every node: %w", err)
+	}
+	say("  every node holds notes, todo and agenda; the notes merged to:")
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		say("    | %s", l)
+	}
+	if err := testnet.WaitFor(wctx, func() (bool, error) {
+		for _, nd := range net.Nodes {
+			rs, err := nd.Docs().Reminders(hash, at.Add(-time.Minute))
+			if err != nil || len(rs) == 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("the reminder did not come: %w", err)
+	}
+	say("  at %s every node reminded: agenda: demo wrap-up (bob)", at.Format("15:04:05"))
 	return nil
 }
 

@@ -383,3 +383,48 @@ func TestTodoAgendaInThePage(t *testing.T) {
 	}
 	p.screenshot(filepath.Join(os.TempDir(), "f2f-todo-agenda.png"))
 }
+
+// TestNotesCursors: two members' pages on the notes: what one types shows
+// at the other, and each shows the other's selection where it is in the
+// text (an Automerge cursor, so it stays on the same words while text is
+// inserted before it).
+func TestNotesCursors(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	ds := startDaemons(t, ctx, 2)
+	info := formRoom(t, ctx, ds, "cursors")
+	b := startBrowser(t, ctx)
+	var ps []*page
+	for i, d := range ds {
+		p := openPage(t, ctx, b, fmt.Sprintf("page%d", i), d, info.Key)
+		p.waitJS("the notes tab", `!!document.querySelector('[data-testid=tab-notes]')`)
+		p.click(`[data-testid=tab-notes]`)
+		p.waitJS("the notes connected", `document.querySelector('[data-testid=notes]').dataset.state === 'open'`)
+		ps = append(ps, p)
+	}
+	if err := chromedp.Do(ps[0].ctx, chromedp.SendKeys(chromedp.CSS(`[data-testid=notes-text]`), "hello world, this is the agenda")); err != nil {
+		t.Fatal(err)
+	}
+	ps[1].waitJS("page 0's text at page 1", `document.querySelector('[data-testid=notes-text]').value === 'hello world, this is the agenda'`)
+	// Page 0 selects "world".
+	if _, err := eval[bool](ps[0], `(() => { const el = document.querySelector('[data-testid=notes-text]'); el.focus(); el.setSelectionRange(6, 11);
+		el.dispatchEvent(new Event('select')); return true; })()`); err != nil {
+		t.Fatal(err)
+	}
+	sel := fmt.Sprintf(`document.querySelector('.notesbox mark') && document.querySelector('.caret[data-peer=%q]')`, ds[0].id)
+	ps[1].waitJS("page 0's selection at page 1", sel+` && document.querySelector('.notesbox mark').textContent === 'world'`)
+	// Page 1 types at the start: the selection stays on "world".
+	if _, err := eval[bool](ps[1], `(() => { const el = document.querySelector('[data-testid=notes-text]'); el.focus(); el.setSelectionRange(0, 0); return true; })()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ps[1].ctx, chromedp.SendKeys(chromedp.CSS(`[data-testid=notes-text]`), "Well, ")); err != nil {
+		t.Fatal(err)
+	}
+	ps[0].waitJS("page 1's words at page 0", `document.querySelector('[data-testid=notes-text]').value === 'Well, hello world, this is the agenda'`)
+	ps[1].waitJS("the selection still on world", sel+` && document.querySelector('.notesbox mark').textContent === 'world'`)
+	// Page 0's own selection moved with the text it did not type.
+	if got, err := eval[string](ps[0], `(() => { const el = document.querySelector('[data-testid=notes-text]'); return el.value.slice(el.selectionStart, el.selectionEnd); })()`); err != nil || got != "world" {
+		t.Errorf("page 0's selection after page 1 typed before it: %q %v", got, err)
+	}
+	ps[0].waitJS("page 1's caret at page 0", fmt.Sprintf(`!!document.querySelector('.caret[data-peer=%q]')`, ds[1].id))
+	ps[1].screenshot(filepath.Join(os.TempDir(), "f2f-notes-cursors.png"))
+}
