@@ -704,6 +704,8 @@ type DocStats struct {
 	Rejected  uint64 `json:"rejected"`
 	Oversize  uint64 `json:"oversize"`
 	Refused   uint64 `json:"refused"`
+	Pushed    uint64 `json:"pushed"`
+	Synced    uint64 `json:"synced"`
 	Sessions  int    `json:"sessions"`
 }
 

@@ -418,13 +418,21 @@ func TestHostileSync(t *testing.T) {
 	attack(t, evil, victim, hello, frame{typ: frameSync, name: "notes", kind: KindNotes, payload: msg}.encode())
 	waitFor(t, "the bomb refused", func() bool { return victim.s.Stats().Oversize >= 1 })
 
+	// Pushed changes: garbage, and the bomb as a change.
+	attack(t, evil, victim, hello, frame{typ: frameChanges, name: "notes", kind: KindNotes, payload: []byte("junk")}.encode())
+	waitFor(t, "the pushed junk rejected", func() bool { return victim.s.Stats().Rejected >= 2 })
+	attack(t, evil, victim, hello, frame{typ: frameChanges, name: "notes", kind: KindNotes, payload: chunk}.encode())
+	waitFor(t, "the pushed bomb refused", func() bool { return victim.s.Stats().Oversize >= 2 })
+	attack(t, evil, victim, hello, frame{typ: frameHeads, name: "notes", kind: KindNotes, payload: []byte("not 32 bytes")}.encode())
+	waitFor(t, "bad heads rejected", func() bool { return victim.s.Stats().Rejected >= 3 })
+
 	big := make([]byte, testLimits().FrameBytes+10)
 	attack(t, evil, victim, hello, big)
-	waitFor(t, "the big frame refused", func() bool { return victim.s.Stats().Oversize >= 2 })
+	waitFor(t, "the big frame refused", func() bool { return victim.s.Stats().Oversize >= 3 })
 
 	// An unknown document with a corrupt message is not created.
 	attack(t, evil, victim, hello, frame{typ: frameSync, name: "junk", kind: KindNotes, payload: []byte{0x42, 1}}.encode())
-	waitFor(t, "the junk rejected", func() bool { return victim.s.Stats().Rejected >= 2 })
+	waitFor(t, "the junk rejected", func() bool { return victim.s.Stats().Rejected >= 4 })
 	if n := len(victim.s.List("r")); n != 1 {
 		t.Fatalf("%d documents", n)
 	}
@@ -484,6 +492,47 @@ func FuzzFrame(f *testing.F) {
 		if fr, err := decodeFrame(b); err == nil && fr.typ == frameSync {
 			_ = checkChanges(fr.payload, 1<<20)
 		}
+		_, _, _ = pushedChanges(b, 1<<20)
 		_ = checkChanges(b, 1<<20)
 	})
+}
+
+// TestPushedChangesParse: the hashes and dependencies read from pushed
+// changes (uncompressed and compressed ones) are Automerge's.
+func TestPushedChangesParse(t *testing.T) {
+	d, err := genesis("r", "notes", KindNotes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Save()
+	v, _ := d.RootMap().Get(keyText)
+	prev := d.Heads()
+	if err := v.Text().Insert(0, "short"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Commit("a"); err != nil {
+		t.Fatal(err)
+	}
+	mid := d.Heads()
+	if err := v.Text().Insert(0, strings.Repeat("long enough to be compressed ", 40)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Commit("b"); err != nil {
+		t.Fatal(err)
+	}
+	inc := d.SaveIncremental()
+	hashes, deps, err := pushedChanges(inc, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][32]byte{[32]byte(mid[0]), [32]byte(d.Heads()[0])}
+	if len(hashes) != 2 || hashes[0] != want[0] || hashes[1] != want[1] {
+		t.Fatalf("hashes %x, want %x", hashes, want)
+	}
+	if len(deps) != 2 || deps[0] != [32]byte(prev[0]) || deps[1] != [32]byte(mid[0]) {
+		t.Fatalf("deps %x", deps)
+	}
+	if _, _, err := pushedChanges([]byte("junk"), 1<<20); err == nil {
+		t.Fatal("junk accepted")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -271,12 +272,11 @@ func appendItem(d *automerge.Doc, fields map[string]any) error {
 // listing or by a prefix of its id.
 func findItem(maps []*automerge.Map, ref string) (*automerge.Map, error) {
 	ref = strings.TrimSpace(ref)
-	var n int
-	if _, err := fmt.Sscanf(ref, "%d", &n); err == nil && fmt.Sprint(n) == ref {
-		if n >= 1 && n <= len(maps) {
-			return maps[n-1], nil
-		}
-		return nil, fmt.Errorf("%w %s: the list has %d items", ErrNoItem, ref, len(maps))
+	// A number up to the list's length is the item's number; any other
+	// ref is a prefix of an id (ids are 8 hex digits).
+	n, numErr := strconv.Atoi(ref)
+	if numErr == nil && n >= 1 && n <= len(maps) {
+		return maps[n-1], nil
 	}
 	var found *automerge.Map
 	for _, m := range maps {
@@ -288,6 +288,9 @@ func findItem(maps []*automerge.Map, ref string) (*automerge.Map, error) {
 		}
 	}
 	if found == nil {
+		if numErr == nil {
+			return nil, fmt.Errorf("%w %s: the list has %d items", ErrNoItem, ref, len(maps))
+		}
 		return nil, fmt.Errorf("%w %q", ErrNoItem, ref)
 	}
 	return found, nil

@@ -106,6 +106,8 @@ type Stats struct {
 	Rejected  uint64 `json:"rejected"` // corrupt sync messages and frames
 	Oversize  uint64 `json:"oversize"` // frames or documents past a limit
 	Refused   uint64 `json:"refused"`  // streams from peers that are not members
+	Pushed    uint64 `json:"pushed"`   // frames of changes sent
+	Synced    uint64 `json:"synced"`   // sync messages sent
 	Sessions  int    `json:"sessions"`
 }
 
@@ -132,7 +134,7 @@ type Service struct {
 
 	remind chan struct{}
 
-	framesIn, framesOut, bytesIn, bytesOut, rejected, oversize, refused atomic.Uint64
+	framesIn, framesOut, bytesIn, bytesOut, rejected, oversize, refused, pushed, synced atomic.Uint64
 }
 
 type sessKey struct {
@@ -151,6 +153,8 @@ type doc struct {
 	pending  int // change rows since the save
 	dirtyAll bool
 	updated  time.Time
+	backstop atomic.Bool // a member's change came: announce the heads at the next tick
+	held     []heldPush  // pushed changes waiting for the changes they build on
 }
 
 // New opens the documents in the SQLite database at dbPath and serves
@@ -379,7 +383,7 @@ func (s *Service) edit(ctx context.Context, room, name string, want Kind, msg st
 		// f checks before it writes; whatever it wrote before an error of
 		// Automerge's is committed like any edit, never left pending.
 		if cerr := commit(d.d, msg); cerr == nil {
-			_ = s.persist(ctx, d)
+			_, _ = s.persist(ctx, d)
 		}
 		d.mu.Unlock()
 		return View{}, err
@@ -388,54 +392,81 @@ func (s *Service) edit(ctx context.Context, room, name string, want Kind, msg st
 		d.mu.Unlock()
 		return View{}, fmt.Errorf("collab: commit: %w", err)
 	}
-	err = s.persist(ctx, d)
+	inc, err := s.persist(ctx, d)
 	v := readView(d.d, d.info())
 	d.mu.Unlock()
 	if err != nil {
 		return View{}, err
 	}
-	s.changed(d, "")
+	s.changed(d, nil, inc)
 	return v, nil
 }
 
 // persist stores the document's changes since the last persist (d.mu
-// held): appended as a row, or the document saved whole every
-// Limits.Compact rows (and after a failed append).
-func (s *Service) persist(ctx context.Context, d *doc) error {
+// held) and returns them (Automerge change chunks, for the members):
+// appended as a row, or the document saved whole every Limits.Compact
+// rows (and after a failed append).
+func (s *Service) persist(ctx context.Context, d *doc) ([]byte, error) {
 	d.updated = time.Now()
+	inc := d.d.SaveIncremental()
 	if d.dirtyAll || d.pending >= s.limits.Compact {
 		save := d.d.Save()
 		if err := s.st.compact(ctx, d.room, d.name, save); err != nil {
 			d.dirtyAll = true
-			return err
+			return inc, err
 		}
 		d.dirtyAll, d.pending, d.size = false, 0, len(save)
-		return nil
+		return inc, nil
 	}
-	inc := d.d.SaveIncremental()
 	if len(inc) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := s.st.appendChanges(ctx, d.room, d.name, inc); err != nil {
 		d.dirtyAll = true // the next persist saves whole
-		return err
+		return inc, err
 	}
 	d.pending++
 	d.size += len(inc)
-	return nil
+	return inc, nil
 }
 
-// changed tells the sessions of the document's room and the event
-// stream that it changed (by a member: from).
-func (s *Service) changed(d *doc, from peer.ID) {
+// changed passes a change of a document on: its changes (inc) pushed to
+// every member's session of the room when it is this node's own (or its
+// page's), the pages' sessions told to sync, and the event stream told.
+//
+// Pushing the changes themselves, rather than running the sync protocol
+// with every member on every change, keeps a keystroke's cost flat: the
+// sync protocol's messages cost time in proportion to the document's
+// history (3.4 ms a member at 10,000 changes, 18 ms at 40,000, in
+// automerge-go's core), so it runs when a session starts, which brings
+// a member up to date whatever it missed, and when a member announces
+// heads this node still lacks a tick later (a member with no session to
+// a change's author: see announceHeads).
+func (s *Service) changed(d *doc, from *session, inc []byte) {
+	var push []byte
+	if len(inc) > 0 {
+		push = frame{typ: frameChanges, name: d.name, kind: d.kind, payload: inc}.encode()
+	}
+	// A member's change goes no further by push (its author pushed it to
+	// every member it has a session with); a member without one learns
+	// from the heads announced at the next tick that it lacks it.
+	relay := from != nil && from.peer != ""
 	s.mu.Lock()
 	for se := range s.sessions[d.room] {
-		se.markDirty(d.name)
+		switch {
+		case se == from:
+		case se.peer == "" || push == nil:
+			se.markDirty(d.name)
+		case relay:
+			d.backstop.Store(true)
+		default:
+			se.queue(push)
+		}
 	}
 	s.mu.Unlock()
 	c := Change{Room: d.room, Name: d.name, Kind: d.kind}
-	if from != "" {
-		c.Peer = from.String()
+	if from != nil && from.peer != "" {
+		c.Peer = from.peer.String()
 	}
 	s.events(EventChanged, c)
 	if d.kind == KindAgenda {
@@ -463,7 +494,8 @@ func (s *Service) Stats() Stats {
 	}
 	s.mu.Unlock()
 	return Stats{FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
-		Rejected: s.rejected.Load(), Oversize: s.oversize.Load(), Refused: s.refused.Load(), Sessions: n}
+		Rejected: s.rejected.Load(), Oversize: s.oversize.Load(), Refused: s.refused.Load(), Pushed: s.pushed.Load(),
+		Synced: s.synced.Load(), Sessions: n}
 }
 
 // SetText makes the notes document's text new, as the splices that turn

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,13 @@ const (
 	frameHello  = 0 // payload: the room hash
 	frameSync   = 1 // doc name, kind, Automerge sync message
 	frameCursor = 2 // doc name, peer (who, for frames to a page), opaque cursor
+	// frameChanges: doc name, kind, Automerge changes (as a save
+	// appends them): a member's new changes, pushed as they happen.
+	frameChanges = 3
+	// frameHeads: doc name, kind, the sender's heads (32 bytes each): what
+	// it has after members' changes came (at most once a tick): a member
+	// that lacks one of them syncs.
+	frameHeads = 4
 )
 
 // frame is one decoded frame.
@@ -47,7 +55,7 @@ func putString(b []byte, s string) []byte {
 func (f frame) encode() []byte {
 	b := []byte{f.typ}
 	switch f.typ {
-	case frameSync:
+	case frameSync, frameChanges, frameHeads:
 		b = putString(putString(b, f.name), string(f.kind))
 	case frameCursor:
 		b = putString(putString(b, f.name), f.peer)
@@ -75,7 +83,7 @@ func decodeFrame(b []byte) (frame, error) {
 	var err error
 	switch f.typ {
 	case frameHello:
-	case frameSync:
+	case frameSync, frameChanges, frameHeads:
 		var kind string
 		if f.name, rest, err = readString(rest, 64); err != nil {
 			return frame{}, err
@@ -108,13 +116,15 @@ type session struct {
 	send    func([]byte) error
 	stop    func()
 
-	mu      sync.Mutex
-	states  map[string]*automerge.SyncState
-	dirty   map[string]bool
-	cursors [][]byte // cursor frames waiting to go
-	wake    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	mu     sync.Mutex
+	states map[string]*automerge.SyncState
+	dirty  map[string]bool
+	resync bool                              // frames were dropped: sync every document
+	heads  map[string][]automerge.ChangeHash // announced by the member, to check at the next tick
+	out    [][]byte                          // frames waiting to go (changes, cursors)
+	wake   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 func (s *Service) newSession(room string, p peer.ID, onlyDoc string, send func([]byte) error, stop func()) *session {
@@ -132,6 +142,23 @@ func (se *session) markDirty(name string) {
 	se.mu.Unlock()
 	se.poke()
 }
+
+// queue adds a frame to send. A member that cannot keep up with the
+// room's changes (maxQueued frames behind) gets none until the queue
+// drains: it catches up by the sync protocol instead (the document is
+// marked to sync).
+func (se *session) queue(f []byte) {
+	se.mu.Lock()
+	if len(se.out) < maxQueued {
+		se.out = append(se.out, f)
+	} else {
+		se.resync = true
+	}
+	se.mu.Unlock()
+	se.poke()
+}
+
+const maxQueued = 256
 
 func (se *session) poke() {
 	select {
@@ -197,12 +224,21 @@ func (se *session) writeLoop() {
 				}
 			}
 			delete(se.dirty, name)
-			curs := se.cursors
-			se.cursors = nil
+			curs := se.out
+			se.out = nil
+			if se.resync && len(curs) == 0 {
+				se.resync = false
+				for _, n := range se.s.docNames(se.room) {
+					se.dirty[n] = true
+				}
+			}
 			se.mu.Unlock()
 			for _, c := range curs {
 				if se.write(c) != nil {
 					return
+				}
+				if c[0] == frameChanges {
+					se.s.pushed.Add(1)
 				}
 			}
 			if name == "" {
@@ -215,6 +251,7 @@ func (se *session) writeLoop() {
 			if se.write(frame{typ: frameSync, name: name, kind: kind, payload: msg}.encode()) != nil {
 				return
 			}
+			se.s.synced.Add(1)
 		}
 	}
 }
@@ -304,13 +341,24 @@ func (se *session) receive(ctx context.Context, f frame) error {
 		s.rejected.Add(1)
 		return fmt.Errorf("%w: sync message: %v", errBadFrame, err)
 	}
-	after := d.d.Heads()
-	changed := !sameHeads(before, after)
-	if changed && d.kind != docKind(d.d) && docKind(d.d) != "" {
-		d.kind = docKind(d.d)
+	if err := s.applied(ctx, se, d, before, created); err != nil {
+		return err
 	}
+	se.markDirty(f.name) // the reply
+	return nil
+}
+
+// applied finishes a receive (d.mu held, released here): when the heads
+// moved, the changes are stored and passed on.
+func (s *Service) applied(ctx context.Context, se *session, d *doc, before []automerge.ChangeHash, created bool) error {
+	changed := !sameHeads(before, d.d.Heads())
+	if k := docKind(d.d); changed && k != "" && d.kind != k {
+		d.kind = k
+	}
+	var inc []byte
+	var err error
 	if changed {
-		err = s.persist(ctx, d)
+		inc, err = s.persist(ctx, d)
 	}
 	info := d.info()
 	d.mu.Unlock()
@@ -321,10 +369,70 @@ func (se *session) receive(ctx context.Context, f frame) error {
 		s.events(EventCreated, info)
 	}
 	if changed {
-		s.changed(d, se.peer)
+		s.changed(d, se, inc)
 	}
-	se.markDirty(f.name) // the reply
 	return nil
+}
+
+// receiveChanges applies changes a member pushed.
+func (se *session) receiveChanges(ctx context.Context, f frame) error {
+	s := se.s
+	if se.peer == "" || CheckName(f.name) != nil {
+		return fmt.Errorf("%w: pushed changes for %q", errBadFrame, f.name)
+	}
+	kind, err := ParseKind(string(f.kind))
+	if err != nil || f.kind == "" {
+		return fmt.Errorf("%w: kind %q", errBadFrame, f.kind)
+	}
+	hashes, deps, err := pushedChanges(f.payload, s.limits.DocBytes)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			s.oversize.Add(1)
+		} else {
+			s.rejected.Add(1)
+		}
+		return err
+	}
+	d, created, err := s.ensure(ctx, se.room, f.name, kind, false)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.size+len(f.payload) > s.limits.DocBytes+s.limits.DocBytes/4 {
+		d.mu.Unlock()
+		s.oversize.Add(1)
+		return fmt.Errorf("%w: %s would pass %d bytes", ErrTooLarge, f.name, s.limits.DocBytes)
+	}
+	before := d.d.Heads()
+	if !d.ready(deps, hashes) {
+		// They build on changes this node has not got: still on their way
+		// from another member, or missed while apart. They wait for them
+		// (a tick at most; then the sync protocol brings them all).
+		d.hold(heldPush{payload: append([]byte(nil), f.payload...), hashes: hashes, deps: deps, from: se, at: time.Now()})
+		d.mu.Unlock()
+		if created {
+			s.events(EventCreated, Info{Room: se.room, Name: f.name, Kind: kind})
+		}
+		return nil
+	}
+	if err := d.d.LoadIncremental(f.payload); err != nil {
+		d.mu.Unlock()
+		s.rejected.Add(1)
+		return fmt.Errorf("%w: pushed changes: %v", errBadFrame, err)
+	}
+	d.releaseHeld()
+	return s.applied(ctx, se, d, before, created)
+}
+
+// docNames lists a room's documents.
+func (s *Service) docNames(room string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for n := range s.docs[room] {
+		out = append(out, n)
+	}
+	return out
 }
 
 func sameHeads(a, b []automerge.ChangeHash) bool {
@@ -361,8 +469,8 @@ func (s *Service) cursor(room, name string, from *session, payload []byte) {
 	b := frame{typ: frameCursor, name: name, peer: who.String(), payload: payload}.encode()
 	for _, se := range targets {
 		se.mu.Lock()
-		if len(se.cursors) < 64 {
-			se.cursors = append(se.cursors, b)
+		if len(se.out) < 64 {
+			se.out = append(se.out, b)
 		}
 		se.mu.Unlock()
 		se.poke()
@@ -402,6 +510,10 @@ func (se *session) handleFrame(ctx context.Context, b []byte) error {
 	switch f.typ {
 	case frameSync:
 		return se.receive(ctx, f)
+	case frameChanges:
+		return se.receiveChanges(ctx, f)
+	case frameHeads:
+		return se.receiveHeads(f)
 	case frameCursor:
 		if len(f.payload) > s.limits.CursorBytes {
 			s.oversize.Add(1)
@@ -527,6 +639,19 @@ func (s *Service) loop() {
 		case <-t.C:
 		case <-s.kick:
 		}
+		s.mu.Lock()
+		var all []*session
+		for _, m := range s.sessions {
+			for se := range m {
+				all = append(all, se)
+			}
+		}
+		s.mu.Unlock()
+		for _, se := range all {
+			se.checkHeads()
+		}
+		s.expireHeld(s.limits.Tick)
+		s.announceHeads()
 		now := time.Now()
 		self := s.h.ID()
 		seen := map[sessKey]bool{}
@@ -661,5 +786,163 @@ func (s *Service) ServePage(ctx context.Context, room, name string, p PagePeer) 
 		if err := se.receive(ctx, frame{typ: frameSync, name: name, kind: kind, payload: msg}); err != nil {
 			return err
 		}
+	}
+}
+
+// announceHeads tells every member the heads of each document that
+// members changed since the last tick. A member pushes its own changes to
+// the members it has a session with; one that has none with the author
+// (it cannot reach it) learns here that it lacks something, and syncs.
+func (s *Service) announceHeads() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for room, m := range s.docs {
+		for name, d := range m {
+			if !d.backstop.Swap(false) {
+				continue
+			}
+			d.mu.Lock()
+			var hs []byte
+			for _, h := range d.d.Heads() {
+				hs = append(hs, h[:]...)
+			}
+			kind := d.kind
+			d.mu.Unlock()
+			f := frame{typ: frameHeads, name: name, kind: kind, payload: hs}.encode()
+			for se := range s.sessions[room] {
+				if se.peer != "" {
+					se.queue(f)
+				}
+			}
+		}
+	}
+}
+
+// receiveHeads notes a member's heads; those this node lacks a tick
+// later (not just in flight from their author) make it sync with the
+// member.
+func (se *session) receiveHeads(f frame) error {
+	if se.peer == "" || CheckName(f.name) != nil || len(f.payload)%32 != 0 || len(f.payload) > 32*64 {
+		se.s.rejected.Add(1)
+		return fmt.Errorf("%w: heads of %q", errBadFrame, f.name)
+	}
+	var hs []automerge.ChangeHash
+	for b := f.payload; len(b) > 0; b = b[32:] {
+		var h automerge.ChangeHash
+		copy(h[:], b)
+		hs = append(hs, h)
+	}
+	se.mu.Lock()
+	if se.heads == nil {
+		se.heads = map[string][]automerge.ChangeHash{}
+	}
+	if len(se.heads) < 64 {
+		se.heads[f.name] = hs
+	}
+	se.mu.Unlock()
+	return nil
+}
+
+// checkHeads syncs the documents whose announced heads are still unknown
+// here.
+func (se *session) checkHeads() {
+	se.mu.Lock()
+	heads := se.heads
+	se.heads = nil
+	se.mu.Unlock()
+	for name, hs := range heads {
+		d, err := se.s.lookup(se.room, name)
+		if err != nil {
+			se.markDirty(name)
+			continue
+		}
+		d.mu.Lock()
+		missing := false
+		for _, h := range hs {
+			if _, err := d.d.Change(h); err != nil {
+				missing = true
+				break
+			}
+		}
+		d.mu.Unlock()
+		if missing {
+			se.markDirty(name)
+		}
+	}
+}
+
+// heldPush is a member's pushed changes that wait for the changes they
+// build on.
+type heldPush struct {
+	payload      []byte
+	hashes, deps [][32]byte
+	from         *session
+	at           time.Time
+}
+
+// maxHeld bounds the pushes a document holds.
+const maxHeld = 256
+
+// ready reports whether every change pushed changes build on is here or
+// among them (d.mu held).
+func (d *doc) ready(deps, hashes [][32]byte) bool {
+	for _, dep := range deps {
+		if _, err := d.d.Change(automerge.ChangeHash(dep)); err != nil && !slices.Contains(hashes, dep) {
+			return false
+		}
+	}
+	return true
+}
+
+// hold keeps pushed changes until what they build on arrives (d.mu held);
+// past maxHeld the oldest are dropped and their sender synced with.
+func (d *doc) hold(h heldPush) {
+	if len(d.held) >= maxHeld {
+		d.held[0].from.markDirty(d.name)
+		d.held = d.held[1:]
+	}
+	d.held = append(d.held, h)
+}
+
+// releaseHeld loads the held pushes that became ready (d.mu held).
+func (d *doc) releaseHeld() {
+	for progress := true; progress; {
+		progress = false
+		for i := 0; i < len(d.held); i++ {
+			h := d.held[i]
+			if !d.ready(h.deps, h.hashes) {
+				continue
+			}
+			_ = d.d.LoadIncremental(h.payload) // checked when it came; a failure leaves it to the sync protocol
+			d.held = slices.Delete(d.held, i, i+1)
+			i--
+			progress = true
+		}
+	}
+}
+
+// expireHeld gives up on pushes held longer than a tick: their senders
+// are synced with instead.
+func (s *Service) expireHeld(older time.Duration) {
+	s.mu.Lock()
+	var ds []*doc
+	for _, m := range s.docs {
+		for _, d := range m {
+			ds = append(ds, d)
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range ds {
+		d.mu.Lock()
+		kept := d.held[:0]
+		for _, h := range d.held {
+			if time.Since(h.at) > older {
+				h.from.markDirty(d.name)
+			} else {
+				kept = append(kept, h)
+			}
+		}
+		d.held = kept
+		d.mu.Unlock()
 	}
 }

@@ -73,7 +73,7 @@ type config struct {
 // WithLibp2pMetrics registers go-libp2p's own Prometheus metrics (swarm,
 // identify, resource manager, ...) with the node's /metrics. They are off by
 // default: they cost about 1.5 MiB of memory, which an idle daemon under the
-// 40 MB goal cannot spare.
+// 64 MB goal would rather not spend.
 func WithLibp2pMetrics() Option {
 	return func(c *config) error { c.libp2pMet = true; return nil }
 }

@@ -20,7 +20,7 @@ import (
 // Goals the benchmarks are measured against (issues 2 and 3).
 const (
 	goalStartToReady = 500 * time.Millisecond
-	goalIdleRSS      = 40_000_000            // 40 MB, as issue 2 puts it
+	goalIdleRSS      = 64_000_000            // 64 MB: issue 2 set 40 MB; issue 17 moved the one build to cgo (Automerge, libopus) and the goal to 64 MB
 	goalChatP99      = 20 * time.Millisecond // at 50 nodes
 	goalChatNodes    = 50
 )
@@ -75,7 +75,7 @@ shutdown takes. Nothing leaves the machine.`,
 			fmt.Fprintf(tw, "daemon start-to-ready\t%d\t%.0f ms\t%.0f ms\t<= %.0f ms\t%v\n", runs,
 				ms(bench.Median(res.StartToReady)), ms(bench.Max(res.StartToReady)), ms(goalStartToReady),
 				bench.Median(res.StartToReady) <= goalStartToReady)
-			fmt.Fprintf(tw, "daemon idle RSS (after %s)\t%d\t%.1f MiB (%.1f MB)\t%.1f MiB\t<= 40 MB (%.1f MiB)\t%v\n", idle, runs,
+			fmt.Fprintf(tw, "daemon idle RSS (after %s)\t%d\t%.1f MiB (%.1f MB)\t%.1f MiB\t<= 64 MB (%.1f MiB)\t%v\n", idle, runs,
 				mb(bench.Median(res.IdleRSS)), float64(bench.Median(res.IdleRSS))/1e6, mb(bench.Max(res.IdleRSS)), mb(int64(goalIdleRSS)),
 				bench.Median(res.IdleRSS) <= goalIdleRSS)
 			fmt.Fprintf(tw, "daemon shutdown (SIGTERM to exit)\t%d\t%.0f ms\t%.0f ms\t\t\n", runs,
