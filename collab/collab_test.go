@@ -536,3 +536,98 @@ func TestPushedChangesParse(t *testing.T) {
 		t.Fatal("junk accepted")
 	}
 }
+
+// TestReminderOnceAcrossRestarts: an agenda item that is due reminds
+// once (an event and a stored reminder), and not again after a restart.
+func TestReminderOnceAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	ms := newMembers(t, 1)
+	m := ms[0]
+	_ = m.s.Close()
+	var mu sync.Mutex
+	var got []Reminder
+	start := func() {
+		s, err := New(m.h, m.room, m.db, WithLimits(testLimits()), WithEvents(func(typ string, data any) {
+			if r, ok := data.(Reminder); ok && typ == EventReminder {
+				mu.Lock()
+				got = append(got, r)
+				mu.Unlock()
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.s = s
+		t.Cleanup(func() { _ = s.Close() })
+	}
+	start()
+	if _, err := m.s.Create(ctx, "r", "agenda", KindAgenda); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(200 * time.Millisecond)
+	if _, err := m.s.AgendaAdd(ctx, "r", "agenda", AgendaItem{Title: "standup", At: at, Minutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reminder", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	mu.Lock()
+	if d := got[0].Fired.Sub(got[0].At); d < 0 || d > time.Second || got[0].Title != "standup" || !got[0].At.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("reminder %+v, %v after its time", got[0], d)
+	}
+	mu.Unlock()
+	if err := m.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start()
+	// A pass of the restarted service's reminders is seen by a new item
+	// that is due: it comes, and the first one does not come again.
+	if _, err := m.s.AgendaAdd(ctx, "r", "agenda", AgendaItem{Title: "retro", At: time.Now().Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new item's reminder", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[1].Title != "retro" {
+		t.Fatalf("reminders after a restart: %+v", got)
+	}
+	rs, err := m.s.Reminders("r", time.Time{})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("stored reminders %+v %v", rs, err)
+	}
+}
+
+// TestDocumentSizeCap: an edit of a document at its size cap is refused
+// clearly and changes nothing.
+func TestDocumentSizeCap(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t)
+	l := testLimits()
+	l.DocBytes = 4000
+	s, err := New(h, &fakeRooms{members: map[peer.ID]bool{}}, filepath.Join(t.TempDir(), "f2f.db"), WithLimits(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Create(ctx, "r", "notes", KindNotes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetText(ctx, "r", "notes", nil, "", strings.Repeat("x", 2001)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a text past half the cap: %v", err)
+	}
+	var last string
+	for i := 0; ; i++ {
+		v, err := s.Splice(ctx, "r", "notes", 0, 0, fmt.Sprintf("line %d of some length\n", i))
+		if errors.Is(err, ErrTooLarge) {
+			if !strings.Contains(err.Error(), "has reached 4000 bytes") {
+				t.Fatalf("error %q", err)
+			}
+			break
+		}
+		if err != nil || i > 1000 {
+			t.Fatalf("edit %d: %v", i, err)
+		}
+		last = v.Text
+	}
+	if got := text(t, &member{s: s}, "notes"); got != last {
+		t.Fatalf("a refused edit changed the text")
+	}
+}

@@ -20,8 +20,10 @@ import (
 
 // ProtocolID is the documents' sync protocol: one stream per pair of
 // members and room, opened with a hello frame naming the room, then
-// Automerge sync messages per document both ways (and the pages'
-// cursors), each a varint-length-delimited frame.
+// varint-length-delimited frames both ways: Automerge sync messages per
+// document (when the stream opens, and to catch up), each member's own
+// new changes as it makes them, heads announcements, and the pages'
+// cursors.
 const ProtocolID protocol.ID = "/f2f/doc/1"
 
 // Frame types.
