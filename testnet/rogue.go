@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-msgio"
 	mh "github.com/multiformats/go-multihash"
 
+	"github.com/fluttershy/face2face/collab"
 	"github.com/fluttershy/face2face/overlay"
 )
 
@@ -82,5 +83,30 @@ func AskHistory(ctx context.Context, h host.Host, to peer.ID, hash string) (int,
 		}
 		n++
 		size += len(b)
+	}
+}
+
+// AskDocs opens /f2f/doc/1 to a node as h, names room hash in the hello
+// frame, and returns how many frames the node sent within 5 s (a refused
+// stream is reset at once: none).
+func AskDocs(ctx context.Context, h host.Host, to peer.ID, hash string) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := h.NewStream(ctx, to, collab.ProtocolID)
+	if err != nil {
+		return 0
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := msgio.NewVarintWriter(st).WriteMsg(append([]byte{0}, hash...)); err != nil {
+		return 0
+	}
+	rd := msgio.NewVarintReaderSize(st, 8<<20)
+	n := 0
+	for {
+		if _, err := rd.ReadMsg(); err != nil {
+			return n
+		}
+		n++
 	}
 }

@@ -35,6 +35,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/collab"
 	"github.com/fluttershy/face2face/files"
 	"github.com/fluttershy/face2face/internal/textfmt"
 	"github.com/fluttershy/face2face/media"
@@ -840,5 +841,56 @@ func TestRogueFreshAuthorFlood(t *testing.T) {
 	// does not hold that against it (a negative score would prune it).
 	if s := honest.Rooms().AppScore(victim.ID()); s < 0 {
 		t.Errorf("the honest member scores the victim, an honest relay, %.0f", s)
+	}
+}
+
+// TestPasswordRoomDocsNothingToStrangers: a password room's documents go
+// to its members only: a peer that asks /f2f/doc/1 for the room without
+// having proven the password gets nothing (its stream is reset and
+// counted as refused), while a member asking the same gets the sync.
+func TestPasswordRoomDocsNothingToStrangers(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	n0, n1 := net.Nodes[0], net.Nodes[1]
+	info, err := n0.Rooms().Create(ctx, "vault", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Rooms().Join(ctx, info.Key, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, ctx, net.Nodes, "vault", 1)
+	if _, err := n0.Docs().Create(ctx, info.Hash, "notes", collab.KindNotes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n0.Docs().SetText(ctx, info.Hash, "notes", nil, "", "the secret plan\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitFor(ctx, func() (bool, error) {
+		v, err := n1.Docs().Get(info.Hash, "notes")
+		return err == nil && v.Text == "the secret plan\n", nil
+	}); err != nil {
+		t.Fatal("the member never got the notes")
+	}
+	stranger, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	if err := stranger.Connect(ctx, peer.AddrInfo{ID: n0.ID(), Addrs: n0.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	refused := n0.Docs().Stats().Refused
+	if n := AskDocs(ctx, stranger, n0.ID(), info.Hash); n != 0 {
+		t.Errorf("a peer without the password got %d frames of the room's documents", n)
+	}
+	if got := n0.Docs().Stats().Refused; got <= refused {
+		t.Errorf("the stranger's stream was not counted as refused (%d, before %d)", got, refused)
+	}
+	// The same question from a member is answered.
+	if n := AskDocs(ctx, n1.Host(), n0.ID(), info.Hash); n == 0 {
+		t.Error("a member asking for the room's documents got nothing")
 	}
 }
