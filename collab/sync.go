@@ -293,41 +293,21 @@ func (se *session) generate(name string) ([]byte, Kind, bool) {
 // receive applies one sync message from the session's partner.
 func (se *session) receive(ctx context.Context, f frame) error {
 	s := se.s
-	if se.onlyDoc != "" && f.name != se.onlyDoc {
-		return fmt.Errorf("%w: a page's session is for %s", errBadFrame, se.onlyDoc)
-	}
-	if CheckName(f.name) != nil {
-		return fmt.Errorf("%w: document name %q", errBadFrame, f.name)
-	}
-	kind, err := ParseKind(string(f.kind))
-	if err != nil || f.kind == "" {
-		return fmt.Errorf("%w: kind %q", errBadFrame, f.kind)
-	}
-	if err := checkChanges(f.payload, s.limits.DocBytes); err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			s.oversize.Add(1)
-		} else {
-			s.rejected.Add(1)
+	d, created, err := se.target(ctx, f, func() error {
+		if err := checkChanges(f.payload, s.limits.DocBytes); err != nil {
+			return err
 		}
-		return err
-	}
-	if _, err := s.lookup(se.room, f.name); err != nil {
-		// A document this node has not seen: the message must decode
-		// before the document exists here.
-		if _, err := automerge.LoadSyncMessage(f.payload); err != nil {
-			s.rejected.Add(1)
-			return fmt.Errorf("%w: sync message: %v", errBadFrame, err)
+		if _, err := s.lookup(se.room, f.name); err != nil {
+			// A document this node has not seen: the message must decode
+			// before the document exists here.
+			if _, err := automerge.LoadSyncMessage(f.payload); err != nil {
+				return fmt.Errorf("%w: sync message: %v", errBadFrame, err)
+			}
 		}
-	}
-	d, created, err := s.ensure(ctx, se.room, f.name, kind, false)
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	d.mu.Lock()
-	if d.size+len(f.payload) > s.limits.DocBytes+s.limits.DocBytes/4 {
-		d.mu.Unlock()
-		s.oversize.Add(1)
-		return fmt.Errorf("%w: %s would pass %d bytes", ErrTooLarge, f.name, s.limits.DocBytes)
 	}
 	se.mu.Lock()
 	ss := se.states[f.name]
@@ -376,34 +356,56 @@ func (s *Service) applied(ctx context.Context, se *session, d *doc, before []aut
 	return nil
 }
 
-// receiveChanges applies changes a member pushed.
-func (se *session) receiveChanges(ctx context.Context, f frame) error {
+// target checks a sync or changes frame (its document's name and kind,
+// then its payload with check; a failed check is counted: rejected, or
+// oversize when past a limit), finds or makes its document, and returns
+// it locked (d.mu) when the payload leaves it within its size.
+func (se *session) target(ctx context.Context, f frame, check func() error) (*doc, bool, error) {
 	s := se.s
-	if se.peer == "" || CheckName(f.name) != nil {
-		return fmt.Errorf("%w: pushed changes for %q", errBadFrame, f.name)
+	if se.onlyDoc != "" && f.name != se.onlyDoc {
+		return nil, false, fmt.Errorf("%w: a page's session is for %s", errBadFrame, se.onlyDoc)
+	}
+	if CheckName(f.name) != nil {
+		return nil, false, fmt.Errorf("%w: document name %q", errBadFrame, f.name)
 	}
 	kind, err := ParseKind(string(f.kind))
 	if err != nil || f.kind == "" {
-		return fmt.Errorf("%w: kind %q", errBadFrame, f.kind)
+		return nil, false, fmt.Errorf("%w: kind %q", errBadFrame, f.kind)
 	}
-	hashes, deps, err := pushedChanges(f.payload, s.limits.DocBytes)
-	if err != nil {
+	if err := check(); err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			s.oversize.Add(1)
 		} else {
 			s.rejected.Add(1)
 		}
-		return err
+		return nil, false, err
 	}
 	d, created, err := s.ensure(ctx, se.room, f.name, kind, false)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	d.mu.Lock()
 	if d.size+len(f.payload) > s.limits.DocBytes+s.limits.DocBytes/4 {
 		d.mu.Unlock()
 		s.oversize.Add(1)
-		return fmt.Errorf("%w: %s would pass %d bytes", ErrTooLarge, f.name, s.limits.DocBytes)
+		return nil, false, fmt.Errorf("%w: %s would pass %d bytes", ErrTooLarge, f.name, s.limits.DocBytes)
+	}
+	return d, created, nil
+}
+
+// receiveChanges applies changes a member pushed.
+func (se *session) receiveChanges(ctx context.Context, f frame) error {
+	s := se.s
+	if se.peer == "" {
+		return fmt.Errorf("%w: changes from a page", errBadFrame)
+	}
+	var hashes, deps [][32]byte
+	d, created, err := se.target(ctx, f, func() (err error) {
+		hashes, deps, err = pushedChanges(f.payload, s.limits.DocBytes)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	before := d.d.Heads()
 	if !d.ready(deps, hashes) {
@@ -411,9 +413,10 @@ func (se *session) receiveChanges(ctx context.Context, f frame) error {
 		// from another member, or missed while apart. They wait for them
 		// (a tick at most; then the sync protocol brings them all).
 		d.hold(heldPush{payload: append([]byte(nil), f.payload...), hashes: hashes, deps: deps, from: se, at: time.Now()})
+		info := d.info()
 		d.mu.Unlock()
 		if created {
-			s.events(EventCreated, Info{Room: se.room, Name: f.name, Kind: kind})
+			s.events(EventCreated, info)
 		}
 		return nil
 	}

@@ -172,13 +172,19 @@ func (s *apiServer) handleDocTodo(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	t := apiTodo(it)
+	s.writeDocItem(w, hash, name, api.DocItemResult{Todo: &t})
+}
+
+// writeDocItem answers a todo or agenda change with the document after it.
+func (s *apiServer) writeDocItem(w http.ResponseWriter, hash, name string, res api.DocItemResult) {
 	v, err := s.n.docs.Get(hash, name)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	t := apiTodo(it)
-	writeJSON(w, http.StatusOK, api.DocItemResult{Todo: &t, Doc: apiDoc(v)})
+	res.Doc = apiDoc(v)
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *apiServer) handleDocAgenda(w http.ResponseWriter, r *http.Request) {
@@ -218,13 +224,7 @@ func (s *apiServer) handleDocAgenda(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.CodeInvalid, "agenda op %q: want start or add", req.Op)
 		return
 	}
-	v, err := s.n.docs.Get(hash, name)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	res.Doc = apiDoc(v)
-	writeJSON(w, http.StatusOK, res)
+	s.writeDocItem(w, hash, name, res)
 }
 
 // handleDocSnapshot adds the document's save and its Markdown as files,
