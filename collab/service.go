@@ -337,6 +337,10 @@ func (s *Service) ensure(ctx context.Context, room, name string, kind Kind, loca
 	for se := range s.sessions[room] {
 		se.markDirty(name)
 	}
+	select { // the room may have had no streams
+	case s.kick <- struct{}{}:
+	default:
+	}
 	return d, true, nil
 }
 

@@ -629,9 +629,9 @@ func (s *Service) run(room string, p peer.ID, st network.Stream, r msgio.ReadClo
 }
 
 // loop opens a sync stream to every member of a joined room that has
-// none: the member with the lower peer ID at once, the other after a
-// while (so that normally one stream serves a pair), and ends the
-// sessions of peers that are no longer members.
+// none, when the room has documents here: the member with the lower peer
+// ID at once, the other after a while (so that normally one stream serves
+// a pair), and ends the sessions of peers that are no longer members.
 func (s *Service) loop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.limits.Tick)
@@ -661,6 +661,15 @@ func (s *Service) loop() {
 		self := s.h.ID()
 		seen := map[sessKey]bool{}
 		for _, room := range s.rooms.JoinedHashes() {
+			// A room without documents here needs no streams: members with
+			// documents open theirs, and a document made here marks the
+			// room for the next pass.
+			s.mu.Lock()
+			none := len(s.docs[room]) == 0
+			s.mu.Unlock()
+			if none {
+				continue
+			}
 			for _, p := range s.rooms.Members(room) {
 				if p == self {
 					continue
