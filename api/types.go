@@ -24,12 +24,43 @@ type ID struct {
 	// Connecting is true while the daemon still dials its bootstrap and
 	// known peers after starting.
 	Connecting bool `json:"connecting"`
+	// NAT says how the node is reachable.
+	NAT NATStatus `json:"nat"`
+}
+
+// NATStatus says how a node is reachable through NATs.
+type NATStatus struct {
+	// Reachability is AutoNAT's verdict: "public", "private" (behind a
+	// NAT or firewall) or "unknown".
+	Reachability string `json:"reachability"`
+	// Summary is the line `f2f id` and the page show.
+	Summary string `json:"summary"`
+	// PublicAddresses are the node's public addresses; RelayAddresses its
+	// /p2p-circuit addresses through the relays it holds a reservation on.
+	PublicAddresses []string `json:"public_addresses,omitempty"`
+	RelayAddresses  []string `json:"relay_addresses,omitempty"`
+	// Direct and Relayed count the connected peers by the best connection
+	// to each (a hole-punched connection is direct).
+	Direct  int `json:"direct"`
+	Relayed int `json:"relayed"`
+	// TURN are the addresses of the STUN and TURN server the node runs for
+	// its rooms' members (public nodes only), with its live allocations
+	// and relayed bytes.
+	TURN            []string `json:"turn,omitempty"`
+	TURNAllocations int      `json:"turn_allocations,omitempty"`
+	TURNBytes       uint64   `json:"turn_bytes,omitempty"`
+	// RelayServiceBytes is what the circuit relay service carried for
+	// others (in and out).
+	RelayServiceBytes uint64 `json:"relay_service_bytes,omitempty"`
 }
 
 // Peer is one connected peer (GET /api/v1/peers).
 type Peer struct {
-	ID             string  `json:"id"`
-	Addr           string  `json:"addr"`
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	// Relayed: the connection goes through a relay (Addr is a
+	// /p2p-circuit address); false for a direct or hole-punched one.
+	Relayed        bool    `json:"relayed,omitempty"`
 	Direction      string  `json:"direction"`
 	LatencyMS      float64 `json:"latency_ms"`
 	InRoutingTable bool    `json:"in_routing_table"`
@@ -215,6 +246,11 @@ type CapReport struct {
 	Probed            uint64       `json:"probed"`
 	MediaOutBps       uint64       `json:"media_out_bps,omitempty"`
 	MediaEncodeMicros uint64       `json:"media_encode_us,omitempty"`
+	// Relayed counts the members it reaches only through a relay (such a
+	// member is not elected while another can be); TURN lists its STUN and
+	// TURN server's addresses.
+	Relayed uint64   `json:"relayed,omitempty"`
+	TURN    []string `json:"turn,omitempty"`
 }
 
 // Policy is a room's election policy.
@@ -452,6 +488,10 @@ type EdgeStats struct {
 	State     string      `json:"state"`
 	RTTMS     float64     `json:"rtt_ms"`
 	Tracks    []EdgeTrack `json:"tracks"`
+	// Path is the ICE path of the connection: "host" (direct), "srflx"
+	// (direct through a NAT, hole-punched) or "relay" (through a room
+	// member's TURN server); empty before ICE picks one.
+	Path string `json:"path,omitempty"`
 }
 
 // Gap is a pause in a received stream.

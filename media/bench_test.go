@@ -66,7 +66,7 @@ func newFwdRig(tb testing.TB, k int, lat func(time.Duration, bool)) *fwdRig {
 	s := benchSvc()
 	r := &fwdRig{lat: lat}
 	newPC := func() *webrtc.PeerConnection {
-		pc, _, err := s.newPC()
+		pc, _, err := s.newPC("")
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -100,7 +100,7 @@ func (e *outEdge) serve() error {
 	if err := conn.write(signalMsg{Type: sigHello, Room: e.room}); err != nil {
 		return err
 	}
-	pc, getter, err := s.newPC()
+	pc, getter, err := s.newPC(e.room)
 	if err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func (s *Service) serveInbound(st network.Stream) error {
 		return err
 	}
 	defer s.inboundDone(e)
-	pc, getter, err := s.newPC()
+	pc, getter, err := s.newPC(e.room)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"github.com/pion/webrtc/v4"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +143,8 @@ type ICEConfig struct {
 	Username, Credential string
 	// IPs, when set, restricts host candidates to these addresses.
 	IPs []net.IP
+	// room are the servers of the connection's room (WithRoomICE).
+	room []webrtc.ICEServer
 }
 
 type config struct {
@@ -150,6 +154,9 @@ type config struct {
 	events func(Event)
 	ice    ICEConfig
 	mixer  AudioMixer
+	// roomICE returns a room's own ICE servers (its public members' STUN
+	// and TURN), added to ice's for that room's connections.
+	roomICE func(hash string) []webrtc.ICEServer
 }
 
 // Option configures the service.
@@ -183,6 +190,12 @@ func WithICE(ic ICEConfig) Option {
 		c.ice = ic
 		return nil
 	}
+}
+
+// WithRoomICE sets where a room's own ICE servers come from: the STUN and
+// TURN servers its publicly reachable members run, with credentials.
+func WithRoomICE(f func(hash string) []webrtc.ICEServer) Option {
+	return func(c *config) error { c.roomICE = f; return nil }
 }
 
 // WithAudioMixer replaces the audio mixer (the default is libopus when the

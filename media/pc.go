@@ -20,8 +20,12 @@ var (
 // newPC builds a PeerConnection with VP8 and Opus only, pion's default
 // interceptors (NACK, RTCP reports, TWCC) plus the stats interceptor whose
 // getter it returns, and the ICE settings.
-func (s *Service) newPC() (*webrtc.PeerConnection, stats.Getter, error) {
-	pc, getter, _, err := s.newPCWith(s.ice, false)
+func (s *Service) newPC(room string) (*webrtc.PeerConnection, stats.Getter, error) {
+	ic := s.ice
+	if s.roomICE != nil {
+		ic.room = s.roomICE(room)
+	}
+	pc, getter, _, err := s.newPCWith(ic, false)
 	return pc, getter, err
 }
 
@@ -90,6 +94,7 @@ func (s *Service) newPCWith(ic ICEConfig, local bool) (*webrtc.PeerConnection, s
 	if len(ic.Servers) > 0 {
 		conf.ICEServers = []webrtc.ICEServer{{URLs: ic.Servers, Username: ic.Username, Credential: ic.Credential}}
 	}
+	conf.ICEServers = append(conf.ICEServers, ic.room...)
 	pc, err := api.NewPeerConnection(conf)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("new peer connection: %w", err)

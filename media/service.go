@@ -1,6 +1,8 @@
 package media
 
 import (
+	"github.com/pion/webrtc/v4"
+
 	"context"
 	"errors"
 	"fmt"
@@ -39,14 +41,15 @@ var (
 // hubs (the received streams) guard their state with their own mutex so
 // that packets never wait for mu.
 type Service struct {
-	h      host.Host
-	self   peer.ID
-	params Params
-	log    *slog.Logger
-	rooms  Rooms
-	events func(Event)
-	ice    ICEConfig
-	mixer  AudioMixer
+	h       host.Host
+	self    peer.ID
+	params  Params
+	log     *slog.Logger
+	rooms   Rooms
+	events  func(Event)
+	ice     ICEConfig
+	roomICE func(hash string) []webrtc.ICEServer
+	mixer   AudioMixer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -94,7 +97,7 @@ func New(h host.Host, rooms Rooms, opts ...Option) (*Service, error) {
 	}
 	s := &Service{
 		h: h, self: h.ID(), params: c.params, log: c.log, rooms: c.rooms, events: c.events,
-		ice: c.ice, mixer: c.mixer, kickCh: make(chan struct{}, 1), media: map[string]*roomMedia{},
+		ice: c.ice, roomICE: c.roomICE, mixer: c.mixer, kickCh: make(chan struct{}, 1), media: map[string]*roomMedia{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	h.SetStreamHandler(protocol.ID(ID), s.handleSignal)

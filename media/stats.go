@@ -73,6 +73,10 @@ type EdgeStats struct {
 	// candidate pair (STUN checks), in ms.
 	RTTMS  float64     `json:"rtt_ms"`
 	Tracks []EdgeTrack `json:"tracks"`
+	// Path is the kind of ICE path the edge's selected candidate pair
+	// takes: "host" (direct, addresses as they are), "srflx" (direct
+	// through a NAT: hole-punched) or "relay" (through a TURN server).
+	Path string `json:"path,omitempty"`
 }
 
 // StreamStats is one received stream (a publisher's track), whatever path
@@ -366,7 +370,8 @@ func (s *Service) Stats(hash string) RoomStats {
 		r.mu.Lock()
 		rtt := r.rtt
 		r.mu.Unlock()
-		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), RTTMS: rtt, Tracks: edgeTracks(x.v, rtt)})
+		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), RTTMS: rtt,
+			Tracks: edgeTracks(x.v, rtt), Path: icePath(x.v.peerConn())})
 	}
 	slices.SortFunc(rs.Edges, func(a, b EdgeStats) int {
 		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Peer, b.Peer))
@@ -465,4 +470,27 @@ func (s *Service) EncodeTime(hash string) time.Duration {
 		return 0
 	}
 	return time.Duration(enc / frames / uint64(outs))
+}
+
+// icePath names the kind of path of pc's selected candidate pair: "relay"
+// when either end is a TURN relay, "srflx" when either is an address seen
+// through a NAT (server or peer reflexive), else "host"; "" before a pair
+// is selected.
+func icePath(pc *webrtc.PeerConnection) string {
+	if pc == nil || pc.SCTP() == nil {
+		return ""
+	}
+	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
+		return ""
+	}
+	l, r := pair.Local.Typ, pair.Remote.Typ
+	switch {
+	case l == webrtc.ICECandidateTypeRelay || r == webrtc.ICECandidateTypeRelay:
+		return "relay"
+	case l == webrtc.ICECandidateTypeSrflx || r == webrtc.ICECandidateTypeSrflx,
+		l == webrtc.ICECandidateTypePrflx || r == webrtc.ICECandidateTypePrflx:
+		return "srflx"
+	}
+	return "host"
 }

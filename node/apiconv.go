@@ -130,7 +130,7 @@ func apiCapReport(c *overlay.CapReport) *api.CapReport {
 		return nil
 	}
 	return &api.CapReport{UploadBps: c.UploadBps, RTTMicros: c.RTTMicros, Cores: c.Cores, EncodeMicros: c.EncodeMicros,
-		Reach: api.Reachability(c.Reach), UptimeSec: c.UptimeSec, Probed: c.Probed, MediaOutBps: c.MediaOutBps,
+		Reach: api.Reachability(c.Reach), UptimeSec: c.UptimeSec, Probed: c.Probed, MediaOutBps: c.MediaOutBps, Relayed: c.Relayed, TURN: c.TURN,
 		MediaEncodeMicros: c.MediaEncodeMicros}
 }
 
@@ -215,7 +215,7 @@ func apiMediaStats(s media.RoomStats) api.MediaStats {
 		out.Mix = &api.MixStats{Receivers: m.Receivers, Inputs: m.Inputs, Frames: m.Frames, EncodeUS: m.EncodeUS, DecodeUS: m.DecodeUS}
 	}
 	for _, e := range s.Edges {
-		es := api.EdgeStats{Peer: e.Peer, Direction: e.Direction, State: e.State, RTTMS: e.RTTMS, Tracks: make([]api.EdgeTrack, 0, len(e.Tracks))}
+		es := api.EdgeStats{Peer: e.Peer, Direction: e.Direction, State: e.State, RTTMS: e.RTTMS, Path: e.Path, Tracks: make([]api.EdgeTrack, 0, len(e.Tracks))}
 		for _, t := range e.Tracks {
 			es.Tracks = append(es.Tracks, api.EdgeTrack{Origin: t.Origin, Kind: t.Kind, ID: t.ID, SSRC: t.SSRC, Packets: t.Packets,
 				Bytes: t.Bytes, Kbps: t.Kbps, Lost: t.Lost, JitterMS: t.JitterMS, RTTMS: t.RTTMS, NACK: t.NACK, PLI: t.PLI, Frames: t.Frames})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,10 @@ type MediaConfig struct {
 	ICEAddresses []string `json:"ice_addresses,omitempty"`
 	// LoopbackOnly keeps WebRTC on loopback addresses.
 	LoopbackOnly bool `json:"loopback_only,omitempty"`
+	// TURNListen is the UDP address ("0.0.0.0:4181") of the STUN and TURN
+	// server this node runs for its rooms' members while it is publicly
+	// reachable; empty: none.
+	TURNListen string `json:"turn_listen,omitempty"`
 }
 
 // AddressesConfig lists the swarm (libp2p) and local API addresses.
@@ -103,10 +108,19 @@ type DiscoveryConfig struct {
 
 // NATConfig switches NAT traversal features.
 type NATConfig struct {
-	PortMapping    bool `json:"port_mapping"`
-	HolePunching   bool `json:"hole_punching"`
+	PortMapping  bool `json:"port_mapping"`
+	HolePunching bool `json:"hole_punching"`
+	// RelayClient reserves a slot on relays (the rooms' public members
+	// first) while AutoNAT says this node is behind NAT, and advertises
+	// the relay addresses.
 	RelayClient    bool `json:"relay_client"`
 	AutoNATService bool `json:"autonat_service"`
+	// RelayService runs the circuit relay v2 service for the members of
+	// this node's rooms while AutoNAT says the node is publicly reachable.
+	RelayService bool `json:"relay_service"`
+	// Reachability forces what AutoNAT would find: "" or "auto" (AutoNAT
+	// decides), "public" or "private".
+	Reachability string `json:"reachability,omitempty"`
 }
 
 // DHTConfig configures kad-dht.
@@ -131,6 +145,10 @@ type ResourcesConfig struct {
 // DefaultSwarmPort is the default profile's TCP and UDP (QUIC) port: face2face's
 // own, so that a node runs next to Kubo (4001) on one machine.
 const DefaultSwarmPort = "4180"
+
+// DefaultTURNPort is the default profile's UDP port of the STUN and TURN
+// server a publicly reachable node runs for its rooms.
+const DefaultTURNPort = "4181"
 
 // DefaultConfig returns the config of a profile ("default" or "local").
 func DefaultConfig(profile string) (*Config, error) {
@@ -157,9 +175,10 @@ func DefaultConfig(profile string) (*Config, error) {
 			},
 			Bootstrap: DefaultBootstrapPeers(),
 			Discovery: DiscoveryConfig{MDNS: true},
-			NAT:       NATConfig{PortMapping: true, HolePunching: true, RelayClient: true, AutoNATService: true},
+			NAT:       NATConfig{PortMapping: true, HolePunching: true, RelayClient: true, AutoNATService: true, RelayService: true},
 			DHT:       DHTConfig{ProtocolPrefix: AminoDHTPrefix, Mode: "auto"},
 			Resources: res,
+			Media:     MediaConfig{TURNListen: "0.0.0.0:" + DefaultTURNPort},
 		}, nil
 	case ProfileLocal:
 		return &Config{
@@ -210,6 +229,16 @@ func (c *Config) Validate() error {
 	case "auto", "server", "client":
 	default:
 		return fmt.Errorf("dht.mode: %q (want auto, server or client)", c.DHT.Mode)
+	}
+	switch c.NAT.Reachability {
+	case "", "auto", "public", "private":
+	default:
+		return fmt.Errorf("nat.reachability: %q (want auto, public or private)", c.NAT.Reachability)
+	}
+	if c.Media.TURNListen != "" {
+		if _, err := net.ResolveUDPAddr("udp", c.Media.TURNListen); err != nil {
+			return fmt.Errorf("media.turn_listen: %q: %v", c.Media.TURNListen, err)
+		}
 	}
 	r := c.Resources
 	for _, f := range []struct {

@@ -187,6 +187,8 @@ type Node struct {
 	metrics     *prometheus.Registry // built on first use unless go-libp2p's metrics are on
 	mesh        *overlay.MeshTracer
 	reach       atomic.Int32 // overlay.Reachability
+	turnMu      sync.Mutex
+	turn        *media.TURN // the STUN/TURN server while public (syncTURN)
 	known       *knownPeers
 	connecting  atomic.Bool // dialling bootstrap and known peers after Start
 	bootPeers   int
@@ -387,6 +389,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			}
 		}),
 		overlay.WithReachability(func() overlay.Reachability { return overlay.Reachability(n.reach.Load()) }),
+		overlay.WithTURN(n.turnAddrs),
 		overlay.WithActivity(overlay.Activity{
 			Rates: func(p peer.ID) (float64, float64) {
 				st := n.bwc.GetBandwidthForPeer(p)
@@ -439,11 +442,12 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.media, err = media.New(n.host, mediaRooms{n.rooms}, append([]media.Option{
 		media.WithLogger(n.log.With("subsystem", "media")),
 		media.WithICE(mediaICE(n.cfg)),
+		media.WithRoomICE(n.roomICE),
 		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) })}, c.mediaOpts...)...)
 	if err != nil {
 		return nil, err
 	}
-	n.closers = append(n.closers, n.media.Close)
+	n.closers = append(n.closers, n.media.Close, n.closeTURN)
 	mediaSvc.Store(n.media)
 
 	// Collaborative documents: Automerge documents in f2f.db, synced with
@@ -499,21 +503,7 @@ func (n *Node) hostOptions(libp2pMetrics bool) ([]libp2p.Option, error) {
 	} else {
 		opts = append(opts, libp2p.DisableMetrics())
 	}
-	nat := n.cfg.NAT
-	if nat.PortMapping {
-		opts = append(opts, libp2p.NATPortMap())
-	}
-	if nat.HolePunching {
-		opts = append(opts, libp2p.EnableHolePunching())
-	}
-	if nat.RelayClient {
-		opts = append(opts, libp2p.EnableRelay())
-	} else {
-		opts = append(opts, libp2p.DisableRelay())
-	}
-	if nat.AutoNATService {
-		opts = append(opts, libp2p.EnableNATService())
-	}
+	opts = append(opts, n.natOptions()...)
 	return opts, nil
 }
 
@@ -716,6 +706,7 @@ func (n *Node) watchPeers() error {
 					default:
 						n.reach.Store(int32(overlay.ReachUnknown))
 					}
+					n.syncTURN()
 					n.events.Publish(EventReachability, map[string]string{"reachability": overlay.Reachability(n.reach.Load()).String()})
 					continue
 				}
@@ -860,7 +851,7 @@ func (n *Node) Info() IDInfo {
 	}
 	sort.Strings(protos)
 	return IDInfo{ID: n.host.ID().String(), Addresses: n.Addrs(), AgentVersion: "face2face/" + Version, Protocols: protos,
-		Connecting: n.connecting.Load()}
+		Connecting: n.connecting.Load(), NAT: n.reachability()}
 }
 
 // PeerInfo describes one connected peer (GET /api/v1/peers, `f2f peers`).
@@ -879,7 +870,14 @@ func (n *Node) Peers() []PeerInfo {
 			continue
 		}
 		c := conns[0]
+		for _, d := range conns {
+			if !isRelayed(d) { // a direct connection (hole punched) first
+				c = d
+				break
+			}
+		}
 		out = append(out, PeerInfo{
+			Relayed:        isRelayed(c),
 			ID:             p.String(),
 			Addr:           c.RemoteMultiaddr().String(),
 			Direction:      c.Stat().Direction.String(),

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/time/rate"
 )
 
@@ -268,6 +269,17 @@ func (r *room) report(uploads []float64) CapReport {
 		slices.Sort(rtts)
 		c.RTTMicros = uint64(rtts[len(rtts)/2].Microseconds())
 	}
+	for _, p := range r.chat.ListPeers() {
+		if relayedOnly(s.h.Network().ConnsToPeer(p)) {
+			c.Relayed++
+		}
+	}
+	if s.turn != nil {
+		c.TURN = s.turn()
+		if len(c.TURN) > MaxTURNAddrs {
+			c.TURN = c.TURN[:MaxTURNAddrs]
+		}
+	}
 	if a := s.activity; a.Media != nil {
 		var bps float64
 		for _, m := range a.Media(r.hash) {
@@ -329,7 +341,8 @@ func (r *room) capsLoop() {
 		// Report again when the figure changed much, or every
 		// ReportInterval, so members that joined (or missed one) have it.
 		c := r.report(ups)
-		if time.Since(lastAt) >= s.params.Caps.ReportInterval || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed {
+		if time.Since(lastAt) >= s.params.Caps.ReportInterval || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed ||
+			last.Reach != c.Reach || last.Relayed != c.Relayed || !slices.Equal(last.TURN, c.TURN) {
 			r.publishCaps(c)
 			last, lastAt = c, time.Now()
 		}
@@ -346,6 +359,17 @@ func (r *room) capsLoop() {
 			measured = time.Now()
 		}
 	}
+}
+
+// relayedOnly reports whether conns (to one peer) are all relayed
+// (/p2p-circuit): no direct connection, hole punched or otherwise.
+func relayedOnly(conns []network.Conn) bool {
+	for _, c := range conns {
+		if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT); err != nil {
+			return false
+		}
+	}
+	return len(conns) > 0
 }
 
 // probeRetry is how long a member whose probe failed is left alone.

@@ -3,6 +3,7 @@ package overlay
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -44,8 +45,10 @@ func (r Reachability) String() string {
 // envelope on the control topic): what the mixer election scores.
 //
 // Wire format (protobuf, by hand): 1 upload bytes/s, 2 RTT µs, 3 CPU cores,
-// 4 encode µs per frame, 5 reachability, 6 uptime s, 7 peers probed (all
-// varints, in field order, zero fields omitted).
+// 4 encode µs per frame, 5 reachability, 6 uptime s, 7 peers probed, 8
+// media out bytes/s, 9 media encode µs, 10 members reached only through a
+// relay (all varints), 11 a TURN server "ip:port" (string, repeated up to
+// MaxTURNAddrs times); in field order, zero fields omitted.
 type CapReport struct {
 	// UploadBps is the measured upload throughput to room members, bytes/s
 	// (the median over the members probed; 0: not measured yet).
@@ -69,14 +72,27 @@ type CapReport struct {
 	// MediaEncodeMicros is the measured time to encode one 20 ms audio
 	// frame where the member encodes (mixing), 0 where it encodes nothing.
 	MediaEncodeMicros uint64 `json:"media_encode_us,omitempty"`
+	// Relayed is how many of the room's members the member reaches only
+	// through a relay: a member behind a NAT hole punching did not open.
+	Relayed uint64 `json:"relayed,omitempty"`
+	// TURN are the UDP addresses ("ip:port") of the STUN and TURN server
+	// the member runs for the room (publicly reachable members only).
+	TURN []string `json:"turn,omitempty"`
 }
 
-// capFields is the number of fields of a capability report.
-const capFields = 9
+// Limits of a report's TURN addresses.
+const (
+	MaxTURNAddrs     = 4
+	maxTURNAddrBytes = 64
+)
+
+// capFields is the number of varint fields of a capability report; the
+// TURN addresses follow as field capFields+1.
+const capFields = 10
 
 func (c CapReport) fields() []uint64 {
 	return []uint64{c.UploadBps, c.RTTMicros, c.Cores, c.EncodeMicros, uint64(c.Reach), c.UptimeSec, c.Probed,
-		c.MediaOutBps, c.MediaEncodeMicros}
+		c.MediaOutBps, c.MediaEncodeMicros, c.Relayed}
 }
 
 // Marshal encodes the report.
@@ -88,6 +104,10 @@ func (c CapReport) Marshal() []byte {
 			b = protowire.AppendVarint(b, v)
 		}
 	}
+	for _, a := range c.TURN {
+		b = protowire.AppendTag(b, capFields+1, protowire.BytesType)
+		b = protowire.AppendString(b, a)
+	}
 	return b
 }
 
@@ -98,9 +118,21 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 		return CapReport{}, fmt.Errorf("%w: capability report of %d bytes", ErrTooLarge, len(b))
 	}
 	var v [capFields]uint64
+	var turn []string
 	last := protowire.Number(0)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
+		if n > 0 && num == capFields+1 && typ == protowire.BytesType && num >= last {
+			a, m := protowire.ConsumeString(b[n:])
+			if m < 0 || len(a) > maxTURNAddrBytes || len(turn) >= MaxTURNAddrs {
+				return CapReport{}, fmt.Errorf("%w: capability report: bad TURN address", ErrMalformed)
+			}
+			if _, err := netip.ParseAddrPort(a); err != nil {
+				return CapReport{}, fmt.Errorf("%w: capability report: TURN address %q", ErrMalformed, a)
+			}
+			turn, last, b = append(turn, a), num, b[n+m:]
+			continue
+		}
 		if n < 0 || typ != protowire.VarintType || num <= last || num > capFields {
 			return CapReport{}, fmt.Errorf("%w: capability report: bad field", ErrMalformed)
 		}
@@ -116,12 +148,16 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 		return CapReport{}, fmt.Errorf("%w: capability report: reachability %d", ErrMalformed, v[4])
 	}
 	return CapReport{UploadBps: v[0], RTTMicros: v[1], Cores: v[2], EncodeMicros: v[3],
-		Reach: Reachability(v[4]), UptimeSec: v[5], Probed: v[6], MediaOutBps: v[7], MediaEncodeMicros: v[8]}, nil
+		Reach: Reachability(v[4]), UptimeSec: v[5], Probed: v[6], MediaOutBps: v[7], MediaEncodeMicros: v[8],
+		Relayed: v[9], TURN: turn}, nil
 }
 
 // Score is the election's one deterministic score of a report: upload
 // throughput first, weighed by CPU (cores, codec benchmark), reachability
-// and RTT. Integer arithmetic, so every member computes the same number.
+// and RTT. A member that reaches some members only through a relay scores
+// at most 1: it is elected only when every member is in that state (a
+// mixer's media would take the relay's detour). Integer arithmetic, so
+// every member computes the same number.
 func Score(c CapReport) uint64 {
 	s := min(c.UploadBps, 10_000_000_000) / 1000 // kB/s
 	s = s * (8 + min(c.Cores, 8)) / 16
@@ -129,6 +165,9 @@ func Score(c CapReport) uint64 {
 	s = s * 1_000 / (1_000 + min(c.RTTMicros/1000, 10_000))
 	if c.Reach == ReachPublic {
 		s = s * 5 / 4
+	}
+	if c.Relayed > 0 {
+		s = min(s, 1)
 	}
 	return s
 }

@@ -1,8 +1,10 @@
 package overlay
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -29,9 +31,11 @@ func TestCapReportRoundTrip(t *testing.T) {
 		{UploadBps: 12_500_000, RTTMicros: 1500, Cores: 8, EncodeMicros: 2100, Reach: ReachPublic, UptimeSec: 3600, Probed: 3},
 		{UploadBps: 1e6, Cores: 2, EncodeMicros: 900, Probed: 1, MediaOutBps: 120_000, MediaEncodeMicros: 140},
 		{Cores: 2, Reach: ReachPrivate},
+		{Cores: 2, Reach: ReachPrivate, Relayed: 3},
+		{Reach: ReachPublic, TURN: []string{"11.0.0.1:4181", "[2001:db8::1]:4181"}},
 	} {
 		got, err := UnmarshalCapReport(c.Marshal())
-		if err != nil || got != c {
+		if err != nil || !reflect.DeepEqual(got, c) {
 			t.Fatalf("round trip of %+v = %+v, %v", c, got, err)
 		}
 	}
@@ -42,14 +46,17 @@ func TestCapReportMalformed(t *testing.T) {
 		return protowire.AppendVarint(protowire.AppendTag(nil, n, protowire.VarintType), x)
 	}
 	for name, b := range map[string][]byte{
-		"unknown field":  v(10, 1),
-		"out of order":   append(v(2, 1), v(1, 1)...),
-		"duplicate":      append(v(1, 1), v(1, 2)...),
-		"bytes field":    protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("x")),
-		"huge value":     v(1, 1<<60),
-		"reachability 3": v(5, 3),
-		"truncated":      v(1, 300)[:2],
-		"oversize":       make([]byte, MaxControlBody+1),
+		"unknown field":       v(12, 1),
+		"TURN not an address": protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), "turn.example:1"),
+		"TURN too long":       protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), strings.Repeat("1", 65)),
+		"five TURN":           bytes.Repeat(protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), "11.0.0.1:1"), 5),
+		"out of order":        append(v(2, 1), v(1, 1)...),
+		"duplicate":           append(v(1, 1), v(1, 2)...),
+		"bytes field":         protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("x")),
+		"huge value":          v(1, 1<<60),
+		"reachability 3":      v(5, 3),
+		"truncated":           v(1, 300)[:2],
+		"oversize":            make([]byte, MaxControlBody+1),
 	} {
 		if _, err := UnmarshalCapReport(b); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: err %v", name, err)
@@ -74,6 +81,14 @@ func TestScore(t *testing.T) {
 	pub.Reach = ReachPublic
 	if Score(pub) <= s {
 		t.Error("public reachability does not score higher")
+	}
+	// A member some members reach only through a relay loses to any
+	// member with a measured upload, however strong it is.
+	relayed := better
+	relayed.Relayed = 1
+	weak := CapReport{UploadBps: 100e3, Cores: 1, Reach: ReachPrivate}
+	if Score(relayed) >= Score(weak) {
+		t.Errorf("a relay-only member scores %d, a weak direct one %d", Score(relayed), Score(weak))
 	}
 	// The largest values a report may carry do not overflow: the score
 	// stays below that of the same upload with ideal CPU and RTT.
@@ -125,7 +140,7 @@ func TestElectMalformed(t *testing.T) {
 		"bad utf8":      append(append(v(1, 4), v(5, 1)...), by(10, []byte{0xff})...),
 		"unknown field": append(append([]byte{}, good...), v(12, 1)...),
 		"out of order":  append(v(2, 1), v(1, 2)...),
-		"bad report":    append(append([]byte{}, good...), by(11, v(10, 1))...),
+		"bad report":    append(append([]byte{}, good...), by(11, v(12, 1))...),
 		"oversize":      make([]byte, MaxControlBody+1),
 	} {
 		if _, err := UnmarshalElect(b); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {

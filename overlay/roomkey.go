@@ -75,6 +75,7 @@ const (
 	labelRendezvous = "f2f-rendezvous/1"
 	labelAEAD       = "f2f-room-aead/1"
 	labelAuth       = "f2f-room-auth/1"
+	labelTURN       = "f2f-room-turn/1"
 )
 
 // Argon2id parameters for the password key: RFC 9106's second recommended
@@ -302,6 +303,7 @@ type RoomSecrets struct {
 	rendezvous string
 	aead       cipher.AEAD // nil for open rooms
 	authKey    []byte
+	turnKey    []byte
 }
 
 func newRoomSecrets(id [16]byte, pk []byte) (*RoomSecrets, error) {
@@ -322,10 +324,15 @@ func newRoomSecrets(id [16]byte, pk []byte) (*RoomSecrets, error) {
 	if err != nil {
 		return nil, err
 	}
+	turn, err := deriveKey(base, labelTURN, keySize)
+	if err != nil {
+		return nil, err
+	}
 	s := &RoomSecrets{
 		hash:       hex.EncodeToString(h),
 		rendezvous: RendezvousPrefix + hex.EncodeToString(rv),
 		authKey:    auth,
+		turnKey:    turn,
 	}
 	if pk != nil {
 		ak, err := deriveKey(base, labelAEAD, chacha20poly1305.KeySize)

@@ -243,6 +243,7 @@ type config struct {
 	log        *slog.Logger
 	events     EventSink
 	reach      func() Reachability
+	turn       func() []string
 	dropFilter DropFilter
 	activity   Activity
 }
@@ -267,6 +268,12 @@ func WithReachability(f func() Reachability) Option {
 		c.reach = f
 		return nil
 	}
+}
+
+// WithTURN tells capability reports the addresses ("ip:port") of the
+// STUN and TURN server the node runs for its rooms (none: nil).
+func WithTURN(f func() []string) Option {
+	return func(c *config) error { c.turn = f; return nil }
 }
 
 // Option configures New.
@@ -355,6 +362,7 @@ type Service struct {
 
 	started     time.Time
 	reach       func() Reachability
+	turn        func() []string
 	dropFilter  DropFilter
 	activity    Activity
 	codecOnce   sync.Once
@@ -396,7 +404,7 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	}
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
-		started: time.Now(), reach: c.reach, dropFilter: c.dropFilter, activity: c.activity,
+		started: time.Now(), reach: c.reach, turn: c.turn, dropFilter: c.dropFilter, activity: c.activity,
 		probeSem: make(chan struct{}, c.params.Caps.ProbeConcurrency), probeLimits: newPeerLimits(c.params.Caps.ProbeRate, c.params.Caps.ProbeBurst),
 		historyLimits:   newPeerLimits(c.params.Room.HistoryRate, c.params.Room.HistoryBurst),
 		historySem:      make(chan struct{}, c.params.Room.HistoryConcurrency),

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/testnet"
+)
+
+// labNode is one daemon of a NAT lab test.
+type labNode struct {
+	t    *testing.T
+	name string
+	host *testnet.LabHost
+	bin  string // f2f in the host's namespace
+	repo string
+	proc *testnet.Proc
+	id   string
+}
+
+// run runs f2f in the node's namespace and fails the test on an error.
+func (n *labNode) run(ctx context.Context, args ...string) string {
+	n.t.Helper()
+	r, err := testnet.RunCLI(ctx, n.bin, n.repo, args...)
+	if err != nil || r.Code != 0 {
+		n.t.Fatalf("%s: f2f %v: %v %d\n%s%s", n.name, args, err, r.Code, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// json runs f2f --json args and decodes its output into v.
+func (n *labNode) json(ctx context.Context, v any, args ...string) {
+	n.t.Helper()
+	if err := json.Unmarshal([]byte(n.run(ctx, append([]string{"--json"}, args...)...)), v); err != nil {
+		n.t.Fatalf("%s: f2f --json %v: %v", n.name, args, err)
+	}
+}
+
+func (n *labNode) logTail() string {
+	b, _ := os.ReadFile(n.repo + ".log")
+	if len(b) > 6000 {
+		b = b[len(b)-6000:]
+	}
+	return string(b)
+}
+
+// natLab builds a lab with two public nodes (the first one creates the
+// room; the homes know only its address) and one home per kind, starts a
+// daemon on each and joins every node to one room. It returns the nodes
+// (public ones first) and the room key.
+func natLab(t *testing.T, ctx context.Context, kinds ...testnet.NATKind) ([]*labNode, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the NAT lab needs root for network namespaces (CI runs as root)")
+	}
+	dir := t.TempDir()
+	lab, err := testnet.NewNATLab(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lab.Close)
+	var nodes []*labNode
+	add := func(name string, h *testnet.LabHost, boot []string) *labNode {
+		t.Helper()
+		bin, err := h.Wrap(f2fBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &labNode{t: t, name: name, host: h, bin: bin, repo: filepath.Join(dir, name)}
+		if err := testnet.InitLabRepo(n.repo, boot); err != nil {
+			t.Fatal(err)
+		}
+		n.proc, err = testnet.StartDaemon(ctx, bin, n.repo)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Cleanup(func() { _ = n.proc.Stop(20 * time.Second) })
+		var info api.ID
+		n.json(ctx, &info, "id")
+		n.id = info.ID
+		nodes = append(nodes, n)
+		return n
+	}
+	var boot []string
+	for i := range 2 {
+		h, err := lab.AddPublic()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := add("public"+string(rune('1'+i)), h, boot)
+		if i == 0 {
+			boot = []string{"/ip4/" + h.IP + "/tcp/" + testnet.LabPort + "/p2p/" + n.id}
+		}
+	}
+	for i, k := range kinds {
+		h, err := lab.AddHome(k, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add("home"+string(rune('A'+i))+"-"+string(k), h, boot)
+	}
+	key := lastLine(nodes[0].run(ctx, "room", "create", "nat"))
+	for _, n := range nodes[1:] {
+		n.run(ctx, "room", "join", key)
+	}
+	return nodes, key
+}
+
+// waitLab waits for cond, dumping the nodes' logs on failure.
+func waitLab(t *testing.T, ctx context.Context, d time.Duration, what string, nodes []*labNode, cond func() (bool, error)) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := testnet.WaitFor(wctx, cond); err != nil {
+		for _, n := range nodes {
+			r, _ := testnet.RunCLI(ctx, n.bin, n.repo, "id")
+			p, _ := testnet.RunCLI(ctx, n.bin, n.repo, "peers")
+			t.Logf("%s: %s%s%s%s\nlog tail:\n%s", n.name, r.Stdout, r.Stderr, p.Stdout, p.Stderr, n.logTail())
+			// F2F_DEBUG_LOGS=DIR keeps the daemons' whole logs there
+			// (with GOLOG_LOG_LEVEL=error,p2p-holepunch=debug, say).
+			if d := os.Getenv("F2F_DEBUG_LOGS"); d != "" {
+				b, _ := os.ReadFile(n.repo + ".log")
+				_ = os.WriteFile(filepath.Join(d, n.name+".log"), b, 0o644)
+			}
+		}
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// chatBothWays sends a line from a to b and back and returns how long
+// each took to show in the other's log.
+func chatBothWays(t *testing.T, ctx context.Context, all []*labNode, a, b *labNode) {
+	t.Helper()
+	for _, d := range [][2]*labNode{{a, b}, {b, a}} {
+		from, to := d[0], d[1]
+		text := "hello from " + from.name
+		from.run(ctx, "chat", "send", "nat", text)
+		start := time.Now()
+		waitLab(t, ctx, 90*time.Second, to.name+" gets "+from.name+"'s chat line", all, func() (bool, error) {
+			return strings.Contains(to.run(ctx, "chat", "log", "nat"), text), nil
+		})
+		t.Logf("chat %s -> %s: %v after sending", from.name, to.name, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// fileBetween adds a 10 MiB file at a and gets it at b, checking its
+// bytes.
+func fileBetween(t *testing.T, ctx context.Context, a, b *labNode) {
+	t.Helper()
+	data := make([]byte, 10<<20)
+	_, _ = rand.Read(data)
+	src := filepath.Join(t.TempDir(), "ten.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cid := lastLine(a.run(ctx, "file", "add", src, "--room", "nat"))
+	dst := filepath.Join(t.TempDir(), "got.bin")
+	start := time.Now()
+	b.run(ctx, "file", "get", cid, "-o", dst)
+	got, err := os.ReadFile(dst)
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("%s got a different file from %s (%d bytes, %v)", b.name, a.name, len(got), err)
+	}
+	t.Logf("10 MiB file %s -> %s in %v (%.1f MB/s)", a.name, b.name, time.Since(start).Round(time.Millisecond),
+		float64(len(data))/1e6/time.Since(start).Seconds())
+}
+
+// mediaBetween has a publish test media and b record it; it returns the
+// ICE path of b's receiving edge from a after checking that b recorded at
+// least 90 % of the video frames a sent during 10 s.
+func mediaBetween(t *testing.T, ctx context.Context, all []*labNode, a, b *labNode) string {
+	t.Helper()
+	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(ctx, "media", "record", "nat", "--dir", filepath.Join(t.TempDir(), "rec"))
+	start := time.Now()
+	a.run(ctx, "media", "publish", "nat", "--video", ivf, "--audio", ogg, "--loop")
+	frames := func() (sent, got uint64, path string) {
+		var sa, sb api.MediaStats
+		a.json(ctx, &sa, "media", "stats", "nat")
+		b.json(ctx, &sb, "media", "stats", "nat")
+		if sa.Publishing != nil {
+			sent = sa.Publishing.VideoFrames
+		}
+		for _, f := range sb.Files {
+			if f.Origin == a.id && strings.HasSuffix(f.Path, "video.ivf") {
+				got = f.Frames
+			}
+		}
+		for _, e := range sb.Edges {
+			if e.Peer == a.id && e.Direction == "recv" {
+				path = e.Path
+			}
+		}
+		return
+	}
+	waitLab(t, ctx, 90*time.Second, b.name+" records "+a.name+"'s video", all, func() (bool, error) {
+		_, got, _ := frames()
+		return got >= 30, nil
+	})
+	t.Logf("media %s -> %s: first 30 frames %v after publishing", a.name, b.name, time.Since(start).Round(time.Millisecond))
+	s0, g0, _ := frames()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	<-wctx.Done()
+	cancel()
+	s1, g1, path := frames()
+	ratio := float64(g1-g0) / float64(max(s1-s0, 1))
+	t.Logf("media %s -> %s over %s: %d of %d frames (%.1f %%)", a.name, b.name, path, g1-g0, s1-s0, 100*ratio)
+	if ratio < 0.9 {
+		t.Fatalf("%s recorded %d of the %d frames %s sent in 10 s (path %q)", b.name, g1-g0, s1-s0, a.name, path)
+	}
+	a.run(ctx, "media", "stop", "nat")
+	b.run(ctx, "media", "stop", "nat")
+	return path
+}
+
+// connTo returns a's connection to b as `f2f peers` shows it.
+func connTo(ctx context.Context, a, b *labNode) (api.Peer, bool) {
+	var peers []api.Peer
+	a.json(ctx, &peers, "peers")
+	for _, p := range peers {
+		if p.ID == b.id {
+			return p, true
+		}
+	}
+	return api.Peer{}, false
+}
+
+// TestNATEndpointIndependent: two homes behind different
+// endpoint-independent-mapping NATs (port-restricted MASQUERADE), knowing
+// only a public node's address, join a room by key, chat, get a 10 MiB
+// file from each other and exchange media; their libp2p connection ends
+// up direct (hole punched), and so does their media.
+func TestNATEndpointIndependent(t *testing.T) {
+	ctx := testCtx(t, 6*time.Minute)
+	nodes, _ := natLab(t, ctx, testnet.NATPortRestricted, testnet.NATPortRestricted)
+	a, b := nodes[2], nodes[3]
+	joined := time.Now()
+	chatBothWays(t, ctx, nodes, a, b)
+	t.Logf("join to both chat lines: %v", time.Since(joined).Round(time.Millisecond))
+	waitLab(t, ctx, 120*time.Second, "a direct (hole-punched) connection between the homes", nodes, func() (bool, error) {
+		p, ok := connTo(ctx, a, b)
+		return ok && !p.Relayed, nil
+	})
+	p, _ := connTo(ctx, a, b)
+	t.Logf("%s -> %s: direct connection %s, %v after joining", a.name, b.name, p.Addr, time.Since(joined).Round(time.Millisecond))
+	fileBetween(t, ctx, a, b)
+	fileBetween(t, ctx, b, a)
+	path := mediaBetween(t, ctx, nodes, a, b)
+	if path == "relay" {
+		t.Fatalf("media between endpoint-independent NATs went through TURN")
+	}
+	mediaBetween(t, ctx, nodes, b, a)
+}
+
+// TestNATSymmetric: two homes behind symmetric NATs (a new random port per
+// destination) cannot punch a hole: chat and files go through a public
+// member's relay, media through its TURN server.
+func TestNATSymmetric(t *testing.T) {
+	ctx := testCtx(t, 6*time.Minute)
+	nodes, _ := natLab(t, ctx, testnet.NATSymmetric, testnet.NATSymmetric)
+	a, b := nodes[2], nodes[3]
+	joined := time.Now()
+	chatBothWays(t, ctx, nodes, a, b)
+	t.Logf("join to both chat lines: %v", time.Since(joined).Round(time.Millisecond))
+	// The homes connect through a public member's relay (they find each
+	// other's relay addresses in the room's rendezvous); hole punching
+	// cannot work between symmetric NATs.
+	waitLab(t, ctx, 120*time.Second, "a relayed connection between the homes", nodes, func() (bool, error) {
+		p, ok := connTo(ctx, a, b)
+		return ok && p.Relayed, nil
+	})
+	p, _ := connTo(ctx, a, b)
+	t.Logf("%s -> %s: relayed connection %s, %v after joining", a.name, b.name, p.Addr, time.Since(joined).Round(time.Millisecond))
+	fileBetween(t, ctx, a, b)
+	if path := mediaBetween(t, ctx, nodes, a, b); path != "relay" {
+		t.Fatalf("media between symmetric NATs took path %q, want relay (TURN)", path)
+	}
+	var turned uint64
+	for _, n := range nodes[:2] {
+		var info api.ID
+		n.json(ctx, &info, "id")
+		t.Logf("%s: relay service %d bytes, TURN %d bytes (%s)", n.name, info.NAT.RelayServiceBytes, info.NAT.TURNBytes, info.NAT.Summary)
+		turned += info.NAT.TURNBytes
+	}
+	if turned == 0 {
+		t.Fatal("no public member relayed any TURN bytes")
+	}
+	if p, _ := connTo(ctx, a, b); !p.Relayed {
+		t.Fatalf("the homes behind symmetric NATs got a direct connection %s", p.Addr)
+	}
+}
