@@ -58,7 +58,10 @@ type TURNStats struct {
 	Allocations  int    `json:"allocations"`
 	RelayedBytes uint64 `json:"relayed_bytes"`
 	Dropped      uint64 `json:"dropped_packets"`
-	Refused      uint64 `json:"refused"`
+	// Refused counts credentials refused for their username (expired,
+	// unknown room, malformed) and allocations over the limit; a wrong
+	// password fails pion's integrity check and is not counted here.
+	Refused uint64 `json:"refused"`
 }
 
 // TURN is a STUN and TURN server (pion/turn) for the members of the rooms

@@ -9,7 +9,7 @@ import { RoomView } from './room.js';
 const events = new Events([
   'room.joined', 'room.left', 'room.forgotten', 'room.member_joined', 'room.member_left', 'room.member_gone',
   'room.mixer_changed', 'chat.message', 'media.route', 'media.gap', 'media.browser', 'peer.connected', 'peer.disconnected',
-  'doc.created', 'doc.changed', 'doc.reminder',
+  'doc.created', 'doc.changed', 'doc.reminder', 'net.reachability',
 ]);
 
 // The room in the URL's fragment: #room=<key> (a share link; a password is
@@ -122,6 +122,18 @@ function JoinByLink({ roomKey, known, onJoined, onCancel }) {
   </form></main>`;
 }
 
+// Reach says in a word how this node is reachable (AutoNAT, relays, hole
+// punching); the whole sentence is its tooltip.
+function Reach({ nat }) {
+  let word = 'reachability unknown';
+  let cls = 'reach';
+  if (nat.reachability === 'public') { word = 'public'; cls += ' ok'; } else if (nat.reachability === 'private') {
+    word = nat.relay_addresses && nat.relay_addresses.length ? 'behind NAT · via relay' : 'behind NAT · no relay yet';
+    cls += nat.relay_addresses && nat.relay_addresses.length ? ' ok' : ' warn';
+  }
+  return html`<span class=${cls} title=${nat.summary} data-testid="reachability">${word}</span>`;
+}
+
 function App() {
   const [me, setMe] = useState(null);
   const [rooms, setRooms] = useState([]);
@@ -143,11 +155,14 @@ function App() {
   useEffect(() => {
     refresh();
     events.state((s) => { setDaemon(s === 'open' ? 'up' : 'down'); if (s === 'open') refresh(); });
-    for (const t of ['room.joined', 'room.left', 'room.forgotten', 'room.member_joined', 'room.member_left']) events.on(t, () => refresh());
+    for (const t of ['room.joined', 'room.left', 'room.forgotten', 'room.member_joined', 'room.member_left', 'net.reachability']) events.on(t, () => refresh());
+    // Relay reservations and hole punches change how the node is reachable
+    // without an event: look again now and then.
+    const poll = setInterval(() => { if (!document.hidden) refresh(); }, 15000);
     const onHash = () => setRoomKey(roomFromHash());
     window.addEventListener('hashchange', onHash);
     if (login) history.replaceState(null, '', '/' + location.hash);
-    return () => window.removeEventListener('hashchange', onHash);
+    return () => { window.removeEventListener('hashchange', onHash); clearInterval(poll); };
   }, []);
   const open = (key) => { location.hash = key ? 'room=' + encodeURIComponent(key) : ''; setRoomKey(key); };
   const current = rooms.find((r) => r.key === roomKey);
@@ -166,6 +181,7 @@ function App() {
     <header class="top">
       <a class="brand" href="#" onClick=${(e) => { e.preventDefault(); open(''); }}>face2face</a>
       ${me && html`<span class="muted mono" title=${me.id}>node ${short(me.id)}</span>`}
+      ${me && me.nat && html`<${Reach} nat=${me.nat} />`}
       <span class=${'dot ' + daemon} title=${daemon === 'up' ? 'connected to the daemon' : 'daemon not answering'}></span>
     </header>
     <${Banner} daemon=${daemon} login=${login} />

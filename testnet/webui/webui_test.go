@@ -477,6 +477,10 @@ func TestPageBadInput(t *testing.T) {
 	// A mistyped key and a wrong password, from the start page.
 	start := openPage(t, ctx, b, "start", ds[0], "")
 	start.waitJS("the join form", `!!document.querySelector('[data-testid=join-form]')`)
+	// The header says how the node is reachable (a loopback-only node:
+	// AutoNAT has no verdict), the whole sentence in its tooltip.
+	start.waitJS("the reachability chip", `(() => { const r = document.querySelector('[data-testid=reachability]');
+		return !!r && r.innerText.includes('unknown') && r.title.includes('AutoNAT'); })()`)
 	join := func(key, pw string) {
 		t.Helper()
 		if _, err := eval[bool](start, fmt.Sprintf(`(() => {
