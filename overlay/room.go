@@ -37,7 +37,13 @@ type member struct {
 	// when repairTopicPeers reconnected it, until it is in the topic again.
 	unsubscribedSince time.Time
 	reconnected       bool
+	// redialed is when redialLost last dialed the member.
+	redialed time.Time
 }
+
+// redialEvery is how often a present member the node lost its connection
+// to is dialed again (its relay died, say), until it is back or gone.
+const redialEvery = 5 * time.Second
 
 // resubscribeAfter is how long a connected member may be missing from the
 // chat topic's peers before repairTopicPeers reconnects to it.
@@ -818,6 +824,7 @@ func (r *room) presenceLoop() {
 		r.forgetDeparted()
 		r.reprove()
 		r.repairTopicPeers()
+		r.redialLost()
 		if time.Since(lastSync) >= r.s.params.Room.SyncInterval {
 			lastSync = time.Now()
 			if peers := r.chat.ListPeers(); len(peers) > 0 {
@@ -912,6 +919,36 @@ func (r *room) repairTopicPeers() {
 			defer cancel()
 			if err := r.s.h.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
 				r.s.log.Debug("reconnect member", "room", r.hash, "peer", p, "err", err)
+			}
+		})
+	}
+}
+
+// redialLost dials the present members the node has no connection to
+// (at most MaxConnectsPerRound a round, each every redialEvery), through
+// the addresses it knows of them: a member whose relay died is reached
+// through its other relay without waiting for the next DHT lookup.
+func (r *room) redialLost() {
+	now := time.Now()
+	var lost []peer.ID
+	r.mu.Lock()
+	for id, m := range r.members {
+		if id == r.s.h.ID() || m.gone || m.left || now.Sub(m.redialed) < redialEvery || r.s.connected(id) {
+			continue
+		}
+		if len(lost) == r.s.params.Room.MaxConnectsPerRound {
+			break
+		}
+		m.redialed = now
+		lost = append(lost, id)
+	}
+	r.mu.Unlock()
+	for _, p := range lost {
+		r.goroutine(func() {
+			ctx, cancel := context.WithTimeout(r.ctx, r.s.params.Room.StreamTimeout)
+			defer cancel()
+			if err := r.s.h.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
+				r.s.log.Debug("redial lost member", "room", r.hash, "peer", p, "err", err)
 			}
 		})
 	}

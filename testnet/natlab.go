@@ -199,6 +199,11 @@ func (l *NATLab) AddHome(kind NATKind, uplinkKbit int) (*LabHost, error) {
 	default:
 		return nil, fmt.Errorf("unknown NAT kind %q", kind)
 	}
+	// Short UDP mappings, as strict home routers keep them: what crosses
+	// the NAT must send keepalives (QUIC every 15 s, ICE consent checks,
+	// TURN refreshes) or lose its mapping.
+	steps = append(steps, []string{"ip", "netns", "exec", router, "sysctl", "-qw",
+		"net.netfilter.nf_conntrack_udp_timeout=10", "net.netfilter.nf_conntrack_udp_timeout_stream=30"})
 	if uplinkKbit > 0 {
 		steps = append(steps, []string{"ip", "netns", "exec", router, "tc", "qdisc", "add", "dev", wanDev, "root", "tbf",
 			"rate", fmt.Sprintf("%dkbit", uplinkKbit), "burst", "32kbit", "latency", "400ms"})

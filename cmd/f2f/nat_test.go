@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,11 +79,23 @@ func natLab(t *testing.T, ctx context.Context, kinds ...testnet.NATKind) ([]*lab
 		if err := testnet.InitLabRepo(n.repo, boot); err != nil {
 			t.Fatal(err)
 		}
-		n.proc, err = testnet.StartDaemon(ctx, bin, n.repo)
+		var args []string
+		if os.Getenv("F2F_DEBUG_LOGS") != "" {
+			args = []string{"--log-level", "debug"}
+		}
+		n.proc, err = testnet.StartDaemon(ctx, bin, n.repo, args...)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		t.Cleanup(func() { _ = n.proc.Stop(20 * time.Second) })
+		t.Cleanup(func() {
+			_ = n.proc.Stop(20 * time.Second)
+			// F2F_DEBUG_LOGS=DIR keeps the daemons' whole logs there
+			// (with GOLOG_LOG_LEVEL=error,p2p-holepunch=debug, say).
+			if d := os.Getenv("F2F_DEBUG_LOGS"); d != "" {
+				b, _ := os.ReadFile(n.repo + ".log")
+				_ = os.WriteFile(filepath.Join(d, t.Name()+"-"+n.name+".log"), b, 0o644)
+			}
+		})
 		var info api.ID
 		n.json(ctx, &info, "id")
 		n.id = info.ID
@@ -124,12 +137,6 @@ func waitLab(t *testing.T, ctx context.Context, d time.Duration, what string, no
 			r, _ := testnet.RunCLI(ctx, n.bin, n.repo, "id")
 			p, _ := testnet.RunCLI(ctx, n.bin, n.repo, "peers")
 			t.Logf("%s: %s%s%s%s\nlog tail:\n%s", n.name, r.Stdout, r.Stderr, p.Stdout, p.Stderr, n.logTail())
-			// F2F_DEBUG_LOGS=DIR keeps the daemons' whole logs there
-			// (with GOLOG_LOG_LEVEL=error,p2p-holepunch=debug, say).
-			if d := os.Getenv("F2F_DEBUG_LOGS"); d != "" {
-				b, _ := os.ReadFile(n.repo + ".log")
-				_ = os.WriteFile(filepath.Join(d, n.name+".log"), b, 0o644)
-			}
 		}
 		t.Fatalf("%s: %v", what, err)
 	}
@@ -299,4 +306,98 @@ func TestNATSymmetric(t *testing.T) {
 	if p, _ := connTo(ctx, a, b); !p.Relayed {
 		t.Fatalf("the homes behind symmetric NATs got a direct connection %s", p.Addr)
 	}
+	// The election weighs reachability: members that reach others only
+	// through a relay are not elected while a public member can be.
+	waitLab(t, ctx, 60*time.Second, "a public member elected mixer", nodes, func() (bool, error) {
+		var mx api.MixerInfo
+		a.json(ctx, &mx, "mixer", "nat")
+		return mx.Mixer == nodes[0].id || mx.Mixer == nodes[1].id, nil
+	})
+
+	// The public member whose TURN carries the call vanishes mid-call:
+	// the media reroutes through the other one's TURN, the homes keep
+	// their reservation on it and chat on.
+	mediaStart(t, ctx, a, b)
+	var dead, alive *labNode
+	waitLab(t, ctx, 60*time.Second, "a TURN allocation carrying the call", nodes, func() (bool, error) {
+		for i, n := range nodes[:2] {
+			var info api.ID
+			n.json(ctx, &info, "id")
+			if info.NAT.TURNAllocations > 0 {
+				dead, alive = n, nodes[1-i]
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	waitLab(t, ctx, 60*time.Second, "the call's video at "+b.name, nodes, func() (bool, error) {
+		return recvFrames(ctx, a, b) >= 30, nil
+	})
+	// Frames counted across the restart of the recorded stream (its count
+	// starts over when the new edge brings it again).
+	last, advanced := recvFrames(ctx, a, b), uint64(0)
+	dead.proc.Kill()
+	killed := time.Now()
+	survivors := slices.DeleteFunc(slices.Clone(nodes), func(n *labNode) bool { return n == dead })
+	waitLab(t, ctx, 120*time.Second, "the video flowing again after the TURN server died", survivors, func() (bool, error) {
+		cur := recvFrames(ctx, a, b)
+		if cur >= last {
+			advanced += cur - last
+		} else {
+			advanced += cur
+		}
+		last = cur
+		return advanced >= 60, nil
+	})
+	t.Logf("%s (carrying the TURN allocation) killed: %s's video from %s advanced 60 frames (2 s of video) %v later",
+		dead.name, b.name, a.name, time.Since(killed).Round(time.Millisecond))
+	var st api.MediaStats
+	b.json(ctx, &st, "media", "stats", "nat")
+	for _, e := range st.Edges {
+		if e.Peer == a.id && e.Direction == "recv" && e.Path != "relay" {
+			t.Errorf("after the failover the media takes path %q", e.Path)
+		}
+	}
+	var info api.ID
+	a.json(ctx, &info, "id")
+	for _, r := range info.NAT.RelayAddresses {
+		if strings.Contains(r, dead.id) {
+			t.Errorf("%s still advertises a relay address through the dead %s: %s", a.name, dead.name, r)
+		}
+	}
+	if len(info.NAT.RelayAddresses) == 0 {
+		t.Errorf("%s has no relay address left (%s)", a.name, info.NAT.Summary)
+	}
+	text := "after the failover"
+	a.run(ctx, "chat", "send", "nat", text)
+	waitLab(t, ctx, 60*time.Second, "chat after the failover", survivors, func() (bool, error) {
+		return strings.Contains(b.run(ctx, "chat", "log", "nat"), text), nil
+	})
+	var ai api.ID
+	alive.json(ctx, &ai, "id")
+	t.Logf("%s after the failover: relay service %d bytes, TURN %d bytes, %d allocations", alive.name,
+		ai.NAT.RelayServiceBytes, ai.NAT.TURNBytes, ai.NAT.TURNAllocations)
+}
+
+// mediaStart has a publish test media in a loop and b record it.
+func mediaStart(t *testing.T, ctx context.Context, a, b *labNode) {
+	t.Helper()
+	ivf, ogg, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(ctx, "media", "record", "nat", "--dir", filepath.Join(t.TempDir(), "rec"))
+	a.run(ctx, "media", "publish", "nat", "--video", ivf, "--audio", ogg, "--loop")
+}
+
+// recvFrames is how many video frames of a's b has recorded.
+func recvFrames(ctx context.Context, a, b *labNode) uint64 {
+	var st api.MediaStats
+	b.json(ctx, &st, "media", "stats", "nat")
+	for _, f := range st.Files {
+		if f.Origin == a.id && strings.HasSuffix(f.Path, "video.ivf") {
+			return f.Frames
+		}
+	}
+	return 0
 }
