@@ -39,6 +39,7 @@ type outEdge struct {
 	mix     bool // the receiver asked for mixed audio
 	pc      *webrtc.PeerConnection
 	stats   stats.Getter
+	path    *pathWatch
 	senders map[trackKey]*webrtc.RTPSender
 	ssrcs   map[trackKey]uint32 // the senders' SSRCs, read once when added
 	bound   map[trackKey]bool   // the senders the receiver's last answer took
@@ -109,8 +110,9 @@ func (e *outEdge) serve() error {
 		_ = pc.Close()
 		rtcpWG.Wait()
 	}()
+	path := watchPath(pc)
 	e.mu.Lock()
-	e.pc, e.stats = pc, getter
+	e.pc, e.stats, e.path = pc, getter, path
 	e.mu.Unlock()
 	conn.sendCandidates(pc)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
@@ -303,6 +305,7 @@ type inEdge struct {
 	wantMix bool
 	pc      *webrtc.PeerConnection
 	stats   stats.Getter
+	path    *pathWatch
 	remote  []*webrtc.TrackRemote
 	jit     map[uint32]*jitter
 	rs      rateSampler
@@ -351,8 +354,9 @@ func (s *Service) serveInbound(st network.Stream) error {
 		_ = pc.Close()
 		trackWG.Wait()
 	}()
+	path := watchPath(pc)
 	e.mu.Lock()
-	e.pc, e.stats = pc, getter
+	e.pc, e.stats, e.path = pc, getter, path
 	wantMix := e.wantMix
 	e.mu.Unlock()
 	if wantMix {

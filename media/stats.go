@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -171,6 +172,7 @@ type edgeView interface {
 	rates() *rateSampler
 	getter() stats.Getter
 	peerConn() *webrtc.PeerConnection
+	icePath() string
 }
 
 type edgeTrackRef struct {
@@ -203,6 +205,18 @@ func (e *outEdge) tracks() []edgeTrackRef {
 	return out
 }
 func (e *outEdge) rates() *rateSampler { return &e.rs }
+func (e *outEdge) icePath() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.path.String()
+}
+
+func (e *inEdge) icePath() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.path.String()
+}
+
 func (e *outEdge) peerConn() *webrtc.PeerConnection {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -371,7 +385,7 @@ func (s *Service) Stats(hash string) RoomStats {
 		rtt := r.rtt
 		r.mu.Unlock()
 		rs.Edges = append(rs.Edges, EdgeStats{Peer: x.p.String(), Direction: x.dir, State: x.stFn().String(), RTTMS: rtt,
-			Tracks: edgeTracks(x.v, rtt), Path: icePath(x.v.peerConn())})
+			Tracks: edgeTracks(x.v, rtt), Path: x.v.icePath()})
 	}
 	slices.SortFunc(rs.Edges, func(a, b EdgeStats) int {
 		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Peer, b.Peer))
@@ -472,16 +486,35 @@ func (s *Service) EncodeTime(hash string) time.Duration {
 	return time.Duration(enc / frames / uint64(outs))
 }
 
-// icePath names the kind of path of pc's selected candidate pair: "relay"
-// when either end is a TURN relay, "srflx" when either is an address seen
-// through a NAT (server or peer reflexive), else "host"; "" before a pair
-// is selected.
-func icePath(pc *webrtc.PeerConnection) string {
-	if pc == nil || pc.SCTP() == nil {
+// pathWatch keeps the kind of path of a PeerConnection's selected ICE
+// candidate pair, as pion reports its changes (reading the pair from the
+// transport directly races with ICE starting).
+type pathWatch struct{ v atomic.Value }
+
+// watchPath watches pc's selected candidate pair; call it before the
+// remote description is set.
+func watchPath(pc *webrtc.PeerConnection) *pathWatch {
+	w := &pathWatch{}
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		w.v.Store(pairKind(p))
+	})
+	return w
+}
+
+// String is the path's kind, "" before a pair is selected (or for nil).
+func (w *pathWatch) String() string {
+	if w == nil {
 		return ""
 	}
-	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
+	s, _ := w.v.Load().(string)
+	return s
+}
+
+// pairKind names the kind of path of a candidate pair: "relay" when either
+// end is a TURN relay, "srflx" when either is an address seen through a
+// NAT (server or peer reflexive), else "host".
+func pairKind(pair *webrtc.ICECandidatePair) string {
+	if pair == nil || pair.Local == nil || pair.Remote == nil {
 		return ""
 	}
 	l, r := pair.Local.Typ, pair.Remote.Typ

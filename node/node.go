@@ -706,6 +706,7 @@ func (n *Node) watchPeers() error {
 					default:
 						n.reach.Store(int32(overlay.ReachUnknown))
 					}
+					n.log.Info("reachability", "now", overlay.Reachability(n.reach.Load()).String())
 					n.syncTURN()
 					n.events.Publish(EventReachability, map[string]string{"reachability": overlay.Reachability(n.reach.Load()).String()})
 					continue

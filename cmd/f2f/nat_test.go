@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,7 @@ import (
 
 // labNode is one daemon of a NAT lab test.
 type labNode struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	host *testnet.LabHost
 	bin  string // f2f in the host's namespace
@@ -53,82 +54,107 @@ func (n *labNode) logTail() string {
 	return string(b)
 }
 
-// natLab builds a lab with two public nodes (the first one creates the
-// room; the homes know only its address) and one home per kind, starts a
-// daemon on each and joins every node to one room. It returns the nodes
+// natTestLab is a NAT lab with its daemons: two public nodes (the first
+// one creates the room; the homes know only its address) and homes.
+type natTestLab struct {
+	tb    testing.TB
+	ctx   context.Context
+	lab   *testnet.NATLab
+	dir   string
+	boot  []string
+	key   string
+	nodes []*labNode
+}
+
+// natLab builds a lab with two public nodes and one home per kind, starts
+// a daemon on each and joins every node to one room. It returns the nodes
 // (public ones first) and the room key.
-func natLab(t *testing.T, ctx context.Context, kinds ...testnet.NATKind) ([]*labNode, string) {
+func natLab(t testing.TB, ctx context.Context, kinds ...testnet.NATKind) ([]*labNode, string) {
+	l := newNATTestLab(t, ctx)
+	for i, k := range kinds {
+		l.addHome("home"+string(rune('A'+i))+"-"+string(k), k, 0)
+	}
+	return l.nodes, l.key
+}
+
+func newNATTestLab(t testing.TB, ctx context.Context) *natTestLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the NAT lab needs root for network namespaces (CI runs as root)")
 	}
-	dir := t.TempDir()
-	lab, err := testnet.NewNATLab(dir)
+	l := &natTestLab{tb: t, ctx: ctx, dir: t.TempDir()}
+	var err error
+	if l.lab, err = testnet.NewNATLab(l.dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.lab.Close)
+	for i := range 2 {
+		h, err := l.lab.AddPublic()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := l.start("public"+string(rune('1'+i)), h)
+		if i == 0 {
+			l.boot = []string{"/ip4/" + h.IP + "/tcp/" + testnet.LabPort + "/p2p/" + n.id}
+			l.key = lastLine(n.run(ctx, "room", "create", "nat"))
+		} else {
+			n.run(ctx, "room", "join", l.key)
+		}
+	}
+	return l
+}
+
+// addHome starts a daemon in a new home behind a router of kind k (its
+// uplink capped at uplinkKbit when > 0) and joins it to the room.
+func (l *natTestLab) addHome(name string, k testnet.NATKind, uplinkKbit int) *labNode {
+	l.tb.Helper()
+	h, err := l.lab.AddHome(k, uplinkKbit)
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	n := l.start(name, h)
+	n.run(l.ctx, "room", "join", l.key)
+	return n
+}
+
+// start starts a daemon on h.
+func (l *natTestLab) start(name string, h *testnet.LabHost) *labNode {
+	t, ctx := l.tb, l.ctx
+	t.Helper()
+	bin, err := h.Wrap(f2fBin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(lab.Close)
-	var nodes []*labNode
-	add := func(name string, h *testnet.LabHost, boot []string) *labNode {
-		t.Helper()
-		bin, err := h.Wrap(f2fBin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := &labNode{t: t, name: name, host: h, bin: bin, repo: filepath.Join(dir, name)}
-		if err := testnet.InitLabRepo(n.repo, boot); err != nil {
-			t.Fatal(err)
-		}
-		var args []string
-		if os.Getenv("F2F_DEBUG_LOGS") != "" {
-			args = []string{"--log-level", "debug"}
-		}
-		n.proc, err = testnet.StartDaemon(ctx, bin, n.repo, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Cleanup(func() {
-			_ = n.proc.Stop(20 * time.Second)
-			// F2F_DEBUG_LOGS=DIR keeps the daemons' whole logs there
-			// (with GOLOG_LOG_LEVEL=error,p2p-holepunch=debug, say).
-			if d := os.Getenv("F2F_DEBUG_LOGS"); d != "" {
-				b, _ := os.ReadFile(n.repo + ".log")
-				_ = os.WriteFile(filepath.Join(d, t.Name()+"-"+n.name+".log"), b, 0o644)
-			}
-		})
-		var info api.ID
-		n.json(ctx, &info, "id")
-		n.id = info.ID
-		nodes = append(nodes, n)
-		return n
+	n := &labNode{t: t, name: name, host: h, bin: bin, repo: filepath.Join(l.dir, name)}
+	if err := testnet.InitLabRepo(n.repo, l.boot); err != nil {
+		t.Fatal(err)
 	}
-	var boot []string
-	for i := range 2 {
-		h, err := lab.AddPublic()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := add("public"+string(rune('1'+i)), h, boot)
-		if i == 0 {
-			boot = []string{"/ip4/" + h.IP + "/tcp/" + testnet.LabPort + "/p2p/" + n.id}
-		}
+	var args []string
+	if os.Getenv("F2F_DEBUG_LOGS") != "" {
+		args = []string{"--log-level", "debug"}
 	}
-	for i, k := range kinds {
-		h, err := lab.AddHome(k, 0)
-		if err != nil {
-			t.Fatal(err)
+	n.proc, err = testnet.StartDaemon(ctx, bin, n.repo, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = n.proc.Stop(20 * time.Second)
+		// F2F_DEBUG_LOGS=DIR keeps the daemons' whole logs there (with
+		// GOLOG_LOG_LEVEL=error,p2p-holepunch=debug, say).
+		if d := os.Getenv("F2F_DEBUG_LOGS"); d != "" {
+			b, _ := os.ReadFile(n.repo + ".log")
+			_ = os.WriteFile(filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_")+"-"+n.name+".log"), b, 0o644)
 		}
-		add("home"+string(rune('A'+i))+"-"+string(k), h, boot)
-	}
-	key := lastLine(nodes[0].run(ctx, "room", "create", "nat"))
-	for _, n := range nodes[1:] {
-		n.run(ctx, "room", "join", key)
-	}
-	return nodes, key
+	})
+	var info api.ID
+	n.json(ctx, &info, "id")
+	n.id = info.ID
+	l.nodes = append(l.nodes, n)
+	return n
 }
 
 // waitLab waits for cond, dumping the nodes' logs on failure.
-func waitLab(t *testing.T, ctx context.Context, d time.Duration, what string, nodes []*labNode, cond func() (bool, error)) {
+func waitLab(t testing.TB, ctx context.Context, d time.Duration, what string, nodes []*labNode, cond func() (bool, error)) {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -250,8 +276,11 @@ func connTo(ctx context.Context, a, b *labNode) (api.Peer, bool) {
 // up direct (hole punched), and so does their media.
 func TestNATEndpointIndependent(t *testing.T) {
 	ctx := testCtx(t, 6*time.Minute)
-	nodes, _ := natLab(t, ctx, testnet.NATPortRestricted, testnet.NATPortRestricted)
-	a, b := nodes[2], nodes[3]
+	// Uplinks of different speeds (tc tbf on the routers).
+	l := newNATTestLab(t, ctx)
+	a := l.addHome("homeA-port-restricted-50M", testnet.NATPortRestricted, 50_000)
+	b := l.addHome("homeB-port-restricted-20M", testnet.NATPortRestricted, 20_000)
+	nodes := l.nodes
 	joined := time.Now()
 	chatBothWays(t, ctx, nodes, a, b)
 	t.Logf("join to both chat lines: %v", time.Since(joined).Round(time.Millisecond))
@@ -400,4 +429,96 @@ func recvFrames(ctx context.Context, a, b *labNode) uint64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkNATHolePunch measures hole punching between a home of one NAT
+// kind and a new member joining from a home of another kind, b.N attempts
+// per pair (each a new home, identity and port, so no router keeps a
+// mapping from an attempt before):
+//
+//	go test -run '^$' -bench NATHolePunch -benchtime 20x ./cmd/f2f
+//
+// It reports the share of attempts that ended in a direct connection
+// (within 30 s of the first, relayed one), and the median times from the
+// new member's `room join` to the first connection between the two, to
+// the direct one, to its first chat line at the other home and to the
+// first video frame from the other home (which publishes all along).
+func BenchmarkNATHolePunch(b *testing.B) {
+	kinds := []testnet.NATKind{testnet.NATFullCone, testnet.NATPortRestricted, testnet.NATSymmetric}
+	for i, ka := range kinds {
+		for _, kb := range kinds[i:] {
+			b.Run(string(ka)+"_"+string(kb), func(b *testing.B) {
+				ctx, cancel := context.WithTimeout(b.Context(), time.Duration(b.N+2)*2*time.Minute)
+				defer cancel()
+				l := newNATTestLab(b, ctx)
+				a := l.addHome("A-"+string(ka), ka, 0)
+				ivf, ogg, err := testnet.WriteTestMedia(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.run(ctx, "media", "publish", "nat", "--video", ivf, "--audio", ogg, "--loop")
+				var direct int
+				var toConn, toDirect, toChat, toMedia []time.Duration
+				for n := range b.N {
+					h, err := l.lab.AddHome(kb, 0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					nb := l.start(fmt.Sprintf("B%d-%s", n, kb), h)
+					joined := time.Now()
+					nb.run(ctx, "room", "join", l.key)
+					nb.run(ctx, "media", "record", "nat", "--dir", filepath.Join(l.dir, nb.name+"-rec"))
+					line := fmt.Sprintf("hello %d", n)
+					nb.run(ctx, "chat", "send", "nat", line)
+					var connAt, directAt, chatAt, mediaAt time.Duration
+					wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+					_ = testnet.WaitFor(wctx, func() (bool, error) {
+						now := time.Since(joined)
+						p, ok := connTo(ctx, a, nb)
+						if ok && connAt == 0 {
+							connAt = now
+						}
+						if ok && !p.Relayed && directAt == 0 {
+							directAt = now
+						}
+						if chatAt == 0 && strings.Contains(a.run(ctx, "chat", "log", "nat"), line) {
+							chatAt = now
+						}
+						if mediaAt == 0 && recvFrames(ctx, a, nb) > 0 {
+							mediaAt = now
+						}
+						settled := directAt > 0 || connAt > 0 && now-connAt > 30*time.Second
+						return settled && chatAt > 0 && mediaAt > 0, nil
+					})
+					wcancel()
+					for _, x := range []struct {
+						at  time.Duration
+						all *[]time.Duration
+					}{{connAt, &toConn}, {directAt, &toDirect}, {chatAt, &toChat}, {mediaAt, &toMedia}} {
+						if x.at > 0 {
+							*x.all = append(*x.all, x.at)
+						}
+					}
+					if directAt > 0 {
+						direct++
+					}
+					b.Logf("attempt %d: connection %v, direct %v, chat %v, first frame %v", n, connAt, directAt, chatAt, mediaAt)
+					_ = nb.proc.Stop(20 * time.Second)
+				}
+				b.ReportMetric(100*float64(direct)/float64(b.N), "%direct")
+				b.ReportMetric(medianSeconds(toConn), "s-to-conn")
+				b.ReportMetric(medianSeconds(toDirect), "s-to-direct")
+				b.ReportMetric(medianSeconds(toChat), "s-to-chat")
+				b.ReportMetric(medianSeconds(toMedia), "s-to-frame")
+			})
+		}
+	}
+}
+
+func medianSeconds(ds []time.Duration) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2].Seconds()
 }
