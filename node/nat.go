@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/pion/webrtc/v4"
@@ -87,16 +89,19 @@ func (n *Node) natOptions() []libp2p.Option {
 	return opts
 }
 
-// relayACL admits the reservations and circuits of this node's rooms'
-// members only.
+// relayACL admits reservations of this node's rooms' members only, and
+// circuits to them. The source of a circuit need not be known as a member
+// yet: a member who has just joined dials the others before this node has
+// seen it in the room (its room protocols still check it at the other
+// end); MaxCircuits bounds what one source may open.
 type relayACL struct{ n *Node }
 
 func (a relayACL) AllowReserve(p peer.ID, _ ma.Multiaddr) bool {
 	return a.n.sharedRoom(p, "")
 }
 
-func (a relayACL) AllowConnect(src peer.ID, _ ma.Multiaddr, dest peer.ID) bool {
-	return a.n.sharedRoom(src, dest)
+func (a relayACL) AllowConnect(_ peer.ID, _ ma.Multiaddr, dest peer.ID) bool {
+	return a.n.sharedRoom(dest, "")
 }
 
 // sharedRoom reports whether p (and q, when set) are members of one room
@@ -140,6 +145,82 @@ func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInf
 		ch <- n.host.Peerstore().PeerInfo(p)
 	}
 	return ch
+}
+
+// watchHolePunch gives hole punching a second chance. DCUtR runs once,
+// started by the side that received a relayed connection; a member who
+// dials the others through their relays right after it started has no
+// observed public address yet, so the first attempt fails ("failed to
+// open hole-punch stream") and the two would stay relayed. When such a
+// peer, reached only through a relay, starts speaking DCUtR (identify
+// push), this node closes the relayed connection and dials it again
+// through its relay: the peer receives that connection and punches. At
+// most once per peer every 10 minutes.
+func (n *Node) watchHolePunch() error {
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerProtocolsUpdated))
+	if err != nil {
+		return fmt.Errorf("subscribe to protocol updates: %w", err)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer sub.Close()
+		retried := map[peer.ID]time.Time{}
+		for {
+			var ev event.EvtPeerProtocolsUpdated
+			select {
+			case <-n.ctx.Done():
+				return
+			case e, ok := <-sub.Out():
+				if !ok {
+					return
+				}
+				ev = e.(event.EvtPeerProtocolsUpdated)
+			}
+			p := ev.Peer
+			if !slices.Contains(ev.Added, holepunch.Protocol) || !n.relayedOnly(p) || time.Since(retried[p]) < 10*time.Minute {
+				continue
+			}
+			if len(retried) > 1000 {
+				for q, at := range retried {
+					if time.Since(at) >= 10*time.Minute {
+						delete(retried, q)
+					}
+				}
+			}
+			retried[p] = time.Now()
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				// Give an attempt already under way a moment.
+				t := time.NewTimer(2 * time.Second)
+				defer t.Stop()
+				select {
+				case <-n.ctx.Done():
+					return
+				case <-t.C:
+				}
+				if !n.relayedOnly(p) {
+					return
+				}
+				n.log.Debug("hole punch again: redialing a peer reached only through a relay", "peer", p)
+				_ = n.host.Network().ClosePeer(p)
+				ctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
+				defer cancel()
+				if err := n.host.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
+					n.log.Debug("redial for hole punching", "peer", p, "err", err)
+				}
+			}()
+		}
+	}()
+	return nil
+}
+
+// relayedOnly reports whether the node's connections to p all go through
+// relays (and there is one).
+func (n *Node) relayedOnly(p peer.ID) bool {
+	conns := n.host.Network().ConnsToPeer(p)
+	return len(conns) > 0 && !slices.ContainsFunc(conns, func(c network.Conn) bool { return !isRelayed(c) })
 }
 
 // isRelayed reports whether a connection goes through a relay.

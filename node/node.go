@@ -621,6 +621,11 @@ func (n *Node) Start() error {
 	if err := n.watchPeers(); err != nil {
 		return err
 	}
+	if n.cfg.NAT.HolePunching {
+		if err := n.watchHolePunch(); err != nil {
+			return err
+		}
+	}
 	if err := n.rooms.Restore(n.ctx); err != nil {
 		n.log.Warn("rejoining rooms", "err", err)
 	}

@@ -452,6 +452,13 @@ func BenchmarkNATHolePunch(b *testing.B) {
 				defer cancel()
 				l := newNATTestLab(b, ctx)
 				a := l.addHome("A-"+string(ka), ka, 0)
+				// A settles first: it knows it is public, or holds a relay
+				// reservation, as a member who has been in the room a while.
+				waitLab(b, ctx, 90*time.Second, "A reachable", l.nodes, func() (bool, error) {
+					var info api.ID
+					a.json(ctx, &info, "id")
+					return info.NAT.Reachability == "public" || len(info.NAT.RelayAddresses) > 0, nil
+				})
 				ivf, ogg, err := testnet.WriteTestMedia(b.TempDir())
 				if err != nil {
 					b.Fatal(err)
