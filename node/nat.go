@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -367,6 +368,40 @@ func (n *Node) closeTURN() error {
 	return err
 }
 
+// peerAddrs are the addresses known of p: the peerstore's and those of
+// the connections to it.
+func (n *Node) peerAddrs(p peer.ID) []ma.Multiaddr {
+	addrs := n.host.Peerstore().Addrs(p)
+	for _, c := range n.host.Network().ConnsToPeer(p) {
+		addrs = append(addrs, c.RemoteMultiaddr())
+	}
+	return addrs
+}
+
+// turnAddrAllowed reports whether a TURN address a member announced may be
+// used: a public IP that is one of the member's own addresses, so that a
+// hostile member cannot point the room's ICE checks at a third party or
+// into the members' LANs.
+func turnAddrAllowed(addr string, known []ma.Multiaddr) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.IP(ap.Addr().AsSlice())
+	if a, err := manet.FromIP(ip); err != nil || !manet.IsPublicAddr(a) {
+		return false
+	}
+	for _, k := range known {
+		if _, err := k.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+			continue
+		}
+		if kip, err := manet.ToIP(k); err == nil && kip.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // roomICE returns a room's ICE servers: the STUN and TURN servers its
 // public members announced, with credentials from the room's secret
 // (valid TURNCredentialTTL), at most 3 servers.
@@ -380,6 +415,9 @@ func (n *Node) roomICE(hash string) []webrtc.ICEServer {
 	for _, s := range n.rooms.TURNServers(hash) {
 		if len(out) == 3 {
 			break
+		}
+		if !turnAddrAllowed(s.Addr, n.peerAddrs(s.Peer)) {
+			continue
 		}
 		out = append(out, webrtc.ICEServer{URLs: []string{"stun:" + s.Addr, "turn:" + s.Addr + "?transport=udp"},
 			Username: user, Credential: pass, CredentialType: webrtc.ICECredentialTypePassword})
