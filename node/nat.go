@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -85,9 +86,130 @@ func (n *Node) natOptions() []libp2p.Option {
 		if len(out) == 0 {
 			return addrs
 		}
-		return out
+		return append(out, n.observed.confirmed(out, overlay.Reachability(n.reach.Load()))...)
 	}))
 	return opts
+}
+
+// observedAddrs are this node's addresses as its peers see them
+// (identify's observed address), with who saw each. go-libp2p advertises
+// an observed address once 4 peers agree; a node behind a forwarding NAT
+// (a port forward, a full-cone router) in a network of a few public peers
+// never gets there, and stays unreachable although AutoNAT found it
+// public (AutoNAT dials back exactly the observed address). confirmed
+// fills that gap.
+type observedAddrs struct {
+	mu   sync.Mutex
+	seen map[string]map[string]time.Time // address -> observer IP -> last seen
+}
+
+// Bounds of the observed addresses kept.
+const (
+	maxObservedAddrs  = 32
+	maxObserversKept  = 16
+	observedAddrTTL   = 30 * time.Minute
+	observersToAccept = 2
+)
+
+// add records that a peer at observer saw this node at addr.
+func (o *observedAddrs) add(addr ma.Multiaddr, observer net.IP) {
+	if addr == nil || observer == nil || !manet.IsPublicAddr(addr) {
+		return
+	}
+	if _, err := addr.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+		return
+	}
+	key := addr.String()
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen == nil {
+		o.seen = map[string]map[string]time.Time{}
+	}
+	for k, obs := range o.seen {
+		for ip, at := range obs {
+			if now.Sub(at) > observedAddrTTL {
+				delete(obs, ip)
+			}
+		}
+		if len(obs) == 0 {
+			delete(o.seen, k)
+		}
+	}
+	obs := o.seen[key]
+	if obs == nil {
+		if len(o.seen) >= maxObservedAddrs {
+			return
+		}
+		obs = map[string]time.Time{}
+		o.seen[key] = obs
+	}
+	if _, ok := obs[observer.String()]; ok || len(obs) < maxObserversKept {
+		obs[observer.String()] = now
+	}
+}
+
+// confirmed returns the observed addresses to advertise besides addrs:
+// none unless AutoNAT found the node public and it has no public address
+// of its own; then those that observersToAccept peers at different IPs
+// saw within observedAddrTTL.
+func (o *observedAddrs) confirmed(addrs []ma.Multiaddr, reach overlay.Reachability) []ma.Multiaddr {
+	if reach != overlay.ReachPublic || slices.ContainsFunc(addrs, func(a ma.Multiaddr) bool {
+		_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+		return err != nil && manet.IsPublicAddr(a)
+	}) {
+		return nil
+	}
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []ma.Multiaddr
+	for k, obs := range o.seen {
+		n := 0
+		for _, at := range obs {
+			if now.Sub(at) <= observedAddrTTL {
+				n++
+			}
+		}
+		if n >= observersToAccept {
+			if a, err := ma.NewMultiaddr(k); err == nil {
+				out = append(out, a)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b ma.Multiaddr) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// watchObserved records identify's observed addresses (see observedAddrs).
+func (n *Node) watchObserved() error {
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return fmt.Errorf("subscribe to identify: %w", err)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer sub.Close()
+		for {
+			select {
+			case <-n.ctx.Done():
+				return
+			case e, ok := <-sub.Out():
+				if !ok {
+					return
+				}
+				ev := e.(event.EvtPeerIdentificationCompleted)
+				if ev.Conn == nil || ev.ObservedAddr == nil || isRelayed(ev.Conn) {
+					continue
+				}
+				if ip, err := manet.ToIP(ev.Conn.RemoteMultiaddr()); err == nil {
+					n.observed.add(ev.ObservedAddr, ip)
+				}
+			}
+		}
+	}()
+	return nil
 }
 
 // relayACL admits reservations of this node's rooms' members only, and

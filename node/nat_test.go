@@ -1,9 +1,13 @@
 package node
 
 import (
+	"fmt"
+	"net"
 	"testing"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/fluttershy/face2face/overlay"
 )
 
 // A member's announced TURN address is used only when it is a public IP
@@ -62,5 +66,36 @@ func TestDefaultProfileNAT(t *testing.T) {
 	}
 	if local.NAT.RelayService || local.Media.TURNListen != "" {
 		t.Errorf("the local profile serves relays or TURN: %+v %q", local.NAT, local.Media.TURNListen)
+	}
+}
+
+// A public node without a public address of its own (behind a port
+// forward) advertises the address two peers at different IPs observed,
+// and only then.
+func TestObservedAddrs(t *testing.T) {
+	var o observedAddrs
+	obs := ma.StringCast("/ip4/11.0.1.3/tcp/4180")
+	own := []ma.Multiaddr{ma.StringCast("/ip4/192.168.3.2/tcp/4180")}
+	o.add(obs, net.ParseIP("11.0.0.1"))
+	o.add(obs, net.ParseIP("11.0.0.1")) // the same observer again
+	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 0 {
+		t.Fatalf("one observer: %v", got)
+	}
+	o.add(obs, net.ParseIP("11.0.0.2"))
+	o.add(ma.StringCast("/ip4/192.168.3.2/tcp/9"), net.ParseIP("11.0.0.2")) // private: ignored
+	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 1 || !got[0].Equal(obs) {
+		t.Fatalf("two observers: %v", got)
+	}
+	if got := o.confirmed(own, overlay.ReachPrivate); len(got) != 0 {
+		t.Errorf("advertised while private: %v", got)
+	}
+	if got := o.confirmed(append(own, ma.StringCast("/ip4/11.0.0.7/tcp/4180")), overlay.ReachPublic); len(got) != 0 {
+		t.Errorf("advertised beside a public address of its own: %v", got)
+	}
+	for i := range 100 {
+		o.add(ma.StringCast(fmt.Sprintf("/ip4/11.0.2.%d/tcp/1", i)), net.ParseIP("11.0.0.1"))
+	}
+	if len(o.seen) > maxObservedAddrs {
+		t.Errorf("%d observed addresses kept", len(o.seen))
 	}
 }

@@ -186,7 +186,8 @@ type Node struct {
 	metricsOnce sync.Once
 	metrics     *prometheus.Registry // built on first use unless go-libp2p's metrics are on
 	mesh        *overlay.MeshTracer
-	reach       atomic.Int32 // overlay.Reachability
+	reach       atomic.Int32  // overlay.Reachability
+	observed    observedAddrs // identify's observed addresses (nat.go)
 	turnMu      sync.Mutex
 	turn        *media.TURN // the STUN/TURN server while public (syncTURN)
 	known       *knownPeers
@@ -625,6 +626,9 @@ func (n *Node) Start() error {
 		if err := n.watchHolePunch(); err != nil {
 			return err
 		}
+	}
+	if err := n.watchObserved(); err != nil {
+		return err
 	}
 	if err := n.rooms.Restore(n.ctx); err != nil {
 		n.log.Warn("rejoining rooms", "err", err)

@@ -457,7 +457,7 @@ func BenchmarkNATHolePunch(b *testing.B) {
 				waitLab(b, ctx, 90*time.Second, "A reachable", l.nodes, func() (bool, error) {
 					var info api.ID
 					a.json(ctx, &info, "id")
-					return info.NAT.Reachability == "public" || len(info.NAT.RelayAddresses) > 0, nil
+					return info.NAT.Reachability == "public" && len(info.NAT.PublicAddresses) > 0 || len(info.NAT.RelayAddresses) > 0, nil
 				})
 				ivf, ogg, err := testnet.WriteTestMedia(b.TempDir())
 				if err != nil {
