@@ -151,8 +151,9 @@ func (o *observedAddrs) add(addr ma.Multiaddr, observer net.IP) {
 
 // confirmed returns the observed addresses to advertise besides addrs:
 // none unless AutoNAT found the node public and it has no public address
-// of its own; then those that observersToAccept peers at different IPs
-// saw within observedAddrTTL.
+// of its own; then those whose IP peers at observersToAccept different IPs
+// saw within observedAddrTTL (over any transport: one peer may see the
+// TCP address and another the QUIC one).
 func (o *observedAddrs) confirmed(addrs []ma.Multiaddr, reach overlay.Reachability) []ma.Multiaddr {
 	if reach != overlay.ReachPublic || slices.ContainsFunc(addrs, func(a ma.Multiaddr) bool {
 		_, err := a.ValueForProtocol(ma.P_CIRCUIT)
@@ -163,18 +164,31 @@ func (o *observedAddrs) confirmed(addrs []ma.Multiaddr, reach overlay.Reachabili
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []ma.Multiaddr
+	parsed := map[string]ma.Multiaddr{}
+	byIP := map[string]map[string]bool{} // observed IP -> observers
 	for k, obs := range o.seen {
-		n := 0
-		for _, at := range obs {
+		a, err := ma.NewMultiaddr(k)
+		if err != nil {
+			continue
+		}
+		ip, err := manet.ToIP(a)
+		if err != nil {
+			continue
+		}
+		parsed[k] = a
+		for who, at := range obs {
 			if now.Sub(at) <= observedAddrTTL {
-				n++
+				if byIP[ip.String()] == nil {
+					byIP[ip.String()] = map[string]bool{}
+				}
+				byIP[ip.String()][who] = true
 			}
 		}
-		if n >= observersToAccept {
-			if a, err := ma.NewMultiaddr(k); err == nil {
-				out = append(out, a)
-			}
+	}
+	var out []ma.Multiaddr
+	for k, a := range parsed {
+		if ip, _ := manet.ToIP(a); len(byIP[ip.String()]) >= observersToAccept && len(o.seen[k]) > 0 {
+			out = append(out, a)
 		}
 	}
 	slices.SortFunc(out, func(a, b ma.Multiaddr) int { return strings.Compare(a.String(), b.String()) })

@@ -70,8 +70,8 @@ func TestDefaultProfileNAT(t *testing.T) {
 }
 
 // A public node without a public address of its own (behind a port
-// forward) advertises the address two peers at different IPs observed,
-// and only then.
+// forward) advertises the addresses whose IP two peers at different IPs
+// observed (over any transport), and only then.
 func TestObservedAddrs(t *testing.T) {
 	var o observedAddrs
 	obs := ma.StringCast("/ip4/11.0.1.3/tcp/4180")
@@ -81,9 +81,10 @@ func TestObservedAddrs(t *testing.T) {
 	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 0 {
 		t.Fatalf("one observer: %v", got)
 	}
-	o.add(obs, net.ParseIP("11.0.0.2"))
+	quic := ma.StringCast("/ip4/11.0.1.3/udp/4180/quic-v1")
+	o.add(quic, net.ParseIP("11.0.0.2")) // a second observer, over QUIC
 	o.add(ma.StringCast("/ip4/192.168.3.2/tcp/9"), net.ParseIP("11.0.0.2")) // private: ignored
-	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 1 || !got[0].Equal(obs) {
+	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 2 || !got[0].Equal(obs) || !got[1].Equal(quic) {
 		t.Fatalf("two observers: %v", got)
 	}
 	if got := o.confirmed(own, overlay.ReachPrivate); len(got) != 0 {

@@ -175,7 +175,7 @@ func (l *NATLab) AddHome(kind NATKind, uplinkKbit int) (*LabHost, error) {
 		{"ip", "-n", home, "addr", "add", ip + "/24", "dev", lanHome},
 		{"ip", "-n", home, "link", "set", lanHome, "up"},
 		{"ip", "-n", home, "route", "add", "default", "via", gw},
-		{"ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
+		{"ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"},
 	}
 	ipt := []string{"ip", "netns", "exec", router, "iptables"}
 	rule := func(args ...string) []string { return append(slices.Clone(ipt), args...) }
@@ -202,8 +202,10 @@ func (l *NATLab) AddHome(kind NATKind, uplinkKbit int) (*LabHost, error) {
 	// Short UDP mappings, as strict home routers keep them: what crosses
 	// the NAT must send keepalives (QUIC every 15 s, ICE consent checks,
 	// TURN refreshes) or lose its mapping.
-	steps = append(steps, []string{"ip", "netns", "exec", router, "sysctl", "-qw",
-		"net.netfilter.nf_conntrack_udp_timeout=10", "net.netfilter.nf_conntrack_udp_timeout_stream=30"})
+	// (Written to /proc/sys, the namespace's own, so that procps's sysctl
+	// is not needed.)
+	steps = append(steps, []string{"ip", "netns", "exec", router, "sh", "-c",
+		"echo 10 > /proc/sys/net/netfilter/nf_conntrack_udp_timeout && echo 30 > /proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream"})
 	if uplinkKbit > 0 {
 		steps = append(steps, []string{"ip", "netns", "exec", router, "tc", "qdisc", "add", "dev", wanDev, "root", "tbf",
 			"rate", fmt.Sprintf("%dkbit", uplinkKbit), "burst", "32kbit", "latency", "400ms"})

@@ -275,6 +275,7 @@ func connTo(ctx context.Context, a, b *labNode) (api.Peer, bool) {
 // file from each other and exchange media; their libp2p connection ends
 // up direct (hole punched), and so does their media.
 func TestNATEndpointIndependent(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, 6*time.Minute)
 	// Uplinks of different speeds (tc tbf on the routers).
 	l := newNATTestLab(t, ctx)
@@ -303,6 +304,7 @@ func TestNATEndpointIndependent(t *testing.T) {
 // destination) cannot punch a hole: chat and files go through a public
 // member's relay, media through its TURN server.
 func TestNATSymmetric(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, 6*time.Minute)
 	nodes, _ := natLab(t, ctx, testnet.NATSymmetric, testnet.NATSymmetric)
 	a, b := nodes[2], nodes[3]
