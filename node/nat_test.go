@@ -82,7 +82,7 @@ func TestObservedAddrs(t *testing.T) {
 		t.Fatalf("one observer: %v", got)
 	}
 	quic := ma.StringCast("/ip4/11.0.1.3/udp/4180/quic-v1")
-	o.add(quic, net.ParseIP("11.0.0.2")) // a second observer, over QUIC
+	o.add(quic, net.ParseIP("11.0.0.2"))                                    // a second observer, over QUIC
 	o.add(ma.StringCast("/ip4/192.168.3.2/tcp/9"), net.ParseIP("11.0.0.2")) // private: ignored
 	if got := o.confirmed(own, overlay.ReachPublic); len(got) != 2 || !got[0].Equal(obs) || !got[1].Equal(quic) {
 		t.Fatalf("two observers: %v", got)
