@@ -481,6 +481,7 @@ func TestPageBadInput(t *testing.T) {
 	// AutoNAT has no verdict), the whole sentence in its tooltip.
 	start.waitJS("the reachability chip", `(() => { const r = document.querySelector('[data-testid=reachability]');
 		return !!r && r.innerText.includes('unknown') && r.title.includes('AutoNAT'); })()`)
+	start.screenshot(filepath.Join(os.TempDir(), "f2f-start-reachability.png"))
 	join := func(key, pw string) {
 		t.Helper()
 		if _, err := eval[bool](start, fmt.Sprintf(`(() => {
