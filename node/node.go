@@ -279,6 +279,10 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
 	n.closers = append(n.closers, n.host.Close)
+	// Before the first connection: every identify's observed address.
+	if err := n.watchObserved(); err != nil {
+		return nil, err
+	}
 	if err := n.listen(listen); err != nil {
 		return nil, err
 	}
@@ -626,9 +630,6 @@ func (n *Node) Start() error {
 		if err := n.watchHolePunch(); err != nil {
 			return err
 		}
-	}
-	if err := n.watchObserved(); err != nil {
-		return err
 	}
 	if err := n.rooms.Restore(n.ctx); err != nil {
 		n.log.Warn("rejoining rooms", "err", err)
