@@ -284,6 +284,21 @@ func TestTodoAgendaAndPersistence(t *testing.T) {
 	if _, err := m.s.TodoDone(ctx, "r", "todo", "7", true); !errors.Is(err, ErrNoItem) {
 		t.Fatalf("done of item 7 of 1: %v", err)
 	}
+	// A number past the end is an error even when an id starts with it
+	// (with 40 random ids, some start with two decimal digits).
+	if _, err := m.s.Create(ctx, "r2", "many", KindTodo); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if _, err := m.s.TodoAdd(ctx, "r2", "many", TodoItem{Text: fmt.Sprint("item ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 41; n <= 99; n++ {
+		if _, err := m.s.TodoDone(ctx, "r2", "many", fmt.Sprint(n), true); !errors.Is(err, ErrNoItem) {
+			t.Fatalf("done of item %d of 40: %v", n, err)
+		}
+	}
 	if _, err := m.s.Create(ctx, "r", "agenda", KindAgenda); err != nil {
 		t.Fatal(err)
 	}

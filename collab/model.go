@@ -270,17 +270,22 @@ func appendItem(d *automerge.Doc, fields map[string]any) error {
 
 // findItem finds a todo or agenda item by its 1-based number in the
 // listing or by a prefix of its id.
+// minIDPrefix is the shortest id prefix that names an item.
+const minIDPrefix = 4
+
 func findItem(maps []*automerge.Map, ref string) (*automerge.Map, error) {
 	ref = strings.TrimSpace(ref)
 	// A number up to the list's length is the item's number; any other
-	// ref is a prefix of an id (ids are 8 hex digits).
+	// ref of at least minIDPrefix characters is a prefix of an id (ids are
+	// 8 hex digits), so that a number past the end ("9" of 2 items) is an
+	// error, never the item whose id happens to start with it.
 	n, numErr := strconv.Atoi(ref)
 	if numErr == nil && n >= 1 && n <= len(maps) {
 		return maps[n-1], nil
 	}
 	var found *automerge.Map
 	for _, m := range maps {
-		if ref != "" && strings.HasPrefix(str(m, "id"), ref) {
+		if len(ref) >= minIDPrefix && strings.HasPrefix(str(m, "id"), ref) {
 			if found != nil {
 				return nil, fmt.Errorf("%w %s: more than one item's id starts so", ErrNoItem, ref)
 			}
