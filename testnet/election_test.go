@@ -20,6 +20,7 @@ import (
 func uplinks(caps []float64, extra ...overlay.Option) func(i int) []node.Option {
 	p := overlay.DefaultParams()
 	p.Caps.ProbeBytes = 64 << 10
+	p.Caps.CodecMicros = 2000 // the same CPU figure everywhere: the uplinks decide
 	return SimulatedUplinks(caps, p, extra...)
 }
 
