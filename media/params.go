@@ -1,8 +1,6 @@
 package media
 
 import (
-	"github.com/pion/webrtc/v4"
-
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/pion/webrtc/v4"
 )
 
 // Topology is the media shape of a room as the election chose it.

@@ -1,8 +1,6 @@
 package media
 
 import (
-	"github.com/pion/webrtc/v4"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/pion/webrtc/v4"
 )
 
 // Errors users see.

@@ -244,11 +244,12 @@ func (a relayACL) AllowConnect(_ peer.ID, _ ma.Multiaddr, dest peer.ID) bool {
 // sharedRoom reports whether p (and q, when set) are members of one room
 // this node is in.
 func (n *Node) sharedRoom(p, q peer.ID) bool {
-	if n.rooms == nil {
+	rooms := n.roomsRef.Load()
+	if rooms == nil {
 		return false
 	}
-	for _, h := range n.rooms.JoinedHashes() {
-		if n.rooms.IsMember(h, p) && (q == "" || n.rooms.IsMember(h, q)) {
+	for _, h := range rooms.JoinedHashes() {
+		if rooms.IsMember(h, p) && (q == "" || rooms.IsMember(h, q)) {
 			return true
 		}
 	}

@@ -188,11 +188,14 @@ type Node struct {
 	mesh        *overlay.MeshTracer
 	reach       atomic.Int32  // overlay.Reachability
 	observed    observedAddrs // identify's observed addresses (nat.go)
-	turnMu      sync.Mutex
-	turn        *media.TURN // the STUN/TURN server while public (syncTURN)
-	known       *knownPeers
-	connecting  atomic.Bool // dialling bootstrap and known peers after Start
-	bootPeers   int
+	// roomsRef is n.rooms for the libp2p callbacks (relay ACL, AutoRelay's
+	// peer source) that may run before New has set n.rooms.
+	roomsRef   atomic.Pointer[overlay.Service]
+	turnMu     sync.Mutex
+	turn       *media.TURN // the STUN/TURN server while public (syncTURN)
+	known      *knownPeers
+	connecting atomic.Bool // dialling bootstrap and known peers after Start
+	bootPeers  int
 
 	mdnsOn    bool
 	apiAddr   string
@@ -427,6 +430,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	}
 	n.closers = append(n.closers, n.rooms.Close)
 	rooms.Store(n.rooms)
+	n.roomsRef.Store(n.rooms)
 
 	// Files: the index in f2f.db, blocks over bitswap; the rooms decide who
 	// may fetch what (a password room's files go to its members only) and

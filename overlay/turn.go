@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -49,19 +50,7 @@ func (s *Service) TURNServers(hash string) []TURNServer {
 		}
 	}
 	slices.SortFunc(out, func(a, b TURNServer) int {
-		if a.Peer != b.Peer {
-			if a.Peer < b.Peer {
-				return -1
-			}
-			return 1
-		}
-		if a.Addr < b.Addr {
-			return -1
-		}
-		if a.Addr > b.Addr {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Peer, b.Peer), cmp.Compare(a.Addr, b.Addr))
 	})
 	return out
 }
