@@ -1,0 +1,212 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// BareResult is what a bare GossipSub run measured: every delivery's
+// publish-to-receive latency (n-1 per message) and the messages some host
+// never received within the run's grace period.
+type BareResult struct {
+	Latencies []time.Duration
+	Missing   int
+}
+
+// BareGossipSub is the floor of the chat benchmark: n plain go-libp2p
+// hosts on loopback (the library's default transports and security, no
+// face2face code), connected all to all as a room's members end up, each
+// subscribed to one GossipSub topic with the library's default parameters;
+// messages messages of size bytes (at least 8) are published at rate per
+// second, by the hosts in turn, and every other host's receive time is
+// taken. It waits up to grace after the last publish for stragglers.
+func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int, grace time.Duration) (BareResult, error) {
+	if n < 2 || messages < 1 || rate <= 0 || size < 8 {
+		return BareResult{}, errors.New("bare gossipsub: want n >= 2, messages >= 1, rate > 0, size >= 8")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hosts := make([]host.Host, 0, n)
+	defer func() {
+		for _, h := range hosts {
+			_ = h.Close()
+		}
+	}()
+	for range n {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+		if err != nil {
+			return BareResult{}, fmt.Errorf("bare gossipsub: host: %w", err)
+		}
+		hosts = append(hosts, h)
+	}
+	for i, a := range hosts {
+		for _, b := range hosts[i+1:] {
+			if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+				return BareResult{}, fmt.Errorf("bare gossipsub: connect: %w", err)
+			}
+		}
+	}
+	topics := make([]*pubsub.Topic, n)
+	subs := make([]*pubsub.Subscription, n)
+	for i, h := range hosts {
+		ps, err := pubsub.NewGossipSub(ctx, h)
+		if err != nil {
+			return BareResult{}, fmt.Errorf("bare gossipsub: %w", err)
+		}
+		if topics[i], err = ps.Join("bench"); err != nil {
+			return BareResult{}, err
+		}
+		if subs[i], err = topics[i].Subscribe(); err != nil {
+			return BareResult{}, err
+		}
+	}
+	// The mesh is ready when every host sees every other in the topic.
+	for {
+		ready := true
+		for _, t := range topics {
+			if len(t.ListPeers()) < n-1 {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return BareResult{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	sent := make([]time.Time, messages)
+	var mu sync.Mutex
+	got := make([][]time.Time, n) // per host, per message: when it arrived
+	warm := make([]bool, n)       // per host: a warm-up message arrived
+	var wg sync.WaitGroup
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	for i, s := range subs {
+		got[i] = make([]time.Time, messages)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			self := hosts[i].ID()
+			for {
+				m, err := s.Next(rctx)
+				if err != nil {
+					return
+				}
+				if m.ReceivedFrom == self || len(m.Data) < 8 {
+					continue
+				}
+				at := time.Now()
+				seq := binary.BigEndian.Uint64(m.Data)
+				mu.Lock()
+				if seq >= uint64(messages) {
+					warm[i] = true
+				} else if got[i][seq].IsZero() {
+					got[i][seq] = at
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Warm up: a message from each host in turn, every 100 ms, until
+	// every host has received one (the first messages after the
+	// subscriptions are lost while GossipSub sets up its streams).
+	for w := 0; ; w++ {
+		mu.Lock()
+		all := true
+		for i := range warm {
+			all = all && warm[i]
+		}
+		mu.Unlock()
+		if all {
+			break
+		}
+		body := make([]byte, size)
+		binary.BigEndian.PutUint64(body, uint64(messages+w))
+		if err := topics[w%n].Publish(ctx, body); err != nil {
+			rcancel()
+			wg.Wait()
+			return BareResult{}, fmt.Errorf("bare gossipsub: publish: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			rcancel()
+			wg.Wait()
+			return BareResult{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	every := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for k := range messages {
+		if d := time.Until(start.Add(time.Duration(k) * every)); d > 0 {
+			select {
+			case <-ctx.Done():
+				rcancel()
+				wg.Wait()
+				return BareResult{}, ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		body := make([]byte, size)
+		binary.BigEndian.PutUint64(body, uint64(k))
+		mu.Lock()
+		sent[k] = time.Now()
+		mu.Unlock()
+		if err := topics[k%n].Publish(ctx, body); err != nil {
+			rcancel()
+			wg.Wait()
+			return BareResult{}, fmt.Errorf("bare gossipsub: publish: %w", err)
+		}
+	}
+	// Stragglers: until every delivery arrived or grace passed.
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		missing := 0
+		for i := range got {
+			for k := range got[i] {
+				if k%n != i && got[i][k].IsZero() {
+					missing++
+				}
+			}
+		}
+		mu.Unlock()
+		if missing == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			deadline = time.Now()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	rcancel()
+	wg.Wait()
+	var res BareResult
+	for i := range got {
+		for k, at := range got[i] {
+			switch {
+			case k%n == i:
+			case at.IsZero():
+				res.Missing++
+			default:
+				res.Latencies = append(res.Latencies, at.Sub(sent[k]))
+			}
+		}
+	}
+	return res, nil
+}
