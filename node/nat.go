@@ -186,8 +186,8 @@ func (o *observedAddrs) confirmed(addrs []ma.Multiaddr, reach overlay.Reachabili
 		}
 	}
 	var out []ma.Multiaddr
-	for k, a := range parsed {
-		if ip, _ := manet.ToIP(a); len(byIP[ip.String()]) >= observersToAccept && len(o.seen[k]) > 0 {
+	for _, a := range parsed {
+		if ip, _ := manet.ToIP(a); len(byIP[ip.String()]) >= observersToAccept {
 			out = append(out, a)
 		}
 	}
@@ -197,33 +197,15 @@ func (o *observedAddrs) confirmed(addrs []ma.Multiaddr, reach overlay.Reachabili
 
 // watchObserved records identify's observed addresses (see observedAddrs).
 func (n *Node) watchObserved() error {
-	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
-	if err != nil {
-		return fmt.Errorf("subscribe to identify: %w", err)
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer sub.Close()
-		for {
-			select {
-			case <-n.ctx.Done():
-				return
-			case e, ok := <-sub.Out():
-				if !ok {
-					return
-				}
-				ev := e.(event.EvtPeerIdentificationCompleted)
-				if ev.Conn == nil || ev.ObservedAddr == nil || isRelayed(ev.Conn) {
-					continue
-				}
-				if ip, err := manet.ToIP(ev.Conn.RemoteMultiaddr()); err == nil {
-					n.observed.add(ev.ObservedAddr, ip)
-				}
-			}
+	return n.onEvents("identify", []any{new(event.EvtPeerIdentificationCompleted)}, func(e any) {
+		ev := e.(event.EvtPeerIdentificationCompleted)
+		if ev.Conn == nil || ev.ObservedAddr == nil || isRelayed(ev.Conn) {
+			return
 		}
-	}()
-	return nil
+		if ip, err := manet.ToIP(ev.Conn.RemoteMultiaddr()); err == nil {
+			n.observed.add(ev.ObservedAddr, ip)
+		}
+	})
 }
 
 // relayACL admits reservations of this node's rooms' members only, and
@@ -295,63 +277,44 @@ func (n *Node) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInf
 // through its relay: the peer receives that connection and punches. At
 // most once per peer every 10 minutes.
 func (n *Node) watchHolePunch() error {
-	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerProtocolsUpdated))
-	if err != nil {
-		return fmt.Errorf("subscribe to protocol updates: %w", err)
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer sub.Close()
-		retried := map[peer.ID]time.Time{}
-		for {
-			var ev event.EvtPeerProtocolsUpdated
+	retried := map[peer.ID]time.Time{} // only the event goroutine touches it
+	return n.onEvents("protocol updates", []any{new(event.EvtPeerProtocolsUpdated)}, func(e any) {
+		ev := e.(event.EvtPeerProtocolsUpdated)
+		p := ev.Peer
+		if !slices.Contains(ev.Added, holepunch.Protocol) || !n.relayedOnly(p) || time.Since(retried[p]) < 10*time.Minute {
+			return
+		}
+		if len(retried) > 1000 {
+			for q, at := range retried {
+				if time.Since(at) >= 10*time.Minute {
+					delete(retried, q)
+				}
+			}
+		}
+		retried[p] = time.Now()
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			// Give an attempt already under way a moment.
+			t := time.NewTimer(2 * time.Second)
+			defer t.Stop()
 			select {
 			case <-n.ctx.Done():
 				return
-			case e, ok := <-sub.Out():
-				if !ok {
-					return
-				}
-				ev = e.(event.EvtPeerProtocolsUpdated)
+			case <-t.C:
 			}
-			p := ev.Peer
-			if !slices.Contains(ev.Added, holepunch.Protocol) || !n.relayedOnly(p) || time.Since(retried[p]) < 10*time.Minute {
-				continue
+			if !n.relayedOnly(p) {
+				return
 			}
-			if len(retried) > 1000 {
-				for q, at := range retried {
-					if time.Since(at) >= 10*time.Minute {
-						delete(retried, q)
-					}
-				}
+			n.log.Debug("hole punch again: redialing a peer reached only through a relay", "peer", p)
+			_ = n.host.Network().ClosePeer(p)
+			ctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
+			defer cancel()
+			if err := n.host.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
+				n.log.Debug("redial for hole punching", "peer", p, "err", err)
 			}
-			retried[p] = time.Now()
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				// Give an attempt already under way a moment.
-				t := time.NewTimer(2 * time.Second)
-				defer t.Stop()
-				select {
-				case <-n.ctx.Done():
-					return
-				case <-t.C:
-				}
-				if !n.relayedOnly(p) {
-					return
-				}
-				n.log.Debug("hole punch again: redialing a peer reached only through a relay", "peer", p)
-				_ = n.host.Network().ClosePeer(p)
-				ctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
-				defer cancel()
-				if err := n.host.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
-					n.log.Debug("redial for hole punching", "peer", p, "err", err)
-				}
-			}()
-		}
-	}()
-	return nil
+		}()
+	})
 }
 
 // relayedOnly reports whether the node's connections to p all go through
@@ -379,11 +342,10 @@ func (n *Node) reachability() api.NATStatus {
 		}
 	}
 	for _, p := range n.host.Network().Peers() {
-		conns := n.host.Network().ConnsToPeer(p)
-		if slices.ContainsFunc(conns, func(c network.Conn) bool { return !isRelayed(c) }) {
-			r.Direct++
-		} else if len(conns) > 0 {
+		if n.relayedOnly(p) {
 			r.Relayed++
+		} else if len(n.host.Network().ConnsToPeer(p)) > 0 {
+			r.Direct++
 		}
 	}
 	if t := n.turnServer(); t != nil {

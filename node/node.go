@@ -693,11 +693,12 @@ func (n *Node) Start() error {
 // known peers after Start.
 func (n *Node) Connecting() bool { return n.connecting.Load() }
 
-// watchPeers turns libp2p connectedness events into node events.
-func (n *Node) watchPeers() error {
-	sub, err := n.host.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtLocalReachabilityChanged)})
+// onEvents subscribes to the libp2p event types and calls f with each
+// event on a goroutine the node owns, until it closes.
+func (n *Node) onEvents(what string, types []any, f func(any)) error {
+	sub, err := n.host.EventBus().Subscribe(types)
 	if err != nil {
-		return fmt.Errorf("subscribe to peer events: %w", err)
+		return fmt.Errorf("subscribe to %s: %w", what, err)
 	}
 	n.wg.Add(1)
 	go func() {
@@ -711,31 +712,38 @@ func (n *Node) watchPeers() error {
 				if !ok {
 					return
 				}
-				if r, ok := e.(event.EvtLocalReachabilityChanged); ok {
-					switch r.Reachability {
-					case network.ReachabilityPublic:
-						n.reach.Store(int32(overlay.ReachPublic))
-					case network.ReachabilityPrivate:
-						n.reach.Store(int32(overlay.ReachPrivate))
-					default:
-						n.reach.Store(int32(overlay.ReachUnknown))
-					}
-					n.log.Info("reachability", "now", overlay.Reachability(n.reach.Load()).String())
-					n.syncTURN()
-					n.events.Publish(EventReachability, map[string]string{"reachability": overlay.Reachability(n.reach.Load()).String()})
-					continue
-				}
-				ev := e.(event.EvtPeerConnectednessChanged)
-				switch ev.Connectedness {
-				case network.Connected:
-					n.events.Publish(EventPeerConnected, map[string]string{"peer": ev.Peer.String()})
-				case network.NotConnected:
-					n.events.Publish(EventPeerDisconnected, map[string]string{"peer": ev.Peer.String()})
-				}
+				f(e)
 			}
 		}
 	}()
 	return nil
+}
+
+// watchPeers turns libp2p connectedness events into node events.
+func (n *Node) watchPeers() error {
+	return n.onEvents("peer events", []any{new(event.EvtPeerConnectednessChanged), new(event.EvtLocalReachabilityChanged)}, func(e any) {
+		if r, ok := e.(event.EvtLocalReachabilityChanged); ok {
+			switch r.Reachability {
+			case network.ReachabilityPublic:
+				n.reach.Store(int32(overlay.ReachPublic))
+			case network.ReachabilityPrivate:
+				n.reach.Store(int32(overlay.ReachPrivate))
+			default:
+				n.reach.Store(int32(overlay.ReachUnknown))
+			}
+			n.log.Info("reachability", "now", overlay.Reachability(n.reach.Load()).String())
+			n.syncTURN()
+			n.events.Publish(EventReachability, map[string]string{"reachability": overlay.Reachability(n.reach.Load()).String()})
+			return
+		}
+		ev := e.(event.EvtPeerConnectednessChanged)
+		switch ev.Connectedness {
+		case network.Connected:
+			n.events.Publish(EventPeerConnected, map[string]string{"peer": ev.Peer.String()})
+		case network.NotConnected:
+			n.events.Publish(EventPeerDisconnected, map[string]string{"peer": ev.Peer.String()})
+		}
+	})
 }
 
 type mdnsNotifee struct{ n *Node }

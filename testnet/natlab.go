@@ -1,7 +1,6 @@
 package testnet
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,9 +58,7 @@ type LabHost struct {
 	IP string
 	// PublicIP is the address others see: the host's own, or its router's.
 	PublicIP string
-	// Exec is a script that runs its arguments in the namespace.
-	Exec string
-	lab  *NATLab
+	lab      *NATLab
 }
 
 var labCount atomic.Int32
@@ -129,12 +126,8 @@ func (l *NATLab) wan(ns, dev, ip string) error {
 	return nil
 }
 
-func (l *NATLab) host(ns, ip, public string) (*LabHost, error) {
-	p := filepath.Join(l.dir, ns+".sh")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\nexec ip netns exec "+ns+" \"$@\"\n"), 0o755); err != nil {
-		return nil, err
-	}
-	return &LabHost{NS: ns, IP: ip, PublicIP: public, Exec: p, lab: l}, nil
+func (l *NATLab) host(ns, ip, public string) *LabHost {
+	return &LabHost{NS: ns, IP: ip, PublicIP: public, lab: l}
 }
 
 // AddPublic adds a host with a public address on the internet bridge.
@@ -148,7 +141,7 @@ func (l *NATLab) AddPublic() (*LabHost, error) {
 	if err := l.wan(ns, fmt.Sprintf("%sw%d", l.tag, n), ip); err != nil {
 		return nil, err
 	}
-	return l.host(ns, ip, ip)
+	return l.host(ns, ip, ip), nil
 }
 
 // AddHome adds a home (192.168.N.2) behind a router (public address
@@ -215,27 +208,7 @@ func (l *NATLab) AddHome(kind NATKind, uplinkKbit int) (*LabHost, error) {
 			return nil, err
 		}
 	}
-	return l.host(home, ip, public)
-}
-
-// Command returns a command that runs name args... in the host's
-// namespace.
-func (h *LabHost) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, h.Exec, append([]string{name}, args...)...)
-}
-
-// SetLink takes the host's uplink (its router's, for a home) down or up.
-func (h *LabHost) SetLink(up bool) error {
-	state := "down"
-	if up {
-		state = "up"
-	}
-	ns := h.NS
-	if strings.HasPrefix(ns[len(h.lab.tag):], "h") {
-		ns = h.lab.tag + "r" + ns[len(h.lab.tag)+1:]
-	}
-	dev := h.lab.tag + "w" + ns[len(h.lab.tag)+1:]
-	return h.lab.run("ip", "-n", ns, "link", "set", dev, state)
+	return l.host(home, ip, public), nil
 }
 
 // Wrap returns a script that runs bin in the host's namespace (for
