@@ -218,6 +218,10 @@ type RoomStats struct {
 	ClockJump    uint64 `json:"clock_jump"`
 	ElectIgnored uint64 `json:"elect_ignored"`
 	NewAuthor    uint64 `json:"new_author_limited"`
+	// VotesDirect and VotesPublished are the election votes taken
+	// straight from voters and from the control topic.
+	VotesDirect    uint64 `json:"votes_direct"`
+	VotesPublished uint64 `json:"votes_published"`
 }
 
 // Reachability is a member's reachability as AutoNAT sees it: 0 unknown,

@@ -122,7 +122,7 @@ func apiChatPtr(m *overlay.ChatMessage) *api.ChatMessage {
 func apiRoomStats(s overlay.Stats) api.RoomStats {
 	return api.RoomStats{Accepted: s.Accepted, Malformed: s.Malformed, Oversize: s.Oversize, BadSig: s.BadSig,
 		Foreign: s.Foreign, Replayed: s.Replayed, RateLimit: s.RateLimit, Synced: s.Synced, ClockJump: s.ClockJump,
-		ElectIgnored: s.ElectIgnored, NewAuthor: s.NewAuthor}
+		ElectIgnored: s.ElectIgnored, NewAuthor: s.NewAuthor, VotesDirect: s.VotesDirect, VotesPublished: s.VotesPublished}
 }
 
 func apiCapReport(c *overlay.CapReport) *api.CapReport {

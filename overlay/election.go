@@ -144,7 +144,11 @@ func (e *roomElection) emit(out election.Output, msgs []Elect, report *CapReport
 		e.r.publishControl(e.r.control, KindCaps, report.Marshal())
 	}
 	for _, m := range msgs {
-		e.r.publishElect(m)
+		if m.Op == OpVote {
+			e.r.sendVote(m)
+		} else {
+			e.r.publishElect(m)
+		}
 	}
 }
 

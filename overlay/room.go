@@ -390,45 +390,56 @@ func (r *room) validateControl(ctx context.Context, from peer.ID, msg *pubsub.Me
 	return r.validateLive(controlTopic(r.hash), msg, KindPresence, KindCaps, KindElect)
 }
 
-// validateLive checks a message of a live (not stored) topic: besides the
-// envelope checks it must be of one of the kinds, fresh (within
-// ControlMaxAge of the node's clock, so an old one cannot be replayed once
-// it left pubsub's seen cache) and within the author's rate.
+// validateLive checks a message of a live (not stored) topic (see
+// checkLive).
 func (r *room) validateLive(topic string, msg *pubsub.Message, kinds ...Kind) pubsub.ValidationResult {
 	if msg.ReceivedFrom == r.s.h.ID() {
 		return pubsub.ValidationAccept
 	}
-	if f := r.s.dropFilter; f != nil && f(topic, msg.ReceivedFrom) {
-		return pubsub.ValidationIgnore
+	env, body, res := r.checkLive(topic, msg.ReceivedFrom, msg.Data, kinds...)
+	if res == pubsub.ValidationAccept {
+		msg.ValidatorData = validated{env: env, body: body}
 	}
-	if !r.fromProven(msg.ReceivedFrom) {
-		return pubsub.ValidationIgnore
+	return res
+}
+
+// checkLive checks a live (not stored) envelope data that from forwarded
+// on topic or sent directly: besides the envelope checks it must be of
+// one of the kinds, fresh (within ControlMaxAge of the node's clock, so an
+// old one cannot be replayed once it left pubsub's seen cache) and within
+// the author's rate. It returns the envelope and its opened body when the
+// verdict is accept.
+func (r *room) checkLive(topic string, from peer.ID, data []byte, kinds ...Kind) (*Envelope, []byte, pubsub.ValidationResult) {
+	if f := r.s.dropFilter; f != nil && f(topic, from) {
+		return nil, nil, pubsub.ValidationIgnore
 	}
-	env, err := r.parseEnvelope(msg.Data)
+	if !r.fromProven(from) {
+		return nil, nil, pubsub.ValidationIgnore
+	}
+	env, err := r.parseEnvelope(data)
 	if err != nil {
-		return pubsub.ValidationReject
+		return nil, nil, pubsub.ValidationReject
 	}
 	if !slices.Contains(kinds, env.Kind) {
 		r.s.stats.malformed.Add(1)
-		return pubsub.ValidationReject
+		return nil, nil, pubsub.ValidationReject
 	}
-	if !r.admit(msg.ReceivedFrom, env.Author) {
-		return pubsub.ValidationIgnore
+	if !r.admit(from, env.Author) {
+		return nil, nil, pubsub.ValidationIgnore
 	}
 	body, err := r.openEnvelope(env)
 	if err != nil {
-		return pubsub.ValidationReject
+		return nil, nil, pubsub.ValidationReject
 	}
 	if age := time.Since(time.UnixMilli(env.Time)); age > r.s.params.Room.ControlMaxAge || age < -r.s.params.Room.ControlMaxAge {
 		r.s.stats.replayed.Add(1)
-		return pubsub.ValidationIgnore
+		return nil, nil, pubsub.ValidationIgnore
 	}
 	if !r.allow(env.Author) {
 		r.s.stats.rateLimit.Add(1)
-		return pubsub.ValidationIgnore
+		return nil, nil, pubsub.ValidationIgnore
 	}
-	msg.ValidatorData = validated{env: env, body: body}
-	return pubsub.ValidationAccept
+	return env, body, pubsub.ValidationAccept
 }
 
 // fromProven reports whether a message forwarded by p may be taken: in a
@@ -668,6 +679,9 @@ func (r *room) controlLoop() {
 			}
 		case KindElect:
 			if m, err := UnmarshalElect(v.body); err == nil {
+				if m.Op == OpVote {
+					r.s.stats.votesPublished.Add(1)
+				}
 				r.el.onElect(v.env.Author, m)
 			}
 		}
@@ -852,12 +866,19 @@ func (r *room) publishElect(m Elect) {
 	r.publishControl(r.control, KindElect, m.Marshal())
 }
 
-// publishControl signs and publishes a live (not stored) envelope: its
-// seq is the node's clock in milliseconds, kept increasing.
+// publishControl signs and publishes a live (not stored) envelope.
 func (r *room) publishControl(t *pubsub.Topic, kind Kind, text []byte) {
+	if raw, err := r.sealLive(kind, text); err == nil {
+		_ = t.Publish(r.ctx, raw)
+	}
+}
+
+// sealLive seals, signs and encodes a live (not stored) envelope: its seq
+// is the node's clock in milliseconds, kept increasing.
+func (r *room) sealLive(kind Kind, text []byte) ([]byte, error) {
 	body, err := r.sec.Seal(text, []byte(r.hash))
 	if err != nil {
-		return
+		return nil, err
 	}
 	r.mu.Lock()
 	now := uint64(time.Now().UnixMilli())
@@ -868,13 +889,9 @@ func (r *room) publishControl(t *pubsub.Topic, kind Kind, text []byte) {
 	env := &Envelope{Room: r.hash, Seq: now, Lamport: max(r.lamport, 1), Time: time.Now().UnixMilli(), Kind: kind, Body: body}
 	r.mu.Unlock()
 	if err := env.Sign(r.s.sk); err != nil {
-		return
+		return nil, err
 	}
-	raw, err := env.Marshal()
-	if err != nil {
-		return
-	}
-	_ = t.Publish(r.ctx, raw)
+	return env.Marshal()
 }
 
 // repairTopicPeers reconnects to members that are connected and alive but

@@ -320,10 +320,15 @@ type Stats struct {
 	// NewAuthor counts messages ignored because their forwarder brought
 	// in more new authors than it may (or the room was full).
 	NewAuthor uint64 `json:"new_author_limited"`
+	// VotesDirect and VotesPublished count the election votes taken:
+	// straight from the voter (VoteProtocol) and from the control topic
+	// (the fallback).
+	VotesDirect    uint64 `json:"votes_direct"`
+	VotesPublished uint64 `json:"votes_published"`
 }
 
 type counters struct {
-	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump, electIgnored, newAuthor atomic.Uint64
+	accepted, malformed, oversize, badSig, foreign, replayed, rateLimit, synced, clockJump, electIgnored, newAuthor, votesDirect, votesPublished atomic.Uint64
 }
 
 // Service runs the node's rooms: rendezvous through the DHT, GossipSub
@@ -373,6 +378,7 @@ type Service struct {
 	codecOnce   sync.Once
 	codecUS     uint64
 	probeSem    chan struct{}
+	voteSem     chan struct{} // handleVote's slots
 	probeLimits *peerLimits
 	// historyLimits and historySem bound the history answers served.
 	historyLimits *peerLimits
@@ -416,7 +422,7 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
 		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
 		started: time.Now(), reach: c.reach, turn: c.turn, dropFilter: c.dropFilter, activity: c.activity,
-		probeSem: make(chan struct{}, c.params.Caps.ProbeConcurrency), probeLimits: newPeerLimits(c.params.Caps.ProbeRate, c.params.Caps.ProbeBurst),
+		probeSem: make(chan struct{}, c.params.Caps.ProbeConcurrency), voteSem: make(chan struct{}, maxVoteHandlers), probeLimits: newPeerLimits(c.params.Caps.ProbeRate, c.params.Caps.ProbeBurst),
 		historyLimits:   newPeerLimits(c.params.Room.HistoryRate, c.params.Room.HistoryBurst),
 		historySem:      make(chan struct{}, c.params.Room.HistoryConcurrency),
 		fwdLimits:       newPeerLimits(c.params.Room.ForwardRate, c.params.Room.ForwardBurst),
@@ -434,6 +440,7 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	h.SetStreamHandler(AuthProtocol, s.handleAuth)
 	h.SetStreamHandler(HistoryProtocol, s.handleHistory)
 	h.SetStreamHandler(ProbeProtocol, s.handleProbe)
+	h.SetStreamHandler(VoteProtocol, s.handleVote)
 	return s, nil
 }
 
@@ -505,6 +512,7 @@ func (s *Service) Close() error {
 	s.h.RemoveStreamHandler(AuthProtocol)
 	s.h.RemoveStreamHandler(HistoryProtocol)
 	s.h.RemoveStreamHandler(ProbeProtocol)
+	s.h.RemoveStreamHandler(VoteProtocol)
 	s.cancel()
 	for _, r := range rooms {
 		r.stop()
@@ -518,7 +526,8 @@ func (s *Service) Stats() Stats {
 	c := &s.stats
 	return Stats{Accepted: c.accepted.Load(), Malformed: c.malformed.Load(), Oversize: c.oversize.Load(),
 		BadSig: c.badSig.Load(), Foreign: c.foreign.Load(), Replayed: c.replayed.Load(),
-		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load(), ElectIgnored: c.electIgnored.Load(), NewAuthor: c.newAuthor.Load()}
+		RateLimit: c.rateLimit.Load(), Synced: c.synced.Load(), ClockJump: c.clockJump.Load(), ElectIgnored: c.electIgnored.Load(), NewAuthor: c.newAuthor.Load(),
+		VotesDirect: c.votesDirect.Load(), VotesPublished: c.votesPublished.Load()}
 }
 
 // RoomInfo describes a room (`f2f room ls`).

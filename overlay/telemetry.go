@@ -388,10 +388,33 @@ type memberTelemetry struct {
 	when time.Time
 }
 
-// telemetryLoop publishes the node's summary every TelemetryInterval.
+// telemetryPerInterval is how many summaries a room receives per
+// TelemetryInterval at most: in a room of more members than this, each
+// publishes less often (see telemetryInterval).
+const telemetryPerInterval = 10
+
+// telemetryInterval is how often the node publishes its summary: every
+// TelemetryInterval in a room of up to telemetryPerInterval present
+// members, proportionally less often in a larger one, so that a member
+// receives about telemetryPerInterval summaries per TelemetryInterval
+// whatever the room's size (in a room of 50 every member's summary every
+// 5 s was 10 a second to verify at every member, each listing 49 peers).
+func (r *room) telemetryInterval() time.Duration {
+	r.mu.Lock()
+	n := 1
+	for _, m := range r.members {
+		if !m.gone && !m.left {
+			n++
+		}
+	}
+	r.mu.Unlock()
+	return r.s.params.Caps.TelemetryInterval * time.Duration(max(telemetryPerInterval, n)) / telemetryPerInterval
+}
+
+// telemetryLoop publishes the node's summary every telemetryInterval.
 func (r *room) telemetryLoop() {
 	for {
-		if !sleepCtx(r.ctx, jitter(r.s.params.Caps.TelemetryInterval)) {
+		if !sleepCtx(r.ctx, jitter(r.telemetryInterval())) {
 			return
 		}
 		t := r.localTelemetry()
@@ -481,10 +504,10 @@ func (s *Service) Graph(ctx context.Context, ref string) (Graph, error) {
 	info, topo := r.el.info()
 	g := Graph{Room: r.hash, Name: r.key.Name, Term: info.Term, Topology: topo.Mode, Time: time.Now().UTC()}
 	own := r.localTelemetry()
+	maxAge := 3 * r.telemetryInterval()
 	r.mu.Lock()
 	r.tel[me] = memberTelemetry{t: own, when: time.Now()}
 	tel := make(map[peer.ID]memberTelemetry, len(r.tel))
-	maxAge := 3 * s.params.Caps.TelemetryInterval
 	for p, t := range r.tel {
 		if m, ok := r.members[p]; p == me || ok && !m.gone && !m.left && time.Since(t.when) <= maxAge {
 			tel[p] = t

@@ -894,3 +894,83 @@ func TestPasswordRoomDocsNothingToStrangers(t *testing.T) {
 		t.Error("a member asking for the room's documents got nothing")
 	}
 }
+
+// TestVotesGoStraightToTheCandidate (issue 19): an election's votes reach
+// the candidate over VoteProtocol instead of the control topic every
+// member verifies (in a room of 50 a contested election published 49
+// votes per candidacy to 50 members and stalled the chat); a vote from a
+// stranger, one claiming another author and an oversized frame are
+// refused and not counted.
+func TestVotesGoStraightToTheCandidate(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	info, err := FormRoom(ctx, net.Nodes, "votes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := AgreedMixerWait(ctx, net.Nodes, info.Key); err != nil {
+		t.Fatal(err)
+	}
+	var direct, published uint64
+	for _, nd := range net.Nodes {
+		s := nd.Rooms().Stats()
+		direct, published = direct+s.VotesDirect, published+s.VotesPublished
+	}
+	t.Logf("votes taken: %d direct, %d from the control topic", direct, published)
+	if direct == 0 || published >= direct {
+		t.Errorf("votes taken: %d direct, %d from the control topic; want most direct", direct, published)
+	}
+
+	target := net.Nodes[0]
+	rg := newRogue(t, ctx, target, "") // connected, not a member
+	send := func(raw []byte) bool {
+		st, err := rg.h.NewStream(ctx, target.ID(), overlay.VoteProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := msgio.NewVarintWriter(st).WriteMsg(raw); err != nil {
+			return false
+		}
+		_ = st.CloseWrite()
+		var b [1]byte
+		n, _ := st.Read(b[:])
+		return n == 1 && b[0] == 1
+	}
+	vote := func(author crypto.PrivKey) *overlay.Envelope {
+		env := &overlay.Envelope{Room: info.Hash, Seq: uint64(time.Now().UnixMilli()), Lamport: 1, Time: time.Now().UnixMilli(),
+			Kind: overlay.KindElect, Body: overlay.Elect{Op: overlay.OpVote, Term: 99, Peer: target.ID()}.Marshal()}
+		if err := env.Sign(author); err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	before := target.Rooms().Stats().VotesDirect
+	if send(marshal(t, vote(rg.sk))) {
+		t.Error("a stranger's vote was taken")
+	}
+	forged := vote(rg.sk)
+	forged.Author = net.Nodes[1].ID()
+	if send(marshal(t, forged)) {
+		t.Error("a vote claiming another member's name was taken")
+	}
+	if send(make([]byte, 5<<10)) {
+		t.Error("an oversized vote frame was taken")
+	}
+	if got := target.Rooms().Stats().VotesDirect; got != before {
+		t.Errorf("votes counted: %d -> %d", before, got)
+	}
+	// The room still works.
+	if _, err := net.Nodes[1].Rooms().Send(ctx, info.Key, "still here"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitFor(ctx, func() (bool, error) {
+		log, err := target.Rooms().Log(ctx, info.Key, time.Time{}, 0)
+		return err == nil && slices.ContainsFunc(log, func(m overlay.ChatMessage) bool { return m.Text == "still here" }), err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

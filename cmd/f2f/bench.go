@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -20,9 +21,7 @@ import (
 // Goals the benchmarks are measured against (issues 2 and 3).
 const (
 	goalStartToReady = 500 * time.Millisecond
-	goalIdleRSS      = 64_000_000            // 64 MB: issue 2 set 40 MB; issue 17 moved the one build to cgo (Automerge, libopus) and the goal to 64 MB
-	goalChatP99      = 20 * time.Millisecond // at 50 nodes
-	goalChatNodes    = 50
+	goalIdleRSS      = 64_000_000 // 64 MB: issue 2 set 40 MB; issue 17 moved the one build to cgo (Automerge, libopus) and the goal to 64 MB
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -89,26 +88,46 @@ shutdown takes. Nothing leaves the machine.`,
 	return cmd
 }
 
+// Goals of `f2f bench chat` against its bare GossipSub floor (issue 19):
+// at 50 nodes p99 <= 1.5x the floor's p99, max <= 1 s, every message
+// delivered; at 10 nodes p99 <= 1.2x.
+const (
+	goalChatRatio50 = 1.5
+	goalChatRatio10 = 1.2
+	goalChatMax     = time.Second
+)
+
 func newBenchChatCmd(g *globals) *cobra.Command {
 	var (
 		sizes    []int
 		messages int
+		rate     float64
+		size     int
+		runs     int
 		burst    int
 		procs    bool
 		warm     time.Duration
+		grace    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "chat [--nodes N]... [--messages M] [--burst B] [--warmup D] [--procs]",
-		Short: "Measure chat publish-to-delivery latency and the messages/s a room sustains",
-		Long: `For each --nodes size, start that many real nodes (loopback, local profile,
-temporary repos; each node knows one other) in this process, or with --procs
-as one f2f daemon process each (driven through their local APIs, as the CLI
-does), put them in one room, warm up (--warmup), then send --messages messages one at a
-time from the members in turn: the latency of a message is from Send until a member's node has
-stored it and emitted its chat.message event (p50, p99, max over all
-members). Then send --burst messages from all members as fast as Send
-returns and report the messages per second until every member stored every
-one. Nothing leaves the machine.`,
+		Use:   "chat [--nodes N]... [--messages M] [--rate R] [--size B] [--runs K] [--burst B] [--warmup D] [--procs]",
+		Short: "Measure chat publish-to-delivery latency against bare GossipSub, and the messages/s a room sustains",
+		Long: `For each --nodes size and each of --runs runs: first the floor, bare GossipSub
+(that many plain go-libp2p hosts on loopback, TCP and QUIC as the nodes
+listen, all to all, the library's default parameters, no face2face code),
+then that many real nodes (loopback, local profile, temporary repos; each
+node knows one other) in this process, or with --procs as one f2f daemon
+process each (driven through their local APIs, as the CLI does), in one
+room, warmed up (--warmup). Both get --messages messages of --size bytes at
+--rate per second from the members in turn, and every delivery is timed:
+for the room from Send until a member's node has stored the message and
+emitted its chat.message event. A message late beyond the run is waited
+for up to --grace (and counted in max); one still missing then is counted
+as missing. Printed: p50, p99 and max of both, the ratio of the p99s and
+the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
+ratio <= 1.2). Then --burst messages from all members as fast as Send
+returns: the messages per second until every member stored every one.
+Nothing leaves the machine.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(sizes) == 0 {
@@ -119,110 +138,170 @@ one. Nothing leaves the machine.`,
 					return fmt.Errorf("--nodes must be between 2 and 100, got %d", n)
 				}
 			}
-			if messages < 1 || messages > 10000 {
+			switch {
+			case messages < 1 || messages > 10000:
 				return fmt.Errorf("--messages must be between 1 and 10000, got %d", messages)
-			}
-			if warm < 0 || warm > 10*time.Minute {
+			case !(rate >= 0.1 && rate <= 1000):
+				return fmt.Errorf("--rate must be between 0.1 and 1000 messages/s, got %g", rate)
+			case size < 16 || size > 16<<10:
+				return fmt.Errorf("--size must be between 16 and 16384 bytes, got %d", size)
+			case runs < 1 || runs > 100:
+				return fmt.Errorf("--runs must be between 1 and 100, got %d", runs)
+			case warm < 0 || warm > 10*time.Minute:
 				return fmt.Errorf("--warmup must be between 0 and 10m, got %s", warm)
-			}
-			if burst < 0 || burst > 10000 {
+			case grace < time.Second || grace > 10*time.Minute:
+				return fmt.Errorf("--grace must be between 1s and 10m, got %s", grace)
+			case burst < 0 || burst > 10000:
 				return fmt.Errorf("--burst must be between 0 and 10000, got %d", burst)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			type row struct {
-				Nodes    int     `json:"nodes"`
-				Messages int     `json:"messages"`
-				P50      float64 `json:"p50_ms"`
-				P99      float64 `json:"p99_ms"`
-				Max      float64 `json:"max_ms"`
-				Burst    int     `json:"burst,omitempty"`
-				Rate     float64 `json:"msgs_per_s,omitempty"`
-			}
-			var rows []row
+			var rows []chatRow
 			for _, n := range sizes {
-				r, err := benchChat(ctx, n, messages, burst, procs, warm)
-				if err != nil {
-					return fmt.Errorf("%d nodes: %w", n, err)
+				for run := 1; run <= runs; run++ {
+					r, err := benchChat(ctx, n, chatBenchOpts{messages: messages, rate: rate, size: size, burst: burst, procs: procs, warm: warm, grace: grace})
+					if err != nil {
+						return fmt.Errorf("%d nodes, run %d: %w", n, run, err)
+					}
+					r.Run = run
+					rows = append(rows, r)
 				}
-				rows = append(rows, row{Nodes: n, Messages: messages, P50: ms(bench.Percentile(r.lat, 0.5)),
-					P99: ms(bench.Percentile(r.lat, 0.99)), Max: ms(bench.Max(r.lat)), Burst: burst, Rate: r.rate})
 			}
 			if g.json {
 				return g.printJSON(map[string]any{"cores": runtime.NumCPU(), "results": rows})
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "chat (%d cores)\tnodes\tmessages\tp50\tp99\tmax\tgoal\tmet\n", runtime.NumCPU())
+			fmt.Fprintf(tw, "chat (%d cores, %d x %d B at %g/s)\tnodes\trun\tp50\tp99\tmax\tmissing\tbare p50\tbare p99\tbare max\tp99/bare\tgoal\tmet\n",
+				runtime.NumCPU(), messages, size, rate)
 			for _, r := range rows {
-				goal, met := "", ""
-				if r.Nodes == goalChatNodes {
-					goal = fmt.Sprintf("p99 <= %.0f ms", ms(goalChatP99))
-					met = fmt.Sprint(r.P99 <= ms(goalChatP99))
+				goal, met := chatGoal(r)
+				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.2f\t%s\t%s\n",
+					r.Nodes, r.Run, r.P50, r.P99, r.Max, r.Missing, r.BareP50, r.BareP99, r.BareMax, r.Ratio, goal, met)
+			}
+			if runs > 1 {
+				for _, n := range sizes {
+					var ratios []float64
+					for _, r := range rows {
+						if r.Nodes == n {
+							ratios = append(ratios, r.Ratio)
+						}
+					}
+					fmt.Fprintf(tw, "p99/bare over %d runs\t%d\t\tmedian %.2f\tmin %.2f\tmax %.2f\t\t\t\t\t\t\t\n", len(ratios), n,
+						medianF(ratios), slices.Min(ratios), slices.Max(ratios))
 				}
-				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%s\t%s\n",
-					r.Nodes, r.Messages, r.P50, r.P99, r.Max, goal, met)
 			}
 			for _, r := range rows {
 				if r.Burst > 0 {
-					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s\t\t\t\t\n", r.Nodes, r.Burst, r.Rate)
+					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s (%d messages)\t\t\t\t\t\t\t\t\t\n", r.Nodes, r.Run, r.Rate, r.Burst)
 				}
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().IntSliceVar(&sizes, "nodes", []int{10, 50}, "room sizes to measure (repeat or comma-separate)")
-	cmd.Flags().IntVar(&messages, "messages", 200, "messages sent one at a time per size (latency)")
-	cmd.Flags().IntVar(&burst, "burst", 500, "messages sent back to back per size (throughput; 0 skips)")
+	cmd.Flags().IntVar(&messages, "messages", 200, "messages per run (latency)")
+	cmd.Flags().Float64Var(&rate, "rate", 20, "messages per second, from the members in turn")
+	cmd.Flags().IntVar(&size, "size", 100, "bytes per message")
+	cmd.Flags().IntVar(&runs, "runs", 1, "runs per size, each with its own floor")
+	cmd.Flags().IntVar(&burst, "burst", 0, "messages sent back to back per run (throughput; 0 skips)")
 	cmd.Flags().DurationVar(&warm, "warmup", bench.DefaultChatWarmUp, "how long to send unmeasured messages first (start-up work settles)")
+	cmd.Flags().DurationVar(&grace, "grace", time.Minute, "how long to wait for late messages after the last one is sent")
 	cmd.Flags().BoolVar(&procs, "procs", false, "run each node as its own f2f daemon process, driven through its local API, instead of in this process")
 	return cmd
 }
 
-type chatResult struct {
-	lat  []time.Duration
-	rate float64
+// chatRow is one run of `f2f bench chat`: the room's figures and its
+// floor's (milliseconds).
+type chatRow struct {
+	Nodes    int     `json:"nodes"`
+	Run      int     `json:"run"`
+	Messages int     `json:"messages"`
+	P50      float64 `json:"p50_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+	Missing  int     `json:"missing"`
+	BareP50  float64 `json:"bare_p50_ms"`
+	BareP99  float64 `json:"bare_p99_ms"`
+	BareMax  float64 `json:"bare_max_ms"`
+	BareMiss int     `json:"bare_missing"`
+	Ratio    float64 `json:"p99_ratio"`
+	Burst    int     `json:"burst,omitempty"`
+	Rate     float64 `json:"msgs_per_s,omitempty"`
 }
 
-func benchChat(ctx context.Context, n, messages, burst int, procs bool, warm time.Duration) (chatResult, error) {
-	var res chatResult
+// chatGoal says the goal of a row's size and whether the row meets it.
+func chatGoal(r chatRow) (goal, met string) {
+	switch r.Nodes {
+	case 50:
+		return fmt.Sprintf("p99 <= %.1fx bare, max <= %s, none missing", goalChatRatio50, goalChatMax),
+			fmt.Sprint(r.Ratio <= goalChatRatio50 && r.Max <= ms(goalChatMax) && r.Missing == 0)
+	case 10:
+		return fmt.Sprintf("p99 <= %.1fx bare, none missing", goalChatRatio10), fmt.Sprint(r.Ratio <= goalChatRatio10 && r.Missing == 0)
+	}
+	return "", ""
+}
+
+func medianF(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+type chatBenchOpts struct {
+	messages, size, burst int
+	rate                  float64
+	procs                 bool
+	warm, grace           time.Duration
+}
+
+// benchChat runs the floor, then the room, with n nodes.
+func benchChat(ctx context.Context, n int, o chatBenchOpts) (chatRow, error) {
+	row := chatRow{Nodes: n, Messages: o.messages}
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute+o.grace)
+	bare, err := bench.BareGossipSub(bctx, n, o.messages, o.rate, o.size, o.grace)
+	cancel()
+	if err != nil {
+		return row, err
+	}
+	row.BareP50, row.BareP99, row.BareMax = ms(bench.Percentile(bare.Latencies, 0.5)), ms(bench.Percentile(bare.Latencies, 0.99)), ms(bench.Max(bare.Latencies))
+	row.BareMiss = bare.Missing
 	dir, err := os.MkdirTemp("", "f2f-bench-chat-")
 	if err != nil {
-		return res, err
+		return row, err
 	}
 	defer os.RemoveAll(dir)
 	setup, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	var room *bench.ChatBenchRoom
-	if procs {
+	if o.procs {
 		bin, berr := os.Executable()
 		if berr != nil {
-			return res, berr
+			return row, berr
 		}
-		room, err = bench.NewChatBenchProcs(setup, bin, dir, n, warm, 1)
+		room, err = bench.NewChatBenchProcs(setup, bin, dir, n, o.warm, 1)
 	} else {
-		room, err = bench.NewChatBenchRoom(setup, dir, n, warm, testnet.WithSeed(1))
+		room, err = bench.NewChatBenchRoom(setup, dir, n, o.warm, testnet.WithSeed(1))
 	}
 	if err != nil {
-		return res, err
+		return row, err
 	}
 	defer room.Close()
-	for i := 0; i < messages; i++ {
-		rctx, cancel := context.WithTimeout(ctx, time.Minute)
-		l, err := room.Round(rctx)
-		cancel()
-		if err != nil {
-			return res, err
-		}
-		res.lat = append(res.lat, l...)
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Minute+o.grace)
+	defer rcancel()
+	res, err := room.Rate(rctx, o.messages, o.rate, o.size, o.grace)
+	if err != nil {
+		return row, err
 	}
-	if burst > 0 {
-		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		defer cancel()
-		if res.rate, err = room.Burst(bctx, burst); err != nil {
-			return res, err
+	row.P50, row.P99, row.Max = ms(bench.Percentile(res.Latencies, 0.5)), ms(bench.Percentile(res.Latencies, 0.99)), ms(bench.Max(res.Latencies))
+	row.Missing = res.Missing
+	row.Ratio = row.P99 / max(row.BareP99, 0.001)
+	if o.burst > 0 {
+		row.Burst = o.burst
+		if row.Rate, err = room.Burst(rctx, o.burst); err != nil {
+			return row, err
 		}
 	}
-	return res, nil
+	return row, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

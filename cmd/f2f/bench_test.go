@@ -17,16 +17,22 @@ func TestBenchChatCLI(t *testing.T) {
 	defer cancel()
 	repo := filepath.Join(t.TempDir(), "unused") // bench chat makes its own repos
 	for _, mode := range [][]string{nil, {"--procs"}} {
-		args := append([]string{"bench", "chat", "--nodes", "3", "--messages", "5", "--burst", "10", "--warmup", "1s", "--json"}, mode...)
+		args := append([]string{"bench", "chat", "--nodes", "3", "--messages", "6", "--rate", "30", "--burst", "10", "--warmup", "1s", "--json"}, mode...)
 		out := cliOK(ctx, t, repo, args...)
 		var res struct {
 			Cores   int `json:"cores"`
 			Results []struct {
 				Nodes    int     `json:"nodes"`
+				Run      int     `json:"run"`
 				Messages int     `json:"messages"`
 				P50      float64 `json:"p50_ms"`
 				P99      float64 `json:"p99_ms"`
 				Max      float64 `json:"max_ms"`
+				Missing  int     `json:"missing"`
+				BareP50  float64 `json:"bare_p50_ms"`
+				BareP99  float64 `json:"bare_p99_ms"`
+				BareMiss int     `json:"bare_missing"`
+				Ratio    float64 `json:"p99_ratio"`
 				Rate     float64 `json:"msgs_per_s"`
 			} `json:"results"`
 		}
@@ -37,18 +43,22 @@ func TestBenchChatCLI(t *testing.T) {
 			t.Fatalf("f2f %v: %+v", args, res)
 		}
 		r := res.Results[0]
-		if r.Nodes != 3 || r.Messages != 5 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Rate <= 0 {
+		if r.Nodes != 3 || r.Run != 1 || r.Messages != 6 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Missing != 0 ||
+			r.BareP50 <= 0 || r.BareP99 < r.BareP50 || r.BareMiss != 0 || r.Ratio <= 0 || r.Rate <= 0 {
 			t.Errorf("f2f %v: implausible figures %+v", args, r)
 		}
 	}
-	// The table names the figures.
-	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--burst", "0", "--warmup", "0s")
-	if !strings.Contains(out, "publish->delivery") || strings.Contains(out, "throughput") {
-		t.Errorf("table:\n%s", out)
+	// The table names the figures and the floor; two runs are summarised.
+	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--runs", "2", "--warmup", "0s")
+	for _, want := range []string{"publish->delivery", "bare p99", "p99/bare over 2 runs"} {
+		if !strings.Contains(out, want) || strings.Contains(out, "throughput") {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 
 	for _, bad := range [][]string{
 		{"--nodes", "1"}, {"--nodes", "101"}, {"--messages", "0"}, {"--burst", "-1"}, {"--nodes", "x"}, {"--warmup", "-1s"},
+		{"--rate", "0"}, {"--size", "8"}, {"--runs", "0"}, {"--grace", "0s"},
 	} {
 		res := cli(ctx, t, repo, append([]string{"bench", "chat"}, bad...)...)
 		if res.Code != 1 {

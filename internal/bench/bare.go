@@ -42,7 +42,7 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		}
 	}()
 	for range n {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"), libp2p.DisableRelay())
 		if err != nil {
 			return BareResult{}, fmt.Errorf("bare gossipsub: host: %w", err)
 		}

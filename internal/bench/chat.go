@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ type ChatBenchRoom struct {
 	name    string
 	members []*benchMember
 	seq     int
+
+	// rec, while a Rate run is on, takes the arrivals of its messages.
+	recMu sync.Mutex
+	rec   *rateRecord
 
 	run    context.Context // ends at Close; the readers run under it
 	cancel context.CancelFunc
@@ -64,7 +69,7 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration
 			_ = c.Close()
 		}
 	}()
-	for _, nd := range net.Nodes {
+	for i, nd := range net.Nodes {
 		rooms := nd.Rooms()
 		m := &benchMember{
 			send: func(ctx context.Context, room, text string) error {
@@ -90,7 +95,7 @@ func NewChatBenchRoom(ctx context.Context, dir string, n int, warm time.Duration
 					return
 				case ev := <-ch:
 					if cm, ok := ev.Data.(overlay.ChatMessage); ok {
-						m.arrive(arrival{cm.Text, ev.Time})
+						c.arrive(i, arrival{cm.Text, ev.Time})
 					}
 				}
 			}
@@ -168,7 +173,7 @@ func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Du
 				}
 				var cm api.ChatMessage
 				if ev.Decode(&cm) == nil {
-					m.arrive(arrival{cm.Text, ev.Time})
+					c.arrive(i, arrival{cm.Text, ev.Time})
 				}
 				return nil
 			})
@@ -199,9 +204,23 @@ func (c *ChatBenchRoom) goroutine(f func(ctx context.Context)) {
 	}()
 }
 
-// arrive hands a over to the benchmark; when the buffer is full (nobody has
-// been reading), it is dropped rather than blocking the reader.
-func (m *benchMember) arrive(a arrival) {
+// arrive hands a, which member i's node emitted, over to the benchmark: to
+// the Rate run that sent it, else to the member's channel; when that is
+// full (nobody has been reading), it is dropped rather than blocking the
+// reader.
+func (c *ChatBenchRoom) arrive(i int, a arrival) {
+	c.recMu.Lock()
+	if r := c.rec; r != nil {
+		if k, ok := r.index[a.text]; ok {
+			if r.got[i][k].IsZero() {
+				r.got[i][k] = a.at
+			}
+			c.recMu.Unlock()
+			return
+		}
+	}
+	c.recMu.Unlock()
+	m := c.members[i]
 	select {
 	case m.arrivals <- a:
 	default:
@@ -384,4 +403,126 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// rateRecord is one Rate run's bookkeeping: its texts and, per member and
+// message, when the member's node emitted it (zero: not yet).
+type rateRecord struct {
+	index map[string]int
+	got   [][]time.Time
+}
+
+// RateResult is what a Rate run measured: every delivery's
+// publish-to-delivery latency (n-1 per message, including those that came
+// late, within the grace period) and the deliveries still missing after it.
+type RateResult struct {
+	Latencies []time.Duration
+	Missing   int
+	// Slowest is, per message, its latest delivery's latency (the
+	// time the whole room had it).
+	Slowest []time.Duration
+	// ByMember is, per member and message, the delivery's latency (0:
+	// its own message, -1: missing).
+	ByMember [][]time.Duration
+}
+
+// Rate sends messages chat messages of size bytes at rate per second, from
+// the members in turn (each Send on its own goroutine, so that a slow Send
+// does not hold back the next), and times every other member's delivery
+// (its node stored the message and emitted its chat.message event), from
+// just before the Send. After the last Send it waits up to grace for the
+// stragglers; what has not arrived then counts as missing. This is the
+// measurement BareGossipSub makes on plain hosts.
+func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, size int, grace time.Duration) (RateResult, error) {
+	if messages < 1 || rate <= 0 || size < 16 {
+		return RateResult{}, errors.New("bench: want messages >= 1, rate > 0, size >= 16")
+	}
+	n := len(c.members)
+	tag := c.seq
+	c.seq++
+	texts := make([]string, messages)
+	rec := &rateRecord{index: make(map[string]int, messages), got: make([][]time.Time, n)}
+	for k := range texts {
+		t := fmt.Sprintf("rate-%d-%d-", tag, k)
+		texts[k] = t + strings.Repeat("x", max(0, size-len(t)))
+		rec.index[texts[k]] = k
+	}
+	for i := range rec.got {
+		rec.got[i] = make([]time.Time, messages)
+	}
+	c.recMu.Lock()
+	c.rec = rec
+	c.recMu.Unlock()
+	defer func() {
+		c.recMu.Lock()
+		c.rec = nil
+		c.recMu.Unlock()
+	}()
+
+	sent := make([]time.Time, messages)
+	errs := make([]error, messages)
+	var wg sync.WaitGroup
+	every := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for k := range messages {
+		if d := time.Until(start.Add(time.Duration(k) * every)); d > 0 {
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				return RateResult{}, ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		sent[k] = time.Now()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = c.members[k%n].send(ctx, c.name, texts[k])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return RateResult{}, err
+	}
+	missing := func() int {
+		c.recMu.Lock()
+		defer c.recMu.Unlock()
+		m := 0
+		for i := range rec.got {
+			for k, at := range rec.got[i] {
+				if k%n != i && at.IsZero() {
+					m++
+				}
+			}
+		}
+		return m
+	}
+	deadline := time.Now().Add(grace)
+	for missing() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return RateResult{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	res := RateResult{Slowest: make([]time.Duration, messages), ByMember: make([][]time.Duration, n)}
+	for i := range rec.got {
+		res.ByMember[i] = make([]time.Duration, messages)
+		for k, at := range rec.got[i] {
+			switch {
+			case k%n == i:
+			case at.IsZero():
+				res.Missing++
+				res.ByMember[i][k] = -1
+			default:
+				d := at.Sub(sent[k])
+				res.ByMember[i][k] = d
+				res.Latencies = append(res.Latencies, d)
+				res.Slowest[k] = max(res.Slowest[k], d)
+			}
+		}
+	}
+	return res, nil
 }

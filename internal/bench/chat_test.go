@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,57 @@ func BenchmarkChatLatency(b *testing.B) {
 	}
 }
 
+// BenchmarkChatRate is `f2f bench chat`'s measurement: 200 messages of
+// 100 bytes at 20 per second, from the members in turn, every delivery
+// timed, next to BareGossipSub's run of the same (b.N runs each):
+//
+//	go test -run '^$' -bench ChatRate -benchtime 1x ./internal/bench
+func BenchmarkChatRate(b *testing.B) {
+	for _, n := range []int{10, 50} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			var lat, bare []time.Duration
+			missing, bareMissing := 0, 0
+			for range b.N {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				br, err := BareGossipSub(ctx, n, 200, 20, 100, 30*time.Second)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				bare, bareMissing = append(bare, br.Latencies...), bareMissing+br.Missing
+				c := chatBenchRoom(b, n)
+				steadyProfile(b)
+				ctx, cancel = context.WithTimeout(context.Background(), 5*time.Minute)
+				r, err := c.Rate(ctx, 200, 20, 100, 30*time.Second)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = c.Close()
+				if p := os.Getenv("F2F_BENCH_SLOWEST"); p != "" {
+					var s strings.Builder
+					for i, ds := range r.ByMember {
+						fmt.Fprintf(&s, "node%d", i)
+						for _, d := range ds {
+							fmt.Fprintf(&s, " %d", d.Milliseconds())
+						}
+						fmt.Fprintln(&s)
+					}
+					_ = os.WriteFile(p, []byte(s.String()), 0o644)
+				}
+				lat, missing = append(lat, r.Latencies...), missing+r.Missing
+			}
+			b.ReportMetric(float64(Percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(Percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(Max(lat).Microseconds())/1000, "max-ms")
+			b.ReportMetric(float64(missing), "missing")
+			b.ReportMetric(float64(Percentile(bare, 0.99).Microseconds())/1000, "bare-p99-ms")
+			b.ReportMetric(float64(Percentile(bare, 0.99))/float64(max(1, Percentile(lat, 0.99))), "bare/f2f-p99")
+			_ = bareMissing
+		})
+	}
+}
+
 // BenchmarkChatThroughput sends b.N messages from all members as fast as
 // Send returns and measures the messages per second until every member has
 // every message.
@@ -81,4 +134,17 @@ func steadyProfile(b *testing.B) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	})
+	if p := os.Getenv("F2F_BENCH_TRACE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			trace.Stop()
+			_ = f.Close()
+		})
+	}
 }
