@@ -82,10 +82,11 @@ func TestBenchFilesCLI(t *testing.T) {
 		t.Fatalf("bad JSON %q: %v", out, err)
 	}
 	r := res.Result
-	if res.Cores < 1 || r.Size != 4<<20 || r.GetMBps <= 0 || r.RawMBps <= 0 || r.Ratio <= 0 || r.Fetchers != 3 || r.FanoutSec <= 0 || r.FanoutSrcs < 1 {
+	if res.Cores < 1 || r.Size != 4<<20 || r.GetMBps <= 0 || r.RawMBps <= 0 || r.Ratio <= 0 || r.Fetchers != 3 || r.FanoutSec <= 0 || r.FanoutSrcs < 1 ||
+		r.BareMBps <= 0 || r.GetOverBare <= 0 {
 		t.Errorf("implausible figures %+v", res)
 	}
-	if out := cliOK(ctx, t, repo, "bench", "files", "--size", "1", "--fanout", "0"); !strings.Contains(out, "file get (bitswap)") || strings.Contains(out, "fan-out") {
+	if out := cliOK(ctx, t, repo, "bench", "files", "--size", "1", "--fanout", "0"); !strings.Contains(out, "file get (bitswap)") || !strings.Contains(out, "bitswap alone") || strings.Contains(out, "fan-out") {
 		t.Errorf("table:\n%s", out)
 	}
 	for _, bad := range [][]string{{"--size", "0"}, {"--fanout", "-1"}, {"--fanout", "51"}} {

@@ -170,19 +170,25 @@ func (f *FileBench) Fanout(ctx context.Context) (time.Duration, [][]api.Source, 
 
 // FileBenchResult is what `f2f bench files` prints.
 type FileBenchResult struct {
-	Size       int64   `json:"size"`
-	GetSec     float64 `json:"get_s"`
-	GetMBps    float64 `json:"get_mb_s"`
-	RawSec     float64 `json:"raw_s"`
-	RawMBps    float64 `json:"raw_mb_s"`
-	Ratio      float64 `json:"ratio"`
-	Fetchers   int     `json:"fanout_nodes"`
-	FanoutSec  float64 `json:"fanout_s"`
-	FanoutSrcs int     `json:"fanout_max_sources"`
+	Size    int64   `json:"size"`
+	GetSec  float64 `json:"get_s"`
+	GetMBps float64 `json:"get_mb_s"`
+	RawSec  float64 `json:"raw_s"`
+	RawMBps float64 `json:"raw_mb_s"`
+	Ratio   float64 `json:"ratio"`
+	// Bare is the floor: the same size moved by boxo's bitswap alone
+	// (BareBitswap); GetOverBare is file get's speed over it.
+	BareSec     float64 `json:"bare_bitswap_s"`
+	BareMBps    float64 `json:"bare_bitswap_mb_s"`
+	GetOverBare float64 `json:"get_over_bare"`
+	Fetchers    int     `json:"fanout_nodes"`
+	FanoutSec   float64 `json:"fanout_s"`
+	FanoutSrcs  int     `json:"fanout_max_sources"`
 }
 
 // RunFileBench measures a 1→1 get of size bytes next to a raw stream
-// between the same two nodes, then a 1→fetchers fan-out, in dir.
+// between the same two nodes and next to boxo's bitswap alone
+// (BareBitswap), then a 1→fetchers fan-out, in dir.
 func RunFileBench(ctx context.Context, dir string, size int64, fetchers int) (FileBenchResult, error) {
 	r := FileBenchResult{Size: size, Fetchers: fetchers}
 	one, err := NewFileBench(ctx, filepath.Join(dir, "pair"), 1, size)
@@ -203,6 +209,12 @@ func RunFileBench(ctx context.Context, dir string, size int64, fetchers int) (Fi
 	r.GetSec, r.GetMBps = get.Seconds(), mb/get.Seconds()
 	r.RawSec, r.RawMBps = raw.Seconds(), mb/raw.Seconds()
 	r.Ratio = r.GetMBps / r.RawMBps
+	bare, err := BareBitswap(ctx, size)
+	if err != nil {
+		return r, err
+	}
+	r.BareSec, r.BareMBps = bare.Seconds(), mb/bare.Seconds()
+	r.GetOverBare = r.GetMBps / r.BareMBps
 	if fetchers > 0 {
 		fan, err := NewFileBench(ctx, filepath.Join(dir, "fanout"), fetchers, size)
 		if err != nil {

@@ -69,3 +69,19 @@ func BenchmarkFileFanout(b *testing.B) {
 	b.ReportMetric(total.Seconds()/float64(b.N), "fanout-s")
 	b.ReportMetric(float64(srcs), "max-sources")
 }
+
+// TestBareBitswap: the files benchmark's floor moves the whole DAG.
+func TestBareBitswap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	took, err := BareBitswap(ctx, 3<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took <= 0 {
+		t.Errorf("took %v", took)
+	}
+	if _, err := BareBitswap(ctx, 0); err == nil {
+		t.Error("an empty file was accepted")
+	}
+}
