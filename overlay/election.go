@@ -69,7 +69,19 @@ type roomElection struct {
 	mu      sync.Mutex
 	m       *election.Machine
 	reports map[peer.ID]CapReport
+
+	aliveMu  sync.Mutex
+	aliveAt  time.Time
+	aliveSet map[peer.ID]bool // read only once made
 }
+
+// aliveTTL is how long alive's answer is reused. The machine ticks every
+// 100 ms and a busy election brings more messages: asking every time took
+// a tenth of a core in an idle room of 50 in one process (pubsub's event
+// loop, which every chat message also waits for, answers each ListPeers,
+// and every member's connectedness is looked up); a member's arrival or
+// departure is seen at most this much later.
+const aliveTTL = 250 * time.Millisecond
 
 func newRoomElection(r *room) (*roomElection, error) {
 	e := &roomElection{r: r, reports: map[peer.ID]CapReport{}}
@@ -94,8 +106,18 @@ func (e *roomElection) nick(p peer.ID) string {
 }
 
 // alive returns the members the node counts for the election: itself and
-// every member that is connected, subscribed to the room and not gone.
+// every member that is connected, subscribed to the room and not gone (as
+// of at most aliveTTL ago). The map must not be modified.
 func (e *roomElection) alive() map[peer.ID]bool {
+	e.aliveMu.Lock()
+	defer e.aliveMu.Unlock()
+	if e.aliveSet == nil || time.Since(e.aliveAt) >= aliveTTL {
+		e.aliveSet, e.aliveAt = e.aliveNow(), time.Now()
+	}
+	return e.aliveSet
+}
+
+func (e *roomElection) aliveNow() map[peer.ID]bool {
 	r := e.r
 	out := map[peer.ID]bool{e.self(): true}
 	for _, p := range r.chat.ListPeers() {
