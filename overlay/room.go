@@ -41,6 +41,34 @@ type member struct {
 	redialed time.Time
 }
 
+// sizeScaleFrom is the room size (present members, the node included)
+// above which announcements and telemetry are sent less often.
+const sizeScaleFrom = 10
+
+// sizeScaled is d in a room of up to sizeScaleFrom present members, and d
+// times present/sizeScaleFrom in a larger one.
+func sizeScaled(d time.Duration, present int) time.Duration {
+	return d * time.Duration(max(present, sizeScaleFrom)) / sizeScaleFrom
+}
+
+// presentMembers is the number of members neither gone nor left, the node
+// included, as the room's own state has them (no pubsub query).
+func (r *room) presentMembers() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.presentMembersLocked()
+}
+
+func (r *room) presentMembersLocked() int {
+	n := 1
+	for id, m := range r.members {
+		if id != r.s.h.ID() && !m.gone && !m.left {
+			n++
+		}
+	}
+	return n
+}
+
 // redialEvery is how often a present member the node lost its connection
 // to is dialed again (its relay died, say), until it is back or gone.
 const redialEvery = 5 * time.Second
@@ -626,7 +654,7 @@ func (r *room) seen(env *Envelope, body []byte) {
 	if t.After(time.Now()) {
 		t = time.Now()
 	}
-	fresh := time.Since(t) < r.s.params.Room.GoneAfter
+	fresh := time.Since(t) < sizeScaled(r.s.params.Room.GoneAfter, r.presentMembersLocked())
 	if t.After(m.lastSeen) {
 		m.lastSeen = t
 	}
@@ -825,14 +853,25 @@ func (r *room) discoverOnce() {
 // announce (and verify each other's announcements) in the same instant; a
 // member that sent a chat message within the last interval is known to be
 // alive from it and skips the announcement.
+//
+// In a room of more than sizeScaleFrom present members a member announces
+// itself proportionally less often (and is marked gone after
+// proportionally longer silence, see sizeScaled), so that each member
+// receives about the same number of announcements a second whatever the
+// room's size: in a room of 50, an announcement from each every 5 s was 10
+// a second to verify at every member.
 func (r *room) presenceLoop() {
 	lastSync := time.Now()
+	var announced time.Time
 	for {
+		every := sizeScaled(r.s.params.Room.PresenceInterval, r.presentMembers())
 		r.mu.Lock()
-		quiet := time.Since(r.lastSent) >= r.s.params.Room.PresenceInterval
+		// 3/4: the loop's own period is jittered by ±25 %.
+		quiet := time.Since(r.lastSent) >= r.s.params.Room.PresenceInterval && time.Since(announced) >= every*3/4
 		r.mu.Unlock()
 		if quiet {
 			r.publishPresence()
+			announced = time.Now()
 		}
 		r.markGone()
 		r.forgetDeparted()
@@ -1031,8 +1070,9 @@ func (r *room) forgetDeparted() {
 func (r *room) markGone() {
 	var gone []peer.ID
 	r.mu.Lock()
+	after := sizeScaled(r.s.params.Room.GoneAfter, r.presentMembersLocked())
 	for id, m := range r.members {
-		if !m.gone && !m.left && time.Since(m.lastSeen) > r.s.params.Room.GoneAfter {
+		if !m.gone && !m.left && time.Since(m.lastSeen) > after {
 			m.gone = true
 			delete(r.proven, id) // proven again (meet) when it is back
 			gone = append(gone, id)

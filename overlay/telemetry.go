@@ -388,27 +388,12 @@ type memberTelemetry struct {
 	when time.Time
 }
 
-// telemetryPerInterval is how many summaries a room receives per
-// TelemetryInterval at most: in a room of more members than this, each
-// publishes less often (see telemetryInterval).
-const telemetryPerInterval = 10
-
-// telemetryInterval is how often the node publishes its summary: every
-// TelemetryInterval in a room of up to telemetryPerInterval present
-// members, proportionally less often in a larger one, so that a member
-// receives about telemetryPerInterval summaries per TelemetryInterval
-// whatever the room's size (in a room of 50 every member's summary every
-// 5 s was 10 a second to verify at every member, each listing 49 peers).
+// telemetryInterval is how often the node publishes its summary:
+// TelemetryInterval scaled to the room's size (see sizeScaled; in a room
+// of 50 every member's summary every 5 s was 10 a second to verify at
+// every member, each listing 49 peers).
 func (r *room) telemetryInterval() time.Duration {
-	r.mu.Lock()
-	n := 1
-	for _, m := range r.members {
-		if !m.gone && !m.left {
-			n++
-		}
-	}
-	r.mu.Unlock()
-	return r.s.params.Caps.TelemetryInterval * time.Duration(max(telemetryPerInterval, n)) / telemetryPerInterval
+	return sizeScaled(r.s.params.Caps.TelemetryInterval, r.presentMembers())
 }
 
 // telemetryLoop publishes the node's summary every telemetryInterval.
