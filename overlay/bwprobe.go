@@ -339,9 +339,10 @@ func (r *room) capsLoop() {
 			ups = append(ups, v)
 		}
 		// Report again when the figure changed much, or every
-		// ReportInterval, so members that joined (or missed one) have it.
+		// ReportInterval (stretched in a room of more than 10, see
+		// sizeScaled), so members that joined (or missed one) have it.
 		c := r.report(ups)
-		if time.Since(lastAt) >= s.params.Caps.ReportInterval || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed ||
+		if time.Since(lastAt) >= sizeScaled(s.params.Caps.ReportInterval, r.presentMembers())*3/4 || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed ||
 			last.Reach != c.Reach || last.Relayed != c.Relayed || !slices.Equal(last.TURN, c.TURN) {
 			r.publishCaps(c)
 			last, lastAt = c, time.Now()
