@@ -342,7 +342,7 @@ func (r *room) capsLoop() {
 		// ReportInterval (stretched in a room of more than 10, see
 		// sizeScaled), so members that joined (or missed one) have it.
 		c := r.report(ups)
-		if time.Since(lastAt) >= sizeScaled(s.params.Caps.ReportInterval, r.presentMembers())*3/4 || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed ||
+		if time.Since(lastAt) >= sizeScaled(s.params.Caps.ReportInterval, r.liveMembers())*3/4 || changedMuch(last.UploadBps, c.UploadBps) || last.Probed != c.Probed ||
 			last.Reach != c.Reach || last.Relayed != c.Relayed || !slices.Equal(last.TURN, c.TURN) {
 			r.publishCaps(c)
 			last, lastAt = c, time.Now()

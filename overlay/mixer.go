@@ -86,7 +86,7 @@ func (s *Service) SetMixer(ctx context.Context, ref string, req MixerChangeReque
 // findMember resolves a peer ID or a nickname to a present member (the
 // node itself included).
 func (r *room) findMember(ref string) (peer.ID, error) {
-	alive := r.el.alive()
+	alive := r.el.aliveNow() // a user's request: not the election's cached view
 	if id, err := peer.Decode(ref); err == nil {
 		if alive[id] {
 			return id, nil

@@ -41,33 +41,25 @@ type member struct {
 	redialed time.Time
 }
 
-// sizeScaleFrom is the room size (present members, the node included)
-// above which announcements and telemetry are sent less often.
-const sizeScaleFrom = 10
+// sizeScaleFrom is the room size (live members, the node included) above
+// which announcements, reports and telemetry are sent less often;
+// sizeScaleMax caps the size counted.
+const (
+	sizeScaleFrom = 10
+	sizeScaleMax  = 100
+)
 
-// sizeScaled is d in a room of up to sizeScaleFrom present members, and d
-// times present/sizeScaleFrom in a larger one.
-func sizeScaled(d time.Duration, present int) time.Duration {
-	return d * time.Duration(max(present, sizeScaleFrom)) / sizeScaleFrom
+// sizeScaled is d in a room of up to sizeScaleFrom live members, and d
+// times live/sizeScaleFrom in a larger one (at most sizeScaleMax/
+// sizeScaleFrom times).
+func sizeScaled(d time.Duration, live int) time.Duration {
+	return d * time.Duration(min(max(live, sizeScaleFrom), sizeScaleMax)) / sizeScaleFrom
 }
 
-// presentMembers is the number of members neither gone nor left, the node
-// included, as the room's own state has them (no pubsub query).
-func (r *room) presentMembers() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.presentMembersLocked()
-}
-
-func (r *room) presentMembersLocked() int {
-	n := 1
-	for id, m := range r.members {
-		if id != r.s.h.ID() && !m.gone && !m.left {
-			n++
-		}
-	}
-	return n
-}
+// liveMembers is the number of members the election counts (connected,
+// subscribed and not gone, the node included): members that only a
+// forged envelope claims do not make the node quieter. Not under r.mu.
+func (r *room) liveMembers() int { return len(r.el.alive()) }
 
 // redialEvery is how often a present member the node lost its connection
 // to is dialed again (its relay died, say), until it is back or gone.
@@ -654,7 +646,7 @@ func (r *room) seen(env *Envelope, body []byte) {
 	if t.After(time.Now()) {
 		t = time.Now()
 	}
-	fresh := time.Since(t) < sizeScaled(r.s.params.Room.GoneAfter, r.presentMembersLocked())
+	fresh := time.Since(t) < r.s.params.Room.GoneAfter
 	if t.After(m.lastSeen) {
 		m.lastSeen = t
 	}
@@ -864,7 +856,7 @@ func (r *room) presenceLoop() {
 	lastSync := time.Now()
 	var announced time.Time
 	for {
-		every := sizeScaled(r.s.params.Room.PresenceInterval, r.presentMembers())
+		every := sizeScaled(r.s.params.Room.PresenceInterval, r.liveMembers())
 		r.mu.Lock()
 		// 3/4: the loop's own period is jittered by ±25 %.
 		quiet := time.Since(r.lastSent) >= r.s.params.Room.PresenceInterval && time.Since(announced) >= every*3/4
@@ -1069,8 +1061,8 @@ func (r *room) forgetDeparted() {
 
 func (r *room) markGone() {
 	var gone []peer.ID
+	after := sizeScaled(r.s.params.Room.GoneAfter, r.liveMembers())
 	r.mu.Lock()
-	after := sizeScaled(r.s.params.Room.GoneAfter, r.presentMembersLocked())
 	for id, m := range r.members {
 		if !m.gone && !m.left && time.Since(m.lastSeen) > after {
 			m.gone = true

@@ -393,7 +393,7 @@ type memberTelemetry struct {
 // of 50 every member's summary every 5 s was 10 a second to verify at
 // every member, each listing 49 peers).
 func (r *room) telemetryInterval() time.Duration {
-	return sizeScaled(r.s.params.Caps.TelemetryInterval, r.presentMembers())
+	return sizeScaled(r.s.params.Caps.TelemetryInterval, r.liveMembers())
 }
 
 // telemetryLoop publishes the node's summary every telemetryInterval.
