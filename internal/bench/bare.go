@@ -149,64 +149,29 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	every := time.Duration(float64(time.Second) / rate)
-	start := time.Now()
-	for k := range messages {
-		if d := time.Until(start.Add(time.Duration(k) * every)); d > 0 {
-			select {
-			case <-ctx.Done():
-				rcancel()
-				wg.Wait()
-				return BareResult{}, ctx.Err()
-			case <-time.After(d):
-			}
-		}
+	err := pace(ctx, messages, rate, func(k int) error {
 		body := make([]byte, size)
 		binary.BigEndian.PutUint64(body, uint64(k))
-		mu.Lock()
 		sent[k] = time.Now()
-		mu.Unlock()
 		if err := topics[k%n].Publish(ctx, body); err != nil {
-			rcancel()
-			wg.Wait()
-			return BareResult{}, fmt.Errorf("bare gossipsub: publish: %w", err)
+			return fmt.Errorf("bare gossipsub: publish: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		rcancel()
+		wg.Wait()
+		return BareResult{}, err
 	}
 	// Stragglers: until every delivery arrived or grace passed.
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
+	awaitDeliveries(ctx, grace, func() int {
 		mu.Lock()
-		missing := 0
-		for i := range got {
-			for k := range got[i] {
-				if k%n != i && got[i][k].IsZero() {
-					missing++
-				}
-			}
-		}
-		mu.Unlock()
-		if missing == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			deadline = time.Now()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		defer mu.Unlock()
+		return missingDeliveries(got)
+	})
 	rcancel()
 	wg.Wait()
 	var res BareResult
-	for i := range got {
-		for k, at := range got[i] {
-			switch {
-			case k%n == i:
-			case at.IsZero():
-				res.Missing++
-			default:
-				res.Latencies = append(res.Latencies, at.Sub(sent[k]))
-			}
-		}
-	}
+	res.Latencies, _, res.Missing = tallyDeliveries(got, sent)
 	return res, nil
 }

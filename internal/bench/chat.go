@@ -418,9 +418,6 @@ type rateRecord struct {
 type RateResult struct {
 	Latencies []time.Duration
 	Missing   int
-	// Slowest is, per message, its latest delivery's latency (the
-	// time the whole room had it).
-	Slowest []time.Duration
 	// ByMember is, per member and message, the delivery's latency (0:
 	// its own message, -1: missing).
 	ByMember [][]time.Duration
@@ -462,67 +459,30 @@ func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, si
 	sent := make([]time.Time, messages)
 	errs := make([]error, messages)
 	var wg sync.WaitGroup
-	every := time.Duration(float64(time.Second) / rate)
-	start := time.Now()
-	for k := range messages {
-		if d := time.Until(start.Add(time.Duration(k) * every)); d > 0 {
-			select {
-			case <-ctx.Done():
-				wg.Wait()
-				return RateResult{}, ctx.Err()
-			case <-time.After(d):
-			}
-		}
+	err := pace(ctx, messages, rate, func(k int) error {
 		sent[k] = time.Now()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			errs[k] = c.members[k%n].send(ctx, c.name, texts[k])
 		}()
-	}
+		return nil
+	})
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return RateResult{}, err
 	}
-	missing := func() int {
+	awaitDeliveries(ctx, grace, func() int {
 		c.recMu.Lock()
 		defer c.recMu.Unlock()
-		m := 0
-		for i := range rec.got {
-			for k, at := range rec.got[i] {
-				if k%n != i && at.IsZero() {
-					m++
-				}
-			}
-		}
-		return m
-	}
-	deadline := time.Now().Add(grace)
-	for missing() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return RateResult{}, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return missingDeliveries(rec.got)
+	})
+	if err := ctx.Err(); err != nil {
+		return RateResult{}, err
 	}
 	c.recMu.Lock()
 	defer c.recMu.Unlock()
-	res := RateResult{Slowest: make([]time.Duration, messages), ByMember: make([][]time.Duration, n)}
-	for i := range rec.got {
-		res.ByMember[i] = make([]time.Duration, messages)
-		for k, at := range rec.got[i] {
-			switch {
-			case k%n == i:
-			case at.IsZero():
-				res.Missing++
-				res.ByMember[i][k] = -1
-			default:
-				d := at.Sub(sent[k])
-				res.ByMember[i][k] = d
-				res.Latencies = append(res.Latencies, d)
-				res.Slowest[k] = max(res.Slowest[k], d)
-			}
-		}
-	}
+	var res RateResult
+	res.Latencies, res.ByMember, res.Missing = tallyDeliveries(rec.got, sent)
 	return res, nil
 }

@@ -95,7 +95,7 @@ func BenchmarkChatRate(b *testing.B) {
 			b.ReportMetric(float64(missing), "missing")
 			b.ReportMetric(float64(Percentile(bare, 0.99).Microseconds())/1000, "bare-p99-ms")
 			b.ReportMetric(float64(Percentile(bare, 0.99))/float64(max(1, Percentile(lat, 0.99))), "bare/f2f-p99")
-			_ = bareMissing
+			b.ReportMetric(float64(bareMissing), "bare-missing")
 		})
 	}
 }

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"time"
+)
+
+// The fixed-rate measurement BareGossipSub and ChatBenchRoom.Rate share:
+// message k of messages goes out k/rate seconds after the first, by member
+// k%n, and got[i][k] is when member i received it (zero: not yet).
+
+// pace calls send(k) for every message at its time; it stops at the first
+// error or when ctx ends.
+func pace(ctx context.Context, messages int, rate float64, send func(k int) error) error {
+	every := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for k := range messages {
+		if d := time.Until(start.Add(time.Duration(k) * every)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		if err := send(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// missingDeliveries counts the receptions still missing in got (a member's
+// own messages do not count).
+func missingDeliveries(got [][]time.Time) int {
+	n, m := len(got), 0
+	for i := range got {
+		for k, at := range got[i] {
+			if k%n != i && at.IsZero() {
+				m++
+			}
+		}
+	}
+	return m
+}
+
+// awaitDeliveries polls missing until it is 0, grace has passed or ctx
+// ended.
+func awaitDeliveries(ctx context.Context, grace time.Duration, missing func() int) {
+	deadline := time.Now().Add(grace)
+	for missing() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// tallyDeliveries turns got and the send times into every delivery's
+// latency, per member and message (0: its own, -1: missing), and the
+// number missing.
+func tallyDeliveries(got [][]time.Time, sent []time.Time) (lat []time.Duration, byMember [][]time.Duration, missing int) {
+	n := len(got)
+	byMember = make([][]time.Duration, n)
+	for i := range got {
+		byMember[i] = make([]time.Duration, len(got[i]))
+		for k, at := range got[i] {
+			switch {
+			case k%n == i:
+			case at.IsZero():
+				missing++
+				byMember[i][k] = -1
+			default:
+				d := at.Sub(sent[k])
+				byMember[i][k] = d
+				lat = append(lat, d)
+			}
+		}
+	}
+	return lat, byMember, missing
+}
