@@ -83,7 +83,10 @@ func TestTURNOnlyMembers(t *testing.T) {
 	if from.String() != relay.LocalAddr().String() {
 		t.Errorf("data came from %v, not the relay address %v", from, relay.LocalAddr())
 	}
-	if st := srv.Stats(); st.Allocations != 1 || st.RelayedBytes == 0 {
+	// The relay counts a packet after its write returns, which may be
+	// after the peer has read it: wait for the count.
+	waitFor(t, 5*time.Second, "the relayed bytes counted", func() bool { return srv.Stats().RelayedBytes > 0 })
+	if st := srv.Stats(); st.Allocations != 1 {
 		t.Errorf("stats %+v", st)
 	}
 
