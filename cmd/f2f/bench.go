@@ -123,8 +123,9 @@ room, warmed up (--warmup). Both get --messages messages of --size bytes at
 for the room from Send until a member's node has stored the message and
 emitted its chat.message event. A message late beyond the run is waited
 for up to --grace (and counted in max); one still missing then is counted
-as missing. Printed: p50, p99 and max of both, the ratio of the p99s and
-the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
+as missing. Printed: p50, p99 and max of both, the ratio of the p99s, the
+cores this process used meanwhile (the room's only when it runs in
+process) and the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
 ratio <= 1.2). Then --burst messages from all members as fast as Send
 returns: the messages per second until every member stored every one.
 Nothing leaves the machine.`,
@@ -171,12 +172,16 @@ Nothing leaves the machine.`,
 				return g.printJSON(map[string]any{"cores": runtime.NumCPU(), "results": rows})
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "chat (%d cores, %d x %d B at %g/s)\tnodes\trun\tp50\tp99\tmax\tmissing\tbare p50\tbare p99\tbare max\tp99/bare\tgoal\tmet\n",
+			fmt.Fprintf(tw, "chat (%d cores, %d x %d B at %g/s)\tnodes\trun\tp50\tp99\tmax\tmissing\tbare p50\tbare p99\tbare max\tp99/bare\tcores\tbare cores\tgoal\tmet\n",
 				runtime.NumCPU(), messages, size, rate)
 			for _, r := range rows {
 				goal, met := chatGoal(r)
-				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.2f\t%s\t%s\n",
-					r.Nodes, r.Run, r.P50, r.P99, r.Max, r.Missing, r.BareP50, r.BareP99, r.BareMax, r.Ratio, goal, met)
+				cores := "-" // the room ran in other processes
+				if !procs {
+					cores = fmt.Sprintf("%.2f", r.Cores)
+				}
+				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.2f\t%s\t%.2f\t%s\t%s\n",
+					r.Nodes, r.Run, r.P50, r.P99, r.Max, r.Missing, r.BareP50, r.BareP99, r.BareMax, r.Ratio, cores, r.BareCores, goal, met)
 			}
 			if runs > 1 {
 				for _, n := range sizes {
@@ -186,13 +191,13 @@ Nothing leaves the machine.`,
 							ratios = append(ratios, r.Ratio)
 						}
 					}
-					fmt.Fprintf(tw, "p99/bare over %d runs\t%d\t\tmedian %.2f\tmin %.2f\tmax %.2f\t\t\t\t\t\t\t\n", len(ratios), n,
+					fmt.Fprintf(tw, "p99/bare over %d runs\t%d\t\tmedian %.2f\tmin %.2f\tmax %.2f\t\t\t\t\t\t\t\t\t\n", len(ratios), n,
 						medianF(ratios), slices.Min(ratios), slices.Max(ratios))
 				}
 			}
 			for _, r := range rows {
 				if r.Burst > 0 {
-					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s (%d messages)\t\t\t\t\t\t\t\t\t\n", r.Nodes, r.Run, r.Rate, r.Burst)
+					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s (%d messages)\t\t\t\t\t\t\t\t\t\t\t\n", r.Nodes, r.Run, r.Rate, r.Burst)
 				}
 			}
 			return tw.Flush()
@@ -225,6 +230,10 @@ type chatRow struct {
 	BareMax  float64 `json:"bare_max_ms"`
 	BareMiss int     `json:"bare_missing"`
 	Ratio    float64 `json:"p99_ratio"`
+	// Cores and BareCores are the process's CPU time per second while
+	// the messages were sent and awaited (Cores: in-process nodes only).
+	Cores     float64 `json:"cores_used,omitempty"`
+	BareCores float64 `json:"bare_cores_used"`
 	Burst    int     `json:"burst,omitempty"`
 	Rate     float64 `json:"msgs_per_s,omitempty"`
 }
@@ -267,7 +276,7 @@ func benchChat(ctx context.Context, n int, o chatBenchOpts) (chatRow, error) {
 		return row, err
 	}
 	row.BareP50, row.BareP99, row.BareMax = ms(bench.Percentile(bare.Latencies, 0.5)), ms(bench.Percentile(bare.Latencies, 0.99)), ms(bench.Max(bare.Latencies))
-	row.BareMiss = bare.Missing
+	row.BareMiss, row.BareCores = bare.Missing, bare.Cores
 	dir, err := os.MkdirTemp("", "f2f-bench-chat-")
 	if err != nil {
 		return row, err
@@ -297,6 +306,9 @@ func benchChat(ctx context.Context, n int, o chatBenchOpts) (chatRow, error) {
 	}
 	row.P50, row.P99, row.Max = ms(bench.Percentile(res.Latencies, 0.5)), ms(bench.Percentile(res.Latencies, 0.99)), ms(bench.Max(res.Latencies))
 	row.Missing = res.Missing
+	if !o.procs {
+		row.Cores = res.Cores
+	}
 	row.Ratio = row.P99 / max(row.BareP99, 0.001)
 	if o.burst > 0 {
 		row.Burst = o.burst

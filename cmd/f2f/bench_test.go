@@ -34,6 +34,8 @@ func TestBenchChatCLI(t *testing.T) {
 				BareMiss int     `json:"bare_missing"`
 				Ratio    float64 `json:"p99_ratio"`
 				Rate     float64 `json:"msgs_per_s"`
+				Cores    float64 `json:"cores_used"`
+				BareCPU  float64 `json:"bare_cores_used"`
 			} `json:"results"`
 		}
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -44,13 +46,17 @@ func TestBenchChatCLI(t *testing.T) {
 		}
 		r := res.Results[0]
 		if r.Nodes != 3 || r.Run != 1 || r.Messages != 6 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 || r.Missing != 0 ||
-			r.BareP50 <= 0 || r.BareP99 < r.BareP50 || r.BareMiss != 0 || r.Ratio <= 0 || r.Rate <= 0 {
+			r.BareP50 <= 0 || r.BareP99 < r.BareP50 || r.BareMiss != 0 || r.Ratio <= 0 || r.Rate <= 0 || r.BareCPU <= 0 {
 			t.Errorf("f2f %v: implausible figures %+v", args, r)
+		}
+		// The room's CPU is this process's only when it runs in it.
+		if inProcess := mode == nil; (r.Cores > 0) != inProcess {
+			t.Errorf("f2f %v: cores used %g", args, r.Cores)
 		}
 	}
 	// The table names the figures and the floor; two runs are summarised.
 	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--runs", "2", "--warmup", "0s")
-	for _, want := range []string{"publish->delivery", "bare p99", "p99/bare over 2 runs"} {
+	for _, want := range []string{"publish->delivery", "bare p99", "bare cores", "p99/bare over 2 runs"} {
 		if !strings.Contains(out, want) || strings.Contains(out, "throughput") {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

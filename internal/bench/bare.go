@@ -20,6 +20,9 @@ import (
 type BareResult struct {
 	Latencies []time.Duration
 	Missing   int
+	// Cores is the process's CPU time per second while the messages
+	// were sent and awaited.
+	Cores float64
 }
 
 // BareGossipSub is the floor of the chat benchmark: n plain go-libp2p
@@ -149,6 +152,7 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	meter := startCPU()
 	err := pace(ctx, messages, rate, func(k int) error {
 		body := make([]byte, size)
 		binary.BigEndian.PutUint64(body, uint64(k))
@@ -169,9 +173,10 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		defer mu.Unlock()
 		return missingDeliveries(got)
 	})
+	cores := meter.cores()
 	rcancel()
 	wg.Wait()
-	var res BareResult
+	res := BareResult{Cores: cores}
 	res.Latencies, _, res.Missing = tallyDeliveries(got, sent)
 	return res, nil
 }

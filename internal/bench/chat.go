@@ -421,6 +421,10 @@ type RateResult struct {
 	// ByMember is, per member and message, the delivery's latency (0:
 	// its own message, -1: missing).
 	ByMember [][]time.Duration
+	// Cores is this process's CPU time per second while the messages
+	// were sent and awaited: the room's load when its nodes run in
+	// process.
+	Cores float64
 }
 
 // Rate sends messages chat messages of size bytes at rate per second, from
@@ -459,6 +463,7 @@ func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, si
 	sent := make([]time.Time, messages)
 	errs := make([]error, messages)
 	var wg sync.WaitGroup
+	meter := startCPU()
 	err := pace(ctx, messages, rate, func(k int) error {
 		sent[k] = time.Now()
 		wg.Add(1)
@@ -477,12 +482,13 @@ func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, si
 		defer c.recMu.Unlock()
 		return missingDeliveries(rec.got)
 	})
+	cores := meter.cores()
 	if err := ctx.Err(); err != nil {
 		return RateResult{}, err
 	}
 	c.recMu.Lock()
 	defer c.recMu.Unlock()
-	var res RateResult
+	res := RateResult{Cores: cores}
 	res.Latencies, res.ByMember, res.Missing = tallyDeliveries(rec.got, sent)
 	return res, nil
 }

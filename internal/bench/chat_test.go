@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -59,6 +60,7 @@ func BenchmarkChatRate(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			var lat, bare []time.Duration
 			missing, bareMissing := 0, 0
+			var cores, bareCores float64
 			for range b.N {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				br, err := BareGossipSub(ctx, n, 200, 20, 100, 30*time.Second)
@@ -66,7 +68,7 @@ func BenchmarkChatRate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				bare, bareMissing = append(bare, br.Latencies...), bareMissing+br.Missing
+				bare, bareMissing, bareCores = append(bare, br.Latencies...), bareMissing+br.Missing, bareCores+br.Cores
 				c := chatBenchRoom(b, n)
 				steadyProfile(b)
 				ctx, cancel = context.WithTimeout(context.Background(), 5*time.Minute)
@@ -75,6 +77,7 @@ func BenchmarkChatRate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				heapProfile(b)
 				_ = c.Close()
 				if p := os.Getenv("F2F_BENCH_SLOWEST"); p != "" {
 					var s strings.Builder
@@ -87,7 +90,7 @@ func BenchmarkChatRate(b *testing.B) {
 					}
 					_ = os.WriteFile(p, []byte(s.String()), 0o644)
 				}
-				lat, missing = append(lat, r.Latencies...), missing+r.Missing
+				lat, missing, cores = append(lat, r.Latencies...), missing+r.Missing, cores+r.Cores
 			}
 			b.ReportMetric(float64(Percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(Percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
@@ -96,7 +99,27 @@ func BenchmarkChatRate(b *testing.B) {
 			b.ReportMetric(float64(Percentile(bare, 0.99).Microseconds())/1000, "bare-p99-ms")
 			b.ReportMetric(float64(Percentile(bare, 0.99))/float64(max(1, Percentile(lat, 0.99))), "bare/f2f-p99")
 			b.ReportMetric(float64(bareMissing), "bare-missing")
+			b.ReportMetric(cores/float64(b.N), "cores")
+			b.ReportMetric(bareCores/float64(b.N), "bare-cores")
 		})
+	}
+}
+
+// heapProfile writes the live heap of the room after the measured part
+// to the file F2F_BENCH_HEAPPROFILE names, when set.
+func heapProfile(b *testing.B) {
+	p := os.Getenv("F2F_BENCH_HEAPPROFILE")
+	if p == "" {
+		return
+	}
+	runtime.GC()
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"syscall"
 	"time"
 )
 
@@ -78,4 +79,26 @@ func tallyDeliveries(got [][]time.Time, sent []time.Time) (lat []time.Duration, 
 		}
 	}
 	return lat, byMember, missing
+}
+
+// cpuMeter measures this process's CPU time (user and system) per second
+// of wall time from its start: the cores the in-process nodes used.
+type cpuMeter struct {
+	cpu  time.Duration
+	wall time.Time
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuMeter { return cpuMeter{cpu: processCPU(), wall: time.Now()} }
+
+// cores is the CPU time used since start divided by the wall time.
+func (m cpuMeter) cores() float64 {
+	return float64(processCPU()-m.cpu) / float64(max(time.Since(m.wall), 1))
 }
