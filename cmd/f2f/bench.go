@@ -234,8 +234,8 @@ type chatRow struct {
 	// the messages were sent and awaited (Cores: in-process nodes only).
 	Cores     float64 `json:"cores_used,omitempty"`
 	BareCores float64 `json:"bare_cores_used"`
-	Burst    int     `json:"burst,omitempty"`
-	Rate     float64 `json:"msgs_per_s,omitempty"`
+	Burst     int     `json:"burst,omitempty"`
+	Rate      float64 `json:"msgs_per_s,omitempty"`
 }
 
 // chatGoal says the goal of a row's size and whether the row meets it.
