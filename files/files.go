@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -110,6 +111,7 @@ type config struct {
 	policy  Policy
 	provide Provider
 	sync    func(context.Context) error
+	streams *Streams
 }
 
 // WithBlockSync sets how the blockstore's earlier writes are made durable
@@ -165,6 +167,16 @@ type Service struct {
 	policy  Policy
 	provide Provider
 	sync    func(context.Context) error
+	// streams is the fast path's network (nil: bitswap only);
+	// streamSlots bounds the requests served at once, streamSent counts
+	// the bytes served (StreamStats).
+	streams     *Streams
+	streamSlots chan struct{}
+	streamSent  atomic.Uint64
+	streamRecv  atomic.Uint64
+	streamFails atomic.Uint64
+	streamMu    sync.Mutex
+	streamPeers map[peer.ID]int // requests being served, by peer
 
 	stmtRoots *sql.Stmt
 	// idx is the connection block index rows are written on, with
@@ -214,8 +226,9 @@ func newService(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, c c
 		return nil, fmt.Errorf("files: %w", err)
 	}
 	s := &Service{db: db, bs: bs, params: c.params, log: c.log, policy: c.policy, provide: c.provide, sync: c.sync,
-		bserv: blockservice.New(bs, ex),
-		local: merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))}
+		streams: c.streams,
+		bserv:   blockservice.New(bs, ex),
+		local:   merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))}
 	var err error
 	if s.stmtRoots, err = db.Prepare(`SELECT root FROM file_blocks WHERE block = ?`); err != nil {
 		return nil, fmt.Errorf("files: prepare: %w", err)
@@ -237,6 +250,9 @@ func newService(db *sql.DB, bs blockstore.Blockstore, ex exchange.Interface, c c
 			s.reprovideLoop()
 		}()
 	}
+	if s.streams != nil {
+		s.serveStreams()
+	}
 	return s, nil
 }
 
@@ -245,6 +261,9 @@ func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	if s.streams != nil {
+		s.streams.Host.RemoveStreamHandler(BlocksProtocol)
+	}
 	s.cancel()
 	s.wg.Wait()
 	return errors.Join(s.stmtRoots.Close(), s.idx.Close(), s.db.Close())

@@ -12,6 +12,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Progress reports a get: bytes and blocks of the DAG in hand (already
@@ -40,8 +41,10 @@ type GetOptions struct {
 	Progress func(Progress)
 	// Fetched, when not nil, is called once every block is here, before
 	// the file is listed and announced (node uses it to keep a
-	// password-room file restricted); an error fails the get.
-	Fetched func(root cid.Cid) error
+	// password-room file restricted), with the bytes each peer sent over
+	// the fast path (BlocksProtocol; bitswap's are in its ledgers); an
+	// error fails the get.
+	Fetched func(root cid.Cid, streamed map[peer.ID]uint64) error
 }
 
 // Get fetches root's whole DAG into the local blockstore (over the
@@ -73,6 +76,7 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry,
 	defer cancel(nil)
 	sess := blockservice.NewSession(ctx, s.bserv)
 
+	before := s.ledgers()
 	fctx, fcancel := context.WithTimeout(ctx, find)
 	rootBlk, err := sess.GetBlock(fctx, root)
 	fcancel()
@@ -86,7 +90,7 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry,
 		return Entry{}, fmt.Errorf("files: get %s: %w", root, err)
 	}
 	w := &walk{s: s, ctx: ctx, root: root, sess: sess, seen: map[cid.Cid]bool{root: true},
-		results: make(chan fetchResult, 64), progress: progress}
+		results: make(chan fetchResult, 64), progress: progress, src: s.sourceSince(before)}
 	if err := w.run(rootBlk); err != nil {
 		cancel(err)
 		return Entry{}, err
@@ -100,7 +104,11 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry,
 		size = w.prog.Bytes
 	}
 	if opt.Fetched != nil {
-		if err := opt.Fetched(root); err != nil {
+		streamed := map[peer.ID]uint64{}
+		if n := w.src.bytes(); n > 0 {
+			streamed[w.src.peer] = n
+		}
+		if err := opt.Fetched(root, streamed); err != nil {
 			return Entry{}, err
 		}
 	}
@@ -113,8 +121,11 @@ func (s *Service) Get(ctx context.Context, root cid.Cid, opt GetOptions) (Entry,
 }
 
 // walk fetches a DAG breadth-first: each node's children are indexed,
-// then requested as one job; up to Params.Fetchers jobs run at once.
+// then requested as one job; up to Params.Fetchers jobs run at once. A
+// job's blocks come over the fast path from src when there is one (see
+// BlocksProtocol), the rest over the bitswap session.
 type walk struct {
+	src      *streamSource
 	s        *Service
 	ctx      context.Context
 	root     cid.Cid
@@ -177,10 +188,25 @@ func (w *walk) run(rootBlk blocks.Block) (err error) {
 	return nil
 }
 
-// fetch asks the session for one job's blocks and hands them to the walk.
+// fetch gets one job's blocks, from the fast path's peer first, and hands
+// them to the walk.
 func (w *walk) fetch(ctx context.Context, j job) {
 	defer func() { w.results <- fetchResult{end: true} }() // run drains until every end arrived
-	for b := range w.sess.GetBlocks(ctx, j.cids) {
+	rest := j.cids
+	if w.src.usable() {
+		rest = w.src.fetch(ctx, j.cids, func(b blocks.Block) bool {
+			select {
+			case w.results <- fetchResult{blk: b, depth: j.depth}:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}
+	if len(rest) == 0 || ctx.Err() != nil {
+		return
+	}
+	for b := range w.sess.GetBlocks(ctx, rest) {
 		select {
 		case w.results <- fetchResult{blk: b, depth: j.depth}:
 		case <-ctx.Done():

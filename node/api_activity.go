@@ -148,13 +148,15 @@ var (
 	descTerm    = prometheus.NewDesc("f2f_room_mixer_term", "The room's current election term.", []string{"room"}, nil)
 	descIsMixer = prometheus.NewDesc("f2f_room_is_mixer", "1 when the node is the room's mixer.", []string{"room"}, nil)
 	descDropped = prometheus.NewDesc("f2f_room_messages_total", "Room messages accepted or dropped, by reason.", []string{"result"}, nil)
+	descStream  = prometheus.NewDesc("f2f_files_stream_bytes_total", "Bytes of blocks moved over the file fast path (/f2f/blocks/1), sent to other nodes' gets and received by this node's.", []string{"direction"}, nil)
+	descStreamF = prometheus.NewDesc("f2f_files_stream_fallbacks_total", "Gets whose fast-path peer failed or misbehaved, so that they went on over bitswap.", nil, nil)
 )
 
 // nodeCollector reads the node's state at scrape time.
 type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descDHT, descBytes, descMembers, descTerm, descIsMixer, descDropped} {
+	for _, d := range []*prometheus.Desc{descPeers, descDHT, descBytes, descMembers, descTerm, descIsMixer, descDropped, descStream, descStreamF} {
 		ch <- d
 	}
 }
@@ -166,6 +168,10 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	tot := n.bwc.GetBandwidthTotals()
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(tot.TotalIn), "in")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(tot.TotalOut), "out")
+	fs := n.files.StreamStats()
+	ch <- prometheus.MustNewConstMetric(descStream, prometheus.CounterValue, float64(fs.Sent), "sent")
+	ch <- prometheus.MustNewConstMetric(descStream, prometheus.CounterValue, float64(fs.Received), "received")
+	ch <- prometheus.MustNewConstMetric(descStreamF, prometheus.CounterValue, float64(fs.Fallbacks))
 	st := n.rooms.Stats()
 	for k, v := range map[string]uint64{"accepted": st.Accepted, "malformed": st.Malformed, "oversize": st.Oversize,
 		"bad_signature": st.BadSig, "foreign": st.Foreign, "replayed": st.Replayed, "rate_limited": st.RateLimit, "synced": st.Synced} {

@@ -92,18 +92,26 @@ func (n *Node) shareAdded(ctx context.Context, room string, res AddResult) (AddR
 }
 
 // GetFile fetches a file (files.Service.Get) and reports the peers blocks
-// came from during the get, from bitswap's ledgers (a get running at the
-// same time from the same peers is counted in both).
+// came from during the get: over bitswap, from its ledgers (a get running
+// at the same time from the same peers is counted in both), and over the
+// fast path.
 func (n *Node) GetFile(ctx context.Context, root cid.Cid, opt files.GetOptions) (files.Entry, []Source, error) {
 	before := n.ledgers()
 	var out []Source
-	opt.Fetched = func(root cid.Cid) error {
+	opt.Fetched = func(root cid.Cid, streamed map[peer.ID]uint64) error {
 		var from []peer.ID
+		got := map[peer.ID]uint64{}
 		for p, recv := range n.ledgers() {
 			if recv > before[p] {
-				out = append(out, Source{Peer: p.String(), Bytes: recv - before[p]})
-				from = append(from, p)
+				got[p] = recv - before[p]
 			}
+		}
+		for p, b := range streamed {
+			got[p] += b
+		}
+		for p, b := range got {
+			out = append(out, Source{Peer: p.String(), Bytes: b})
+			from = append(from, p)
 		}
 		// A file only password-room members sent stays theirs.
 		return n.rooms.NoteFetched(ctx, root, from)

@@ -310,3 +310,34 @@ func TestGetFromDHTProvider(t *testing.T) {
 		t.Fatalf("sources %v, want the holder", src)
 	}
 }
+
+// TestGetOverFastPath: a get between two nodes takes the root block over
+// bitswap and the rest over the fast path (/f2f/blocks/1) from the peer
+// that sent the root; the sources name it with every byte, and both
+// nodes count the bytes (f2f_files_stream_bytes_total).
+func TestGetOverFastPath(t *testing.T) {
+	t.Parallel()
+	const size = 6 << 20
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	holder, fetcher := net.Nodes[0], net.Nodes[1]
+	sum, _ := SHA256Of(RandomReader(size, 9))
+	res, err := holder.AddFile(ctx, "talk.mp4", "", RandomReader(size, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(res.Entry.CID)
+	_, src, err := fetcher.GetFile(ctx, root, files.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSum(t, ctx, "fetcher", fetcher, root, sum)
+	if len(src) != 1 || src[0].Peer != holder.Host().ID().String() || src[0].Bytes < size {
+		t.Fatalf("sources %v, want the holder with %d bytes", src, size)
+	}
+	sent, got := holder.Files().StreamStats(), fetcher.Files().StreamStats()
+	if got.Received != size || sent.Sent != size || got.Fallbacks != 0 {
+		t.Fatalf("fast path: holder %+v, fetcher %+v, want %d bytes each way", sent, got, size)
+	}
+}
