@@ -194,14 +194,25 @@ func (w *walk) fetch(ctx context.Context, j job) {
 	defer func() { w.results <- fetchResult{end: true} }() // run drains until every end arrived
 	rest := j.cids
 	if w.src.usable() {
-		rest = w.src.fetch(ctx, j.cids, func(b blocks.Block) bool {
+		// Blocks already here (a get resumed) are read by the session
+		// below, not asked for again.
+		var want []cid.Cid
+		rest = nil
+		for _, c := range j.cids {
+			if ok, err := w.s.bs.Has(ctx, c); err == nil && ok {
+				rest = append(rest, c)
+			} else {
+				want = append(want, c)
+			}
+		}
+		rest = append(rest, w.src.fetch(ctx, want, func(b blocks.Block) bool {
 			select {
 			case w.results <- fetchResult{blk: b, depth: j.depth}:
 				return true
 			case <-ctx.Done():
 				return false
 			}
-		})
+		})...)
 	}
 	if len(rest) == 0 || ctx.Err() != nil {
 		return

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,5 +237,54 @@ func TestStreamPerPeerLimit(t *testing.T) {
 	}
 	if n := ask(); n == 0 {
 		t.Fatal("not served again after letting its requests go")
+	}
+}
+
+// TestStreamGetResumes: a get over the fast path asks only for the blocks
+// it does not have yet (an interrupted get resumed), and completes.
+func TestStreamGetResumes(t *testing.T) {
+	ctx := context.Background()
+	hs, hc := streamHost(t), streamHost(t)
+	server := newTestService(t, WithStreams(Streams{Host: hs, Received: noLedger}))
+	// Bitswap's ledger, as the get sees it: the server's count grows on
+	// every look, as if it had just sent the root block.
+	var looks atomic.Uint64
+	client := newTestService(t, WithStreams(Streams{Host: hc, Received: func(p peer.ID) uint64 {
+		if p == hs.ID() {
+			return looks.Add(1)
+		}
+		return 0
+	}}))
+	if err := hc.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := server.AddFile(ctx, "talk", bytes.NewReader(pattern(3<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(e.CID)
+	nd, err := server.local.Get(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The root and the first four leaves are here already.
+	have := uint64(0)
+	for i, c := range append([]cid.Cid{root}, nd.Links()[0].Cid, nd.Links()[1].Cid, nd.Links()[2].Cid, nd.Links()[3].Cid) {
+		b, err := server.bs.Get(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := client.bs.Put(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			have += uint64(len(b.RawData()))
+		}
+	}
+	if _, err := client.Get(ctx, root, GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := client.StreamStats().Received, uint64(3<<20)-have; got != want || server.StreamStats().Sent != want {
+		t.Fatalf("received %d, server sent %d, want %d (the blocks not here yet)", got, server.StreamStats().Sent, want)
 	}
 }

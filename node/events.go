@@ -30,9 +30,12 @@ type Event struct {
 // a subscriber whose buffer is full misses the event, and the miss is
 // counted. Concurrency: a mutex guards the subscriber set.
 type eventHub struct {
-	mu      sync.Mutex
-	subs    map[chan Event]struct{}
-	recent  []Event // the last maxRecentEvents, oldest first
+	mu   sync.Mutex
+	subs map[chan Event]struct{}
+	// recent is a ring of the last maxRecentEvents: once full, next is
+	// the oldest (and where the next event goes).
+	recent  []Event
+	next    int
 	closed  bool
 	dropped atomic.Uint64
 }
@@ -45,11 +48,12 @@ func (h *eventHub) Publish(typ string, data any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if typ != EventStreamReady {
-		if len(h.recent) == maxRecentEvents {
-			copy(h.recent, h.recent[1:])
-			h.recent = h.recent[:maxRecentEvents-1]
+		if len(h.recent) < maxRecentEvents {
+			h.recent = append(h.recent, ev)
+		} else {
+			h.recent[h.next] = ev
+			h.next = (h.next + 1) % maxRecentEvents
 		}
-		h.recent = append(h.recent, ev)
 	}
 	for ch := range h.subs {
 		select {
@@ -67,7 +71,7 @@ const maxRecentEvents = 1000
 func (h *eventHub) Recent() []Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Event{}, h.recent...)
+	return append(append(make([]Event, 0, len(h.recent)), h.recent[h.next:]...), h.recent[:h.next]...)
 }
 
 // Subscribe returns a channel of events and a func that ends the
