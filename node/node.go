@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/ipfs/boxo/bitswap"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockstore"
@@ -343,31 +341,10 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 
-	// Blocks: their own pebble database, tuned for write-once 256 KiB
-	// values: bloom filters (so "have it?" for a new block reads no data),
-	// no compression (blocks are mostly compressed media), and no
-	// write-ahead log: a block is written once into the memtable and once
-	// into a table when the memtable is flushed, not a third time into the
-	// log. The file service flushes (WithBlockSync) before it lists a file
-	// as complete, Close flushes, and a block lost in a crash is fetched or
-	// added again. Memtables of 16 MiB (grown to on demand), not more:
-	// pebble takes them from C malloc, which reuses freed chunks up to
-	// 32 MiB and maps larger ones afresh each time, so that every byte of
-	// a bigger memtable costs a page fault (measured: a 100 MiB get went
-	// from 120 to 160 MB/s on this change and the WAL's). Compaction
-	// waits for 64 tables in L0 (1 GiB of blocks), not pebble's usual 4:
-	// it rewrites every block it moves, and a block is never changed, so
-	// doing it less often during transfers costs nothing but more tables
-	// to check on a read (each with a bloom filter).
-	blockOpts := &pebble.Options{MemTableSize: 16 << 20, L0CompactionThreshold: 64, L0StopWritesThreshold: 256, DisableWAL: true}
-	for i := range blockOpts.Levels {
-		blockOpts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		blockOpts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	}
-	blockDS, err := pebbleds.NewDatastore(filepath.Join(repoPath, BlocksDir),
-		pebbleds.WithCacheSize(8<<20), pebbleds.WithPebbleOpts(blockOpts))
+	// Blocks: flatfs, a file per block (see blockstore.go).
+	blockDS, err := openBlocks(n.ctx, repoPath)
 	if err != nil {
-		return nil, fmt.Errorf("open block store: %w", err)
+		return nil, err
 	}
 	n.closers = append(n.closers, blockDS.Close)
 	n.bstore = blockstore.NewBlockstore(blockDS, blockstore.NoPrefix())
@@ -453,7 +430,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			}
 			return 0
 		}}),
-		files.WithBlockSync(func(ctx context.Context) error { return blockDS.DB.Flush() }),
+		files.WithBlockSync(func(context.Context) error { return syncBlocks(filepath.Join(repoPath, BlocksDir)) }),
 		files.WithProvider(func(ctx context.Context, c cid.Cid) error { return n.dht.Routing().Provide(ctx, c, true) }))
 	if err != nil {
 		return nil, err

@@ -4,7 +4,8 @@
 # loopback (issue 19). Each run adds a fresh random file (the same bytes
 # to both) on the first daemon of each pair and times `f2f file get -o`
 # and `ipfs get -o` on the second (both fetch every block, verify it,
-# store it and write the file out). Prints one line per run and the
+# store it and write the file out), in turns which goes first, each after
+# a `sync`. Prints one line per run and the
 # medians; nothing leaves the machine (run it in `unshare -n` with
 # `ip link set lo up` to be sure).
 #
@@ -82,18 +83,30 @@ for run in $(seq "$runs"); do
 	c=$("$f2f" --repo "$work/a" file add "$work/file" | tail -1)
 	kc=$(IPFS_PATH="$work/ka" "$ipfs" add -Q --cid-version=1 "$work/file")
 	[ "$c" = "$kc" ] || { echo "bench-files-kubo: CIDs differ: f2f $c, Kubo $kc" >&2; exit 1; }
-	t0=$(now)
-	timeout 600 "$f2f" --repo "$work/b" file get "$c" -o "$work/f2f.out" >/dev/null 2>"$work/err" ||
-		{ echo "bench-files-kubo: f2f file get failed:" >&2; cat "$work/err" >&2; exit 1; }
-	t1=$(now)
-	IPFS_PATH="$work/kb" timeout 600 "$ipfs" get "$kc" -o "$work/kubo.out" >/dev/null 2>"$work/err" ||
-		{ echo "bench-files-kubo: ipfs get failed:" >&2; cat "$work/err" >&2; exit 1; }
-	t2=$(now)
+	# Dirty pages of the adds written back first (else the kernel does it
+	# during a get); the two gets in turns, first one, then the other.
+	get_f2f() {
+		sync
+		local t0
+		t0=$(now)
+		timeout 600 "$f2f" --repo "$work/b" file get "$c" -o "$work/f2f.out" >/dev/null 2>"$work/err" ||
+			{ echo "bench-files-kubo: f2f file get failed:" >&2; cat "$work/err" >&2; exit 1; }
+		ft=$(($(now) - t0))
+	}
+	get_kubo() {
+		sync
+		local t0
+		t0=$(now)
+		IPFS_PATH="$work/kb" timeout 600 "$ipfs" get "$kc" -o "$work/kubo.out" >/dev/null 2>"$work/err" ||
+			{ echo "bench-files-kubo: ipfs get failed:" >&2; cat "$work/err" >&2; exit 1; }
+		kt=$(($(now) - t0))
+	}
+	if ((run % 2)); then get_f2f; get_kubo; else get_kubo; get_f2f; fi
 	cmp -s "$work/file" "$work/f2f.out" || { echo "bench-files-kubo: f2f's copy differs" >&2; exit 1; }
 	cmp -s "$work/file" "$work/kubo.out" || { echo "bench-files-kubo: Kubo's copy differs" >&2; exit 1; }
 	rm -f "$work/f2f.out" "$work/kubo.out"
-	fr=$(awk -v b=$((size << 20)) -v ns=$((t1 - t0)) 'BEGIN{printf "%.0f", b / 1e6 / (ns / 1e9)}')
-	kr=$(awk -v b=$((size << 20)) -v ns=$((t2 - t1)) 'BEGIN{printf "%.0f", b / 1e6 / (ns / 1e9)}')
+	fr=$(awk -v b=$((size << 20)) -v ns="$ft" 'BEGIN{printf "%.0f", b / 1e6 / (ns / 1e9)}')
+	kr=$(awk -v b=$((size << 20)) -v ns="$kt" 'BEGIN{printf "%.0f", b / 1e6 / (ns / 1e9)}')
 	f2fs+=("$fr") kubos+=("$kr")
 	printf '%-4s %-9s %-10s %.2f\n' "$run" "$fr" "$kr" "$(awk -v a="$fr" -v b="$kr" 'BEGIN{print a / b}')"
 done
