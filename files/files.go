@@ -177,6 +177,10 @@ type Service struct {
 	streamFails atomic.Uint64
 	streamMu    sync.Mutex
 	streamPeers map[peer.ID]int // requests being served, by peer
+	// streamActive counts the requests being answered, by peer
+	// (StreamPeersAtOnce); streamBusy those answered busy.
+	streamActive map[peer.ID]int
+	streamBusy   atomic.Uint64
 
 	stmtRoots *sql.Stmt
 	// idx is the connection block index rows are written on, with

@@ -29,8 +29,10 @@ import (
 // block does not match) is fetched over bitswap as before.
 //
 // A request is a uvarint count (1..MaxStreamWants) and as many CIDs, each
-// a uvarint length and its bytes; the answer is, for each CID in order, a
-// uvarint length (0: not sent) and the block's bytes.
+// a uvarint length and its bytes; the answer is a status byte (streamOK,
+// or streamBusy: the node already streams to StreamPeersAtOnce other
+// peers, ask bitswap) and, when OK, for each CID in order a uvarint length
+// (0: not sent) and the block's bytes.
 const BlocksProtocol = protocol.ID("/f2f/blocks/1")
 
 // Limits of the fast path.
@@ -46,6 +48,12 @@ const (
 	// falls back to bitswap).
 	streamHandlers = 16
 	streamPerPeer  = 4
+	// StreamPeersAtOnce is how many peers a node streams blocks to at
+	// once. Ten members fetching a file just shared would otherwise all
+	// stream it from the sharer; past the first ones they use bitswap,
+	// which takes blocks from every member that has them, those ahead
+	// included.
+	StreamPeersAtOnce = 2
 	// streamPerBlock is added to streamIdle for each block a request
 	// names: a peer slower than a block per second overall (256 KiB/s
 	// for a file's leaves) is left for bitswap.
@@ -54,6 +62,9 @@ const (
 	// answer.
 	streamIdle = 30 * time.Second
 	maxCIDLen  = 128
+
+	streamOK   = 0
+	streamBusy = 1
 )
 
 // Streams are what the fast path needs from the node: its libp2p host,
@@ -75,18 +86,20 @@ func WithStreams(st Streams) Option {
 	}
 }
 
-// StreamStats are the fast path's byte counts since start: blocks sent to
-// other nodes' gets, blocks received by this node's, and the gets that
-// fell back to bitswap because their peer failed or misbehaved.
+// StreamStats are the fast path's counts since start: bytes of blocks
+// sent to other nodes' gets and received by this node's, the gets that
+// fell back to bitswap because their peer failed or misbehaved, and the
+// requests this node answered busy.
 type StreamStats struct {
 	Sent      uint64 `json:"sent"`
 	Received  uint64 `json:"received"`
 	Fallbacks uint64 `json:"fallbacks"`
+	Busy      uint64 `json:"busy"`
 }
 
 // StreamStats returns the fast path's counts.
 func (s *Service) StreamStats() StreamStats {
-	return StreamStats{Sent: s.streamSent.Load(), Received: s.streamRecv.Load(), Fallbacks: s.streamFails.Load()}
+	return StreamStats{Sent: s.streamSent.Load(), Received: s.streamRecv.Load(), Fallbacks: s.streamFails.Load(), Busy: s.streamBusy.Load()}
 }
 
 // serveStreams registers the fast path's handler (see BlocksProtocol).
@@ -128,6 +141,18 @@ func (s *Service) handleBlocks(st network.Stream) {
 	}
 	stop := context.AfterFunc(s.ctx, func() { _ = st.Reset() })
 	defer stop()
+	_ = st.SetWriteDeadline(time.Now().Add(streamIdle))
+	if !s.streamAdmit(p) {
+		s.streamBusy.Add(1)
+		_, _ = st.Write([]byte{streamBusy})
+		_ = st.Close()
+		return
+	}
+	defer s.streamRelease(p)
+	if _, err := st.Write([]byte{streamOK}); err != nil {
+		_ = st.Reset()
+		return
+	}
 	var hdr [binary.MaxVarintLen64]byte
 	for _, c := range wants {
 		var data []byte
@@ -171,6 +196,29 @@ func (s *Service) streamPeerDone(p peer.ID) {
 	defer s.streamMu.Unlock()
 	if s.streamPeers[p]--; s.streamPeers[p] <= 0 {
 		delete(s.streamPeers, p)
+	}
+}
+
+// streamAdmit lets p's request be answered unless StreamPeersAtOnce other
+// peers are being answered.
+func (s *Service) streamAdmit(p peer.ID) bool {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	if s.streamActive[p] == 0 && len(s.streamActive) >= StreamPeersAtOnce {
+		return false
+	}
+	if s.streamActive == nil {
+		s.streamActive = map[peer.ID]int{}
+	}
+	s.streamActive[p]++
+	return true
+}
+
+func (s *Service) streamRelease(p peer.ID) {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	if s.streamActive[p]--; s.streamActive[p] <= 0 {
+		delete(s.streamActive, p)
 	}
 }
 
@@ -331,6 +379,15 @@ func (src *streamSource) request(ctx context.Context, cids []cid.Cid, got func(b
 	_ = st.CloseWrite()
 	r := bufio.NewReaderSize(st, 64<<10)
 	end := time.Now().Add(streamIdle + time.Duration(len(cids))*streamPerBlock)
+	_ = st.SetReadDeadline(time.Now().Add(streamIdle))
+	switch status, err := r.ReadByte(); {
+	case err != nil:
+		return cids, err
+	case status == streamBusy:
+		return cids, nil // busy: this batch over bitswap, the next asks again
+	case status != streamOK:
+		return cids, fmt.Errorf("status %d", status)
+	}
 	for i, c := range cids {
 		dl := time.Now().Add(streamIdle)
 		if dl.After(end) {

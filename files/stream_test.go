@@ -123,6 +123,7 @@ func TestStreamFromLyingPeer(t *testing.T) {
 					_ = st.Reset()
 					return
 				}
+				_, _ = st.Write([]byte{streamOK})
 				answer(st)
 			})
 			if err := client.streams.Host.Connect(context.Background(), peer.AddrInfo{ID: liar.ID(), Addrs: liar.Addrs()}); err != nil {
@@ -139,6 +140,50 @@ func TestStreamFromLyingPeer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStreamBusy: a node already streaming to StreamPeersAtOnce peers
+// answers a third one busy; that one's batch goes to bitswap, and it asks
+// again for the next (the fast path stays usable).
+func TestStreamBusy(t *testing.T) {
+	server, _, hs, _, kids := streamPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// StreamPeersAtOnce peers whose requests are being answered, each
+	// not reading its answer beyond the stream's window.
+	for range StreamPeersAtOnce {
+		h := streamHost(t)
+		if err := h.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.NewStream(ctx, hs.ID(), BlocksProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Reset()
+		if _, err := st.Write(appendWants(nil, kids)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	active := func() int {
+		server.streamMu.Lock()
+		defer server.streamMu.Unlock()
+		return len(server.streamActive)
+	}
+	for deadline := time.Now().Add(10 * time.Second); active() < StreamPeersAtOnce; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d peers being answered", active(), StreamPeersAtOnce)
+		}
+	}
+	_, client, _, _, _ := streamPair(t)
+	if err := client.streams.Host.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	src := &streamSource{s: client, peer: hs.ID()}
+	rest := src.fetch(ctx, kids, func(blocks.Block) bool { t.Error("a block arrived"); return true })
+	if len(rest) != len(kids) || !src.usable() || client.StreamStats().Fallbacks != 0 || server.StreamStats().Busy != 1 {
+		t.Fatalf("rest %d of %d, usable %v, client %+v, server %+v", len(rest), len(kids), src.usable(), client.StreamStats(), server.StreamStats())
 	}
 }
 

@@ -150,13 +150,14 @@ var (
 	descDropped = prometheus.NewDesc("f2f_room_messages_total", "Room messages accepted or dropped, by reason.", []string{"result"}, nil)
 	descStream  = prometheus.NewDesc("f2f_files_stream_bytes_total", "Bytes of blocks moved over the file fast path (/f2f/blocks/1), sent to other nodes' gets and received by this node's.", []string{"direction"}, nil)
 	descStreamF = prometheus.NewDesc("f2f_files_stream_fallbacks_total", "Gets whose fast-path peer failed or misbehaved, so that they went on over bitswap.", nil, nil)
+	descStreamB = prometheus.NewDesc("f2f_files_stream_busy_total", "Fast-path requests this node answered busy (it was streaming to enough peers already).", nil, nil)
 )
 
 // nodeCollector reads the node's state at scrape time.
 type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descDHT, descBytes, descMembers, descTerm, descIsMixer, descDropped, descStream, descStreamF} {
+	for _, d := range []*prometheus.Desc{descPeers, descDHT, descBytes, descMembers, descTerm, descIsMixer, descDropped, descStream, descStreamF, descStreamB} {
 		ch <- d
 	}
 }
@@ -172,6 +173,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStream, prometheus.CounterValue, float64(fs.Sent), "sent")
 	ch <- prometheus.MustNewConstMetric(descStream, prometheus.CounterValue, float64(fs.Received), "received")
 	ch <- prometheus.MustNewConstMetric(descStreamF, prometheus.CounterValue, float64(fs.Fallbacks))
+	ch <- prometheus.MustNewConstMetric(descStreamB, prometheus.CounterValue, float64(fs.Busy))
 	st := n.rooms.Stats()
 	for k, v := range map[string]uint64{"accepted": st.Accepted, "malformed": st.Malformed, "oversize": st.Oversize,
 		"bad_signature": st.BadSig, "foreign": st.Foreign, "replayed": st.Replayed, "rate_limited": st.RateLimit, "synced": st.Synced} {

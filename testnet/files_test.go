@@ -56,8 +56,10 @@ func checkSum(t *testing.T, ctx context.Context, name string, nd *node.Node, roo
 
 // TestTenNodesFetchFromEachOther: one member shares a file in a room of
 // eleven; ten fetch it by the link, the first three one after another and
-// the other seven at once. Later fetchers pull blocks from earlier ones:
-// the bitswap ledgers show several sources.
+// the other seven at once. Later fetchers pull blocks from earlier ones
+// (over the fast path from the member that sent them the root, and over
+// bitswap from every member that has blocks), so that the sharer sends
+// fewer than the ten copies.
 func TestTenNodesFetchFromEachOther(t *testing.T) {
 	t.Parallel()
 	const size = 12 << 20
@@ -110,22 +112,22 @@ func TestTenNodesFetchFromEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := waitLink(t, ctx, sharer, "cinema")
-	multi, fromFetchers := 0, 0
+	var fromSharer, fromFetchers uint64
 	for i := 1; i < len(net.Nodes); i++ {
 		checkSum(t, ctx, fmt.Sprintf("node%d", i), net.Nodes[i], root, sum)
-		if len(sources[i]) > 1 {
-			multi++
-		}
 		for _, s := range sources[i] {
-			if s.Peer != sharer.Host().ID().String() {
-				fromFetchers++
+			if s.Peer == sharer.Host().ID().String() {
+				fromSharer += s.Bytes
+			} else {
+				fromFetchers += s.Bytes
 			}
 		}
 		t.Logf("node%d sources: %v", i, sources[i])
 	}
-	if multi == 0 || fromFetchers == 0 {
-		t.Fatalf("no fetcher got blocks from more than one peer (%d) or from another fetcher (%d)", multi, fromFetchers)
+	if fromFetchers == 0 || fromSharer >= 10*size {
+		t.Fatalf("the sharer sent %d bytes, the fetchers %d: no swarming", fromSharer, fromFetchers)
 	}
+	t.Logf("the sharer sent %.1f copies, the fetchers %.1f", float64(fromSharer)/size, float64(fromFetchers)/size)
 }
 
 // TestPasswordRoomFilesOnlyForMembers: a file shared in a password room is
