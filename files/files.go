@@ -176,10 +176,10 @@ type Service struct {
 	streamRecv  atomic.Uint64
 	streamFails atomic.Uint64
 	streamMu    sync.Mutex
-	streamPeers map[peer.ID]int // requests being served, by peer
+	streamPeers peerCounts // requests being served, by peer
 	// streamActive counts the requests being answered, by peer
 	// (StreamPeersAtOnce); streamBusy those answered busy.
-	streamActive map[peer.ID]int
+	streamActive peerCounts
 	streamBusy   atomic.Uint64
 
 	stmtRoots *sql.Stmt

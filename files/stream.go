@@ -177,6 +177,22 @@ func (s *Service) handleBlocks(st network.Stream) {
 	_ = st.Close()
 }
 
+// peerCounts counts things (requests) by peer; the zero value is ready.
+type peerCounts map[peer.ID]int
+
+func (c *peerCounts) add(p peer.ID) {
+	if *c == nil {
+		*c = peerCounts{}
+	}
+	(*c)[p]++
+}
+
+func (c peerCounts) done(p peer.ID) {
+	if c[p]--; c[p] <= 0 {
+		delete(c, p)
+	}
+}
+
 // streamPeerSlot takes one of p's streamPerPeer slots.
 func (s *Service) streamPeerSlot(p peer.ID) bool {
 	s.streamMu.Lock()
@@ -184,19 +200,14 @@ func (s *Service) streamPeerSlot(p peer.ID) bool {
 	if s.streamPeers[p] >= streamPerPeer {
 		return false
 	}
-	if s.streamPeers == nil {
-		s.streamPeers = map[peer.ID]int{}
-	}
-	s.streamPeers[p]++
+	s.streamPeers.add(p)
 	return true
 }
 
 func (s *Service) streamPeerDone(p peer.ID) {
 	s.streamMu.Lock()
 	defer s.streamMu.Unlock()
-	if s.streamPeers[p]--; s.streamPeers[p] <= 0 {
-		delete(s.streamPeers, p)
-	}
+	s.streamPeers.done(p)
 }
 
 // streamAdmit lets p's request be answered unless StreamPeersAtOnce other
@@ -207,19 +218,14 @@ func (s *Service) streamAdmit(p peer.ID) bool {
 	if s.streamActive[p] == 0 && len(s.streamActive) >= StreamPeersAtOnce {
 		return false
 	}
-	if s.streamActive == nil {
-		s.streamActive = map[peer.ID]int{}
-	}
-	s.streamActive[p]++
+	s.streamActive.add(p)
 	return true
 }
 
 func (s *Service) streamRelease(p peer.ID) {
 	s.streamMu.Lock()
 	defer s.streamMu.Unlock()
-	if s.streamActive[p]--; s.streamActive[p] <= 0 {
-		delete(s.streamActive, p)
-	}
+	s.streamActive.done(p)
 }
 
 // readWants reads a request.

@@ -29,6 +29,16 @@ func streamHost(t *testing.T) host.Host {
 	return h
 }
 
+// connectedHost is a new host connected to to.
+func connectedHost(t *testing.T, ctx context.Context, to host.Host) host.Host {
+	t.Helper()
+	h := streamHost(t)
+	if err := h.Connect(ctx, peer.AddrInfo{ID: to.ID(), Addrs: to.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func noLedger(peer.ID) uint64 { return 0 }
 
 // streamPair is a serving and a getting service on two connected hosts;
@@ -153,11 +163,7 @@ func TestStreamBusy(t *testing.T) {
 	// StreamPeersAtOnce peers whose requests are being answered, each
 	// not reading its answer beyond the stream's window.
 	for range StreamPeersAtOnce {
-		h := streamHost(t)
-		if err := h.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
-			t.Fatal(err)
-		}
-		st, err := h.NewStream(ctx, hs.ID(), BlocksProtocol)
+		st, err := connectedHost(t, ctx, hs).NewStream(ctx, hs.ID(), BlocksProtocol)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,12 +198,9 @@ func TestStreamBusy(t *testing.T) {
 // answered by a reset, without a block.
 func TestStreamRefusesBadRequests(t *testing.T) {
 	server, _, hs, _, kids := streamPair(t)
-	asker := streamHost(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := asker.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	asker := connectedHost(t, ctx, hs)
 	many := make([]cid.Cid, MaxStreamWants+1)
 	for i := range many {
 		many[i] = kids[0]
@@ -233,12 +236,9 @@ func TestStreamRefusesBadRequests(t *testing.T) {
 // no answer to one more; once it lets them go, it is served again.
 func TestStreamPerPeerLimit(t *testing.T) {
 	server, _, hs, _, kids := streamPair(t)
-	asker := streamHost(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := asker.Connect(ctx, peer.AddrInfo{ID: hs.ID(), Addrs: hs.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	asker := connectedHost(t, ctx, hs)
 	ask := func() int {
 		st, err := asker.NewStream(ctx, hs.ID(), BlocksProtocol)
 		if err != nil {

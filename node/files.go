@@ -133,9 +133,15 @@ func (n *Node) GetFile(ctx context.Context, root cid.Cid, opt files.GetOptions) 
 func (n *Node) ledgers() map[peer.ID]uint64 {
 	out := map[peer.ID]uint64{}
 	for _, p := range n.host.Network().Peers() {
-		if l := n.bswap.LedgerForPeer(p); l != nil {
-			out[p] = l.Recv
-		}
+		out[p] = n.received(p)
 	}
 	return out
+}
+
+// received is the bytes of blocks bitswap has received from p.
+func (n *Node) received(p peer.ID) uint64 {
+	if l := n.bswap.LedgerForPeer(p); l != nil {
+		return l.Recv
+	}
+	return 0
 }

@@ -424,12 +424,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 	n.files, err = files.New(filepath.Join(repoPath, DBFile), n.bstore, n.bswap,
 		files.WithLogger(n.log.With("subsystem", "files")),
 		files.WithPolicy(n.rooms),
-		files.WithStreams(files.Streams{Host: n.host, Received: func(p peer.ID) uint64 {
-			if l := n.bswap.LedgerForPeer(p); l != nil {
-				return l.Recv
-			}
-			return 0
-		}}),
+		files.WithStreams(files.Streams{Host: n.host, Received: n.received}),
 		files.WithBlockSync(func(context.Context) error { return syncBlocks(filepath.Join(repoPath, BlocksDir)) }),
 		files.WithProvider(func(ctx context.Context, c cid.Cid) error { return n.dht.Routing().Provide(ctx, c, true) }))
 	if err != nil {

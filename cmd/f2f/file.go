@@ -202,7 +202,8 @@ func newFileGetCmd(g *globals) *cobra.Command {
 		Use:   "get CID",
 		Short: "Fetch a file by CID from room members and DHT providers; verifies every block; resumes",
 		Long: `Fetch a file (or directory) by its CID over bitswap, from the room members this node is connected to and
-from DHT providers, with a progress bar on a terminal. Every block is checked against its CID. An
+from DHT providers (after the first block, the peer that sent it streams the rest over /f2f/blocks/1
+when it can), with a progress bar on a terminal. Every block is checked against its CID. An
 interrupted get resumes from the blocks already here. The node then serves the file too and announces it.
 -o names the output (default: the CID; - writes a file to stdout); an existing file there is only
 replaced with --force, an existing directory never.`,
