@@ -282,7 +282,11 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	if _, err := r.s.store.Put(ctx, env, raw); err != nil {
+	// Committed, published, then flushed to disk: the members' copies do
+	// not wait for this disk (an fsync takes 1-20 ms), the caller's
+	// answer does.
+	_, durable, err := r.s.store.PutUnsynced(ctx, env, raw)
+	if err != nil {
 		return ChatMessage{}, fmt.Errorf("store message: %w", err)
 	}
 	r.mu.Lock()
@@ -296,6 +300,9 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	if err := r.chat.Publish(ctx, raw); err != nil {
 		// Stored and so acknowledged: history sync delivers it later.
 		r.s.log.Debug("publish", "room", r.hash, "err", err)
+	}
+	if err := durable(); err != nil {
+		return ChatMessage{}, fmt.Errorf("store message: %w", err)
 	}
 	return cm, nil
 }
@@ -802,11 +809,15 @@ func (r *room) advertiseLoop() {
 }
 
 // discoverLoop looks members up in the DHT and connects to them: quickly
-// while none is connected, then every DiscoverInterval.
+// while none is connected, then every DiscoverInterval scaled to the
+// room's size (see sizeScaled): each lookup walks the DHT (in a room of 50
+// in one process, a fifth of what the room allocated), and the room as a
+// whole still looks about every DiscoverInterval / 10, so groups split
+// apart find each other as soon as in a small room.
 func (r *room) discoverLoop() {
 	for {
 		r.discoverOnce()
-		wait := jitter(r.s.params.Room.DiscoverInterval)
+		wait := jitter(sizeScaled(r.s.params.Room.DiscoverInterval, r.liveMembers()))
 		if len(r.chat.ListPeers()) == 0 {
 			wait = r.s.params.Room.FastDiscover
 		}

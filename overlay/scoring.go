@@ -57,9 +57,10 @@ func ScoreParams(app func(peer.ID) float64) *pubsub.PeerScoreParams {
 		// Scoring keeps a record of who delivered each message, to
 		// charge every forwarder of one the validators reject; pubsub's
 		// default keeps them 2 min (2,400 records of 20 msg/s of chat,
-		// each with a map of peers, at every member). Copies of a
-		// message come within GossipSub's gossip window (a few
-		// heartbeats); later ones are dropped as already seen
+		// each with a map of peers, at every member: 30 MB of the heap
+		// of a 50-member room in one process at 30 s). Copies of a
+		// message come while GossipSub's message cache holds it (5
+		// heartbeats, 5 s); later ones are dropped as already seen
 		// (WithSeenMessagesTTL stays at its 2 min) and start a fresh
 		// record.
 		SeenMsgTTL: DeliveryRecordTTL,
@@ -68,7 +69,7 @@ func ScoreParams(app func(peer.ID) float64) *pubsub.PeerScoreParams {
 
 // DeliveryRecordTTL is how long peer scoring remembers a message's
 // forwarders.
-const DeliveryRecordTTL = 30 * time.Second
+const DeliveryRecordTTL = 6 * time.Second
 
 // topicScoreParams are a room topic's score parameters: only the
 // invalid-message penalty (the validators reject what is malformed,

@@ -148,6 +148,9 @@ type Store struct {
 	ingest    *sql.Conn
 	ingestPut *sql.Stmt
 	batchMu   sync.Mutex
+
+	// wal is the database's write-ahead log file (PutUnsynced syncs it).
+	wal string
 }
 
 const roomColumns = `hash, room_key, name, password, nick, joined, created_at`
@@ -201,6 +204,14 @@ func newStore(db *sql.DB) (*Store, error) {
 		return nil, fmt.Errorf("overlay: %w", err)
 	}
 	s := &Store{db: db}
+	var seq int
+	var name, file string
+	if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil {
+		return nil, fmt.Errorf("overlay: database file: %w", err)
+	}
+	if file != "" {
+		s.wal = file + "-wal"
+	}
 	stmts := []struct {
 		dst   **sql.Stmt
 		query string

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -100,6 +101,41 @@ func (s *Store) PutBatch(ctx context.Context, items []PutItem) (inserted []bool,
 		}
 	}
 	return inserted, nil
+}
+
+// PutUnsynced stores env with its wire encoding raw as Put does, but
+// commits with synchronous=NORMAL: the row survives the process being
+// killed, not yet a power loss. Calling the returned sync makes it as
+// durable as Put (the write-ahead log is flushed to disk). The node's own
+// messages are stored this way and published between the two calls, so
+// that their delivery does not wait for the disk.
+func (s *Store) PutUnsynced(ctx context.Context, env *Envelope, raw []byte) (inserted bool, sync func() error, err error) {
+	ins, err := s.PutBatch(ctx, []PutItem{{Env: env, Raw: raw}})
+	if err != nil {
+		return false, nil, err
+	}
+	return ins[0], s.syncWAL, nil
+}
+
+// syncWAL flushes the database's write-ahead log to disk (what a commit
+// with synchronous=FULL does): every transaction committed before it is
+// then durable. An in-memory database has nothing to flush.
+func (s *Store) syncWAL() error {
+	if s.wal == "" {
+		return nil
+	}
+	f, err := os.Open(s.wal)
+	if err != nil {
+		return fmt.Errorf("overlay: sync: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("overlay: sync: %w", err)
+	}
+	return nil
 }
 
 // seqSets returns, for every author with messages in room, the set of its

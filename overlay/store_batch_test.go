@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -147,5 +149,40 @@ func TestStoreSeqs(t *testing.T) {
 	check(2, []uint64{5}, []uint64{1, 4, 6})
 	if seqs[ids[0]].above != nil {
 		t.Errorf("gap-free author keeps %v above its high-water mark", seqs[ids[0]].above)
+	}
+}
+
+// PutUnsynced stores at once (readable, a duplicate not stored twice) and
+// its sync flushes the write-ahead log it wrote to; a store that cannot
+// find its log says so.
+func TestStorePutUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	db := storeTestOpen(t, dir)
+	s, err := newStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.wal != filepath.Join(dir, "f2f.db-wal") {
+		t.Fatalf("write-ahead log %q, want the database's", s.wal)
+	}
+	ctx := context.Background()
+	a := storeTestPeers(t, 1)[0]
+	e1, r1 := storeEnv(a, storeTestRoom, 1, 1, 1000)
+	ins, sync, err := s.PutUnsynced(ctx, e1, r1)
+	if err != nil || !ins {
+		t.Fatalf("PutUnsynced: %v, %v", ins, err)
+	}
+	if n := storeCount(t, s, storeTestRoom); n != 1 {
+		t.Fatalf("%d messages before the sync, want 1", n)
+	}
+	if err := sync(); err != nil {
+		t.Fatal(err)
+	}
+	if ins, _, err := s.PutUnsynced(ctx, e1, r1); err != nil || ins {
+		t.Fatalf("again: %v, %v, want not inserted", ins, err)
+	}
+	s.wal = filepath.Join(dir, "missing-wal")
+	if err := s.syncWAL(); err == nil || !strings.Contains(err.Error(), "overlay: sync") {
+		t.Fatalf("sync of a missing log: %v", err)
 	}
 }

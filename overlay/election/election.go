@@ -235,6 +235,9 @@ func (m *Machine) bestReason(best peer.ID, n int) string {
 // look takes who is alive now (the node itself always) and notes who
 // arrived.
 func (m *Machine) look(now time.Time, in map[peer.ID]bool) map[peer.ID]bool {
+	if m.unchanged(in) {
+		return m.present // every tick between membership changes
+	}
 	alive := make(map[peer.ID]bool, len(in)+1)
 	for p, ok := range in {
 		if ok {
@@ -254,6 +257,25 @@ func (m *Machine) look(now time.Time, in map[peer.ID]bool) map[peer.ID]bool {
 	}
 	m.present = alive
 	return alive
+}
+
+// unchanged reports whether in names exactly the members present (besides
+// the node itself, which is always present).
+func (m *Machine) unchanged(in map[peer.ID]bool) bool {
+	if m.present == nil {
+		return false
+	}
+	n := 1 // the node itself
+	for p, ok := range in {
+		if !ok || p == m.self() {
+			continue
+		}
+		if !m.present[p] {
+			return false
+		}
+		n++
+	}
+	return n == len(m.present)
 }
 
 // waiting reports whether, in a room that has had a term, a member that

@@ -1,6 +1,7 @@
 package election
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -450,5 +451,40 @@ func TestTerms(t *testing.T) {
 	}
 	if r := s.ms["n0"].State().Reason; !strings.Contains(r, "a member is in term 7, above this mixer's 1") {
 		t.Fatalf("reason %q", r)
+	}
+}
+
+// A tick with the members of the last one keeps the machine's view (no
+// copy per tick); any change of who is alive replaces it.
+func TestLookKeepsViewWhileMembersAreUnchanged(t *testing.T) {
+	s := newSim(t, 10, 20, 30)
+	m := s.ms["n0"]
+	now := t0
+	v1 := m.look(now, map[peer.ID]bool{"n1": true, "n2": true})
+	v2 := m.look(now, map[peer.ID]bool{"n0": true, "n1": true, "n2": true, "n9": false})
+	if len(v2) != 3 || fmt.Sprintf("%p", v1) != fmt.Sprintf("%p", v2) {
+		t.Fatalf("unchanged members: view %v (%p), first %v (%p)", v2, v2, v1, v1)
+	}
+	for _, tc := range []struct {
+		in   map[peer.ID]bool
+		want []peer.ID
+	}{
+		{map[peer.ID]bool{"n1": true}, []peer.ID{"n0", "n1"}},
+		{map[peer.ID]bool{"n1": true, "n2": false}, []peer.ID{"n0", "n1"}},
+		{map[peer.ID]bool{"n2": true}, []peer.ID{"n0", "n2"}},
+		{map[peer.ID]bool{"n1": true, "n2": true, "n3": true}, []peer.ID{"n0", "n1", "n2", "n3"}},
+	} {
+		v := m.look(now, tc.in)
+		if len(v) != len(tc.want) {
+			t.Fatalf("look(%v) = %v, want %v", tc.in, v, tc.want)
+		}
+		for _, p := range tc.want {
+			if !v[p] {
+				t.Fatalf("look(%v) = %v, want %v", tc.in, v, tc.want)
+			}
+		}
+	}
+	if _, ok := m.unheard["n3"]; !ok {
+		t.Fatal("n3's arrival was not noted")
 	}
 }
