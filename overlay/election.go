@@ -120,8 +120,13 @@ func (e *roomElection) alive() map[peer.ID]bool {
 func (e *roomElection) aliveNow() map[peer.ID]bool {
 	r := e.r
 	out := map[peer.ID]bool{e.self(): true}
+	conns := r.s.h.Network().Peers() // one pass over the connections, not one per member
+	connected := make(map[peer.ID]bool, len(conns))
+	for _, p := range conns {
+		connected[p] = true
+	}
 	for _, p := range r.chat.ListPeers() {
-		if r.s.connected(p) {
+		if connected[p] {
 			out[p] = true
 		}
 	}

@@ -3,6 +3,7 @@ package election
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"time"
 
@@ -64,6 +65,11 @@ type Machine struct {
 	// present is the alive set of the last step: who arrives is told
 	// against it.
 	present map[peer.ID]bool
+	// bestPresent caches best(present) while present and the scores stay
+	// (bestKnown): every tick asks, in a room of 50 that was 50 score
+	// lookups ten times a second at every member.
+	bestPresent peer.ID
+	bestKnown   bool
 	// unheard holds the members that became present at the given time and
 	// have sent no election message since (see the package comment).
 	unheard map[peer.ID]time.Time
@@ -107,7 +113,12 @@ func New(cfg Config) (*Machine, error) {
 func (m *Machine) self() peer.ID { return m.cfg.Self }
 
 // SetScore records p's score from its capability report.
-func (m *Machine) SetScore(p peer.ID, score uint64) { m.scores[p] = score }
+func (m *Machine) SetScore(p peer.ID, score uint64) {
+	if old, ok := m.scores[p]; !ok || old != score {
+		m.bestKnown = false
+	}
+	m.scores[p] = score
+}
 
 // Score is p's score: from its report, else from its candidacy.
 func (m *Machine) Score(p peer.ID) (uint64, bool) {
@@ -129,6 +140,7 @@ func (m *Machine) Scored() []peer.ID {
 
 // Forget drops what the machine keeps of a departed member.
 func (m *Machine) Forget(p peer.ID) {
+	m.bestKnown = false
 	delete(m.scores, p)
 	delete(m.claimed, p)
 	delete(m.unheard, p)
@@ -165,6 +177,10 @@ func (m *Machine) better(a, b peer.ID) bool {
 
 // best is the alive member with a known score that ranks first.
 func (m *Machine) best(alive map[peer.ID]bool) peer.ID {
+	present := m.present != nil && reflect.ValueOf(alive).UnsafePointer() == reflect.ValueOf(m.present).UnsafePointer()
+	if present && m.bestKnown {
+		return m.bestPresent
+	}
 	var best peer.ID
 	for p := range alive {
 		if _, ok := m.Score(p); !ok && p != m.self() {
@@ -173,6 +189,9 @@ func (m *Machine) best(alive map[peer.ID]bool) peer.ID {
 		if best == "" || m.better(p, best) {
 			best = p
 		}
+	}
+	if present {
+		m.bestPresent, m.bestKnown = best, true
 	}
 	return best
 }
@@ -255,7 +274,7 @@ func (m *Machine) look(now time.Time, in map[peer.ID]bool) map[peer.ID]bool {
 			delete(m.unheard, p)
 		}
 	}
-	m.present = alive
+	m.present, m.bestKnown = alive, false
 	return alive
 }
 
@@ -465,7 +484,7 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID
 	delete(m.unheard, from)
 	me := m.self()
 	if msg.HasReport && (msg.Op == OpCandidate || msg.Op == OpHeartbeat) && msg.Peer == from {
-		m.scores[from] = msg.ReportScore
+		m.SetScore(from, msg.ReportScore)
 	}
 	switch msg.Op {
 	case OpPolicy:
@@ -475,6 +494,9 @@ func (m *Machine) Handle(now time.Time, from peer.ID, msg Msg, alive map[peer.ID
 			break
 		}
 		if _, ok := m.scores[from]; !ok {
+			if old, ok := m.claimed[from]; !ok || old != msg.Score {
+				m.bestKnown = false
+			}
 			m.claimed[from] = msg.Score
 		}
 		m.mergePolicy(msg.Policy)

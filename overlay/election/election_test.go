@@ -488,3 +488,29 @@ func TestLookKeepsViewWhileMembersAreUnchanged(t *testing.T) {
 		t.Fatal("n3's arrival was not noted")
 	}
 }
+
+// The best member of an unchanged view is cached; a score that changes, a
+// member forgotten or a new view is seen at once.
+func TestBestFollowsScoresAndView(t *testing.T) {
+	s := newSim(t, 10, 20, 30)
+	m := s.ms["n0"]
+	view := m.look(t0, map[peer.ID]bool{"n1": true, "n2": true})
+	if b := m.best(view); b != "n2" {
+		t.Fatalf("best %s, want n2", b)
+	}
+	m.SetScore("n1", 50)
+	if b := m.best(view); b != "n1" {
+		t.Fatalf("after n1's new score: best %s, want n1", b)
+	}
+	m.Forget("n1")
+	if b := m.best(view); b != "n2" {
+		t.Fatalf("after forgetting n1: best %s, want n2", b)
+	}
+	view = m.look(t0, map[peer.ID]bool{"n1": true})
+	if b := m.best(view); b != "n0" {
+		t.Fatalf("n2 gone, n1 unscored: best %s, want n0", b)
+	}
+	if b := m.best(map[peer.ID]bool{"n0": true, "n2": true}); b != "n2" {
+		t.Fatalf("another view: best %s, want n2", b)
+	}
+}
