@@ -120,10 +120,15 @@ func (e *roomElection) alive() map[peer.ID]bool {
 func (e *roomElection) aliveNow() map[peer.ID]bool {
 	r := e.r
 	out := map[peer.ID]bool{e.self(): true}
-	conns := r.s.h.Network().Peers() // one pass over the connections, not one per member
+	// Connected as Connectedness says (an open connection that is not a
+	// limited, relayed one), in one pass over the connections instead of
+	// one search per member.
+	conns := r.s.h.Network().Conns()
 	connected := make(map[peer.ID]bool, len(conns))
-	for _, p := range conns {
-		connected[p] = true
+	for _, c := range conns {
+		if !c.IsClosed() && !c.Stat().Limited {
+			connected[c.RemotePeer()] = true
+		}
 	}
 	for _, p := range r.chat.ListPeers() {
 		if connected[p] {

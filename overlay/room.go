@@ -107,7 +107,15 @@ type room struct {
 	telemetry    *pubsub.Topic
 	telemetrySub *pubsub.Subscription
 	tel          map[peer.ID]memberTelemetry // guarded by mu
+
+	// synced is closed after the first history sync with a member.
+	synced     chan struct{}
+	syncedOnce sync.Once
 }
+
+// rejoinSyncWait is how long a node that has sent in a room before waits
+// for a first history sync before it announces its join (see run).
+const rejoinSyncWait = 5 * time.Second
 
 func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
 	seq, err := s.store.MaxSeq(ctx, rec.Hash, s.h.ID())
@@ -128,7 +136,7 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	}
 	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.Room.AuthorRate, s.params.Room.AuthorBurst),
-		syncing: map[peer.ID]bool{}, stored: stored, known: known}
+		syncing: map[peer.ID]bool{}, stored: stored, known: known, synced: make(chan struct{})}
 	if r.el, err = newRoomElection(r); err != nil {
 		return nil, err
 	}
@@ -192,6 +200,24 @@ func (r *room) run() {
 	r.goroutine(r.telemetryLoop)
 	r.goroutine(r.telemetryRecvLoop)
 	r.goroutine(func() {
+		// A node that sent here before first asks a member for the
+		// history: its store may lack its last own messages (a power loss
+		// between publishing one and its sync to disk, an old backup), and
+		// a join sent under a number the members hold would be dropped by
+		// them as a replay. History sync brings them back (storedNew) and
+		// the join follows them.
+		r.mu.Lock()
+		rejoin := r.seq > 0
+		r.mu.Unlock()
+		if rejoin {
+			t := time.NewTimer(rejoinSyncWait)
+			select {
+			case <-r.synced:
+			case <-t.C:
+			case <-r.ctx.Done():
+			}
+			t.Stop()
+		}
 		if _, err := r.publishChat(r.ctx, KindJoin, []byte(r.nickname())); err != nil && r.ctx.Err() == nil {
 			r.s.log.Warn("join announcement", "room", r.hash, "err", err)
 		}
@@ -614,6 +640,9 @@ func (r *room) storedNew(env *Envelope, body []byte) {
 	}
 	r.markKnownLocked(env.Author, env.Seq)
 	addSeq(r.stored, env.Author, env.Seq)
+	if env.Author == r.s.h.ID() && env.Seq > r.seq {
+		r.seq = env.Seq // its own, back from a member: go on after it
+	}
 	r.mu.Unlock()
 	r.seen(env, body)
 	if env.Kind == KindFile {
@@ -756,6 +785,8 @@ func (r *room) meet(p peer.ID) {
 		}
 		if err := r.s.syncFrom(r.ctx, r, p); err != nil && r.ctx.Err() == nil {
 			r.s.log.Debug("history sync", "room", r.hash, "peer", p, "err", err)
+		} else if err == nil {
+			r.syncedOnce.Do(func() { close(r.synced) })
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/fluttershy/face2face/internal/sqlitedb"
 	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/overlay"
 )
@@ -422,6 +423,51 @@ func TestRestartKeepsLogAndRejoins(t *testing.T) {
 	if !slices.Equal(keys(a), keys(b)) {
 		t.Errorf("logs differ after restart:\n%v\nvs\n%v", keys(a), keys(b))
 	}
+}
+
+// TestOwnMessagesLostLocallyComeBack: a node whose store lost its last own
+// messages (a power loss in the moment between publishing one and syncing
+// it to disk, or an old backup restored) gets them back from the members by
+// history sync and goes on after them: its next message is not sent under
+// a number the members already hold (which they would drop as a replay).
+func TestOwnMessagesLostLocallyComeBack(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	makeRoom(t, ctx, net.Nodes, "lost")
+	want := []string{"one", "two", "three"}
+	for _, text := range want {
+		send(t, ctx, net.Nodes[1], "lost", text)
+	}
+	waitChat(t, ctx, "node0", net.Nodes[0], "lost", want...)
+	self := net.Nodes[1].ID()
+	if err := net.Nodes[1].Close(); err != nil {
+		t.Fatalf("close node1: %v", err)
+	}
+	repo := filepath.Join(net.Dir, "node1")
+	db, err := sqlitedb.Open(filepath.Join(repo, node.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ExecContext(ctx, `DELETE FROM messages WHERE author = ? AND body != x'' AND seq > (SELECT MIN(seq) FROM messages WHERE author = ?) + 1`, self.String(), self.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n < 2 {
+		t.Fatalf("deleted %d of node1's own messages, want at least 2", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nd, err := StartNode(repo, net.Nodes[0].Addrs(), node.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatalf("restart node1: %v", err)
+	}
+	net.Nodes[1] = nd
+	waitChat(t, ctx, "restarted node1", nd, "lost", want...) // from node0, by history sync
+	send(t, ctx, nd, "lost", "after the loss")
+	waitChat(t, ctx, "node0", net.Nodes[0], "lost", append(want, "after the loss")...)
 }
 
 func TestPasswordRoom(t *testing.T) {
