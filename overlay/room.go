@@ -841,10 +841,10 @@ func (r *room) advertiseLoop() {
 
 // discoverLoop looks members up in the DHT and connects to them: quickly
 // while none is connected, then every DiscoverInterval scaled to the
-// room's size (see sizeScaled): each lookup walks the DHT (in a room of 50
-// in one process, a fifth of what the room allocated), and the room as a
-// whole still looks about every DiscoverInterval / 10, so groups split
-// apart find each other as soon as in a small room.
+// room's size (see sizeScaled): each lookup walks the DHT (DHT traffic was
+// about a fifth of what a room of 50 in one process allocated), and the
+// room as a whole still looks about every DiscoverInterval / 10, so groups
+// split apart find each other as soon as in a small room.
 func (r *room) discoverLoop() {
 	for {
 		r.discoverOnce()
