@@ -329,6 +329,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 			return 0
 		}), overlay.ScoreThresholds()),
 		pubsub.WithMaxMessageSize(1<<20),
+		pubsub.WithGossipSubParams(overlay.GossipParams()),
 		pubsub.WithRawTracer(n.mesh),
 		// Every face2face message is an envelope signed by its author
 		// (verified by the topic validators), so pubsub's own signature

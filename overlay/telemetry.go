@@ -424,6 +424,8 @@ func (r *room) telemetryRecvLoop() {
 		if !ok {
 			continue
 		}
+		// A member's telemetry is also its sign of life (presenceLoop).
+		r.seen(v.env, v.body)
 		// The validator decoded it (ValidText).
 		r.mu.Lock()
 		if _, member := r.members[v.env.Author]; member {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -749,5 +750,69 @@ func TestMemberMissingFromTopicIsReconnected(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("no new connection after the repair: %v", err)
+	}
+}
+
+// TestIdleRoomAnnouncesThroughTelemetry: members that publish their
+// telemetry send no separate presence announcements (in a room of 50 those
+// were a third of an idle room's messages), and stay present for each
+// other on the telemetry alone. An observer in the control topic counts
+// the announcements.
+func TestIdleRoomAnnouncesThroughTelemetry(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	p := overlay.DefaultParams()
+	p.Room.PresenceInterval = 600 * time.Millisecond
+	p.Room.GoneAfter = 2400 * time.Millisecond
+	p.Caps.TelemetryInterval = 200 * time.Millisecond
+	net := newNet(t, 3, WithNodeOptionsFor(SimulatedUplinks(nil, p)))
+	info := makeRoom(t, ctx, net.Nodes, "quiet")
+	rg := newRogue(t, ctx, net.Nodes[0], "f2f/"+info.Hash+"/control")
+
+	members := map[peer.ID]bool{}
+	for _, nd := range net.Nodes {
+		members[nd.ID()] = true
+	}
+	var presence atomic.Int64
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			m, err := rg.sub.Next(rctx)
+			if err != nil {
+				return
+			}
+			if env, err := overlay.UnmarshalEnvelope(m.Data); err == nil && env.Kind == overlay.KindPresence && members[env.Author] {
+				presence.Add(1)
+			}
+		}
+	}()
+	// 4 s: more than 6 announcement intervals, and longer than the time
+	// after which a silent member is marked gone.
+	deadline := time.Now().Add(4 * time.Second)
+	for time.Now().Before(deadline) {
+		for i, nd := range net.Nodes {
+			ps, err := nd.Rooms().Peers(ctx, info.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ps {
+				if pid, _ := peer.Decode(m.ID); members[pid] && m.Gone {
+					t.Fatalf("node%d: member %s marked gone while it sends its telemetry", i, m.ID)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	rcancel()
+	<-done
+	if n := presence.Load(); n > 0 {
+		t.Errorf("%d presence announcements in 4 s from members that published telemetry; want none", n)
 	}
 }
