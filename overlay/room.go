@@ -73,10 +73,11 @@ const resubscribeAfter = 10 * time.Second
 // goroutines run under ctx, tracked by the service's WaitGroup and by wg,
 // which stop waits for.
 type room struct {
-	s    *Service
-	key  RoomKey
-	sec  *RoomSecrets
-	hash string
+	s      *Service
+	key    RoomKey
+	keyStr string // key.String(), to find the room by it
+	sec    *RoomSecrets
+	hash   string
 
 	chat, control       *pubsub.Topic
 	chatSub, controlSub *pubsub.Subscription
@@ -135,7 +136,7 @@ func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, 
 	for a, set := range stored {
 		known[a] = set.clone()
 	}
-	r := &room{s: s, key: key, sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
+	r := &room{s: s, key: key, keyStr: key.String(), sec: sec, hash: rec.Hash, nick: rec.Nick, seq: seq, lamport: lamport,
 		members: map[peer.ID]*member{}, proven: map[peer.ID]bool{}, authing: map[peer.ID]bool{}, admitted: map[peer.ID]time.Time{}, limits: newPeerLimits(s.params.Room.AuthorRate, s.params.Room.AuthorBurst),
 		syncing: map[peer.ID]bool{}, stored: stored, known: known, synced: make(chan struct{})}
 	if r.el, err = newRoomElection(r); err != nil {
