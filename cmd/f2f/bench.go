@@ -124,8 +124,9 @@ for the room from Send until a member's node has stored the message and
 emitted its chat.message event. A message late beyond the run is waited
 for up to --grace (and counted in max); one still missing then is counted
 as missing. Printed: p50, p99 and max of both, the ratio of the p99s, the
-cores this process used meanwhile (the room's only when it runs in
-process) and the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
+cores this process used meanwhile and the Go collector's cycles in it with
+their share of that CPU (the room's only when it runs in process: a cycle
+marks every node's heap at once) and the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
 ratio <= 1.2). Then --burst messages from all members as fast as Send
 returns: the messages per second until every member stored every one.
 Nothing leaves the machine.`,
@@ -172,16 +173,16 @@ Nothing leaves the machine.`,
 				return g.printJSON(map[string]any{"cores": runtime.NumCPU(), "results": rows})
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "chat (%d cores, %d x %d B at %g/s)\tnodes\trun\tp50\tp99\tmax\tmissing\tbare p50\tbare p99\tbare max\tp99/bare\tcores\tbare cores\tgoal\tmet\n",
+			fmt.Fprintf(tw, "chat (%d cores, %d x %d B at %g/s)\tnodes\trun\tp50\tp99\tmax\tmissing\tbare p50\tbare p99\tbare max\tp99/bare\tcores\tbare cores\tgc cycles (cpu)\tbare gc cycles (cpu)\tgoal\tmet\n",
 				runtime.NumCPU(), messages, size, rate)
 			for _, r := range rows {
 				goal, met := chatGoal(r)
-				cores := "-" // the room ran in other processes
+				cores, gc := "-", "-" // the room ran in other processes
 				if !procs {
-					cores = fmt.Sprintf("%.2f", r.Cores)
+					cores, gc = fmt.Sprintf("%.2f", r.Cores), fmt.Sprintf("%d (%.0f %%)", r.GCCycles, 100*r.GCShare)
 				}
-				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.2f\t%s\t%.2f\t%s\t%s\n",
-					r.Nodes, r.Run, r.P50, r.P99, r.Max, r.Missing, r.BareP50, r.BareP99, r.BareMax, r.Ratio, cores, r.BareCores, goal, met)
+				fmt.Fprintf(tw, "publish->delivery\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.2f\t%s\t%.2f\t%s\t%d (%.0f %%)\t%s\t%s\n",
+					r.Nodes, r.Run, r.P50, r.P99, r.Max, r.Missing, r.BareP50, r.BareP99, r.BareMax, r.Ratio, cores, r.BareCores, gc, r.BareGCCycles, 100*r.BareGCShare, goal, met)
 			}
 			if runs > 1 {
 				for _, n := range sizes {
@@ -191,13 +192,13 @@ Nothing leaves the machine.`,
 							ratios = append(ratios, r.Ratio)
 						}
 					}
-					fmt.Fprintf(tw, "p99/bare over %d runs\t%d\t\tmedian %.2f\tmin %.2f\tmax %.2f\t\t\t\t\t\t\t\t\t\n", len(ratios), n,
+					fmt.Fprintf(tw, "p99/bare over %d runs\t%d\t\tmedian %.2f\tmin %.2f\tmax %.2f\t\t\t\t\t\t\t\t\t\t\t\n", len(ratios), n,
 						medianF(ratios), slices.Min(ratios), slices.Max(ratios))
 				}
 			}
 			for _, r := range rows {
 				if r.Burst > 0 {
-					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s (%d messages)\t\t\t\t\t\t\t\t\t\t\t\n", r.Nodes, r.Run, r.Rate, r.Burst)
+					fmt.Fprintf(tw, "throughput\t%d\t%d\t%.0f msgs/s (%d messages)\t\t\t\t\t\t\t\t\t\t\t\t\t\n", r.Nodes, r.Run, r.Rate, r.Burst)
 				}
 			}
 			return tw.Flush()
@@ -234,8 +235,15 @@ type chatRow struct {
 	// the messages were sent and awaited (Cores: in-process nodes only).
 	Cores     float64 `json:"cores_used,omitempty"`
 	BareCores float64 `json:"bare_cores_used"`
-	Burst     int     `json:"burst,omitempty"`
-	Rate      float64 `json:"msgs_per_s,omitempty"`
+	// GCCycles and GCShare are the Go collector's completed cycles in
+	// this process meanwhile and its share of the CPU the process used
+	// (the room's: in-process nodes only).
+	GCCycles     int     `json:"gc_cycles,omitempty"`
+	GCShare      float64 `json:"gc_share,omitempty"`
+	BareGCCycles int     `json:"bare_gc_cycles"`
+	BareGCShare  float64 `json:"bare_gc_share"`
+	Burst        int     `json:"burst,omitempty"`
+	Rate         float64 `json:"msgs_per_s,omitempty"`
 }
 
 // chatGoal says the goal of a row's size and whether the row meets it.
@@ -277,6 +285,7 @@ func benchChat(ctx context.Context, n int, o chatBenchOpts) (chatRow, error) {
 	}
 	row.BareP50, row.BareP99, row.BareMax = ms(bench.Percentile(bare.Latencies, 0.5)), ms(bench.Percentile(bare.Latencies, 0.99)), ms(bench.Max(bare.Latencies))
 	row.BareMiss, row.BareCores = bare.Missing, bare.Cores
+	row.BareGCCycles, row.BareGCShare = bare.GC.Cycles, bare.GC.Share
 	dir, err := os.MkdirTemp("", "f2f-bench-chat-")
 	if err != nil {
 		return row, err
@@ -308,6 +317,7 @@ func benchChat(ctx context.Context, n int, o chatBenchOpts) (chatRow, error) {
 	row.Missing = res.Missing
 	if !o.procs {
 		row.Cores = res.Cores
+		row.GCCycles, row.GCShare = res.GC.Cycles, res.GC.Share
 	}
 	row.Ratio = row.P99 / max(row.BareP99, 0.001)
 	if o.burst > 0 {

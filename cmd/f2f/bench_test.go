@@ -36,6 +36,8 @@ func TestBenchChatCLI(t *testing.T) {
 				Rate     float64 `json:"msgs_per_s"`
 				Cores    float64 `json:"cores_used"`
 				BareCPU  float64 `json:"bare_cores_used"`
+				GCShare  float64 `json:"gc_share"`
+				BareGC   float64 `json:"bare_gc_share"`
 			} `json:"results"`
 		}
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -53,10 +55,15 @@ func TestBenchChatCLI(t *testing.T) {
 		if inProcess := mode == nil; (r.Cores > 0) != inProcess {
 			t.Errorf("f2f %v: cores used %g", args, r.Cores)
 		}
+		// The collector's share of the CPU: a fraction, the room's only
+		// in process (a run as short as this one may see no cycle).
+		if r.GCShare < 0 || r.GCShare >= 1 || r.BareGC < 0 || r.BareGC >= 1 || mode != nil && r.GCShare != 0 {
+			t.Errorf("f2f %v: gc shares %g, bare %g", args, r.GCShare, r.BareGC)
+		}
 	}
 	// The table names the figures and the floor; two runs are summarised.
 	out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--runs", "2", "--warmup", "0s")
-	for _, want := range []string{"publish->delivery", "bare p99", "bare cores", "p99/bare over 2 runs"} {
+	for _, want := range []string{"publish->delivery", "bare p99", "bare cores", "gc cycles (cpu)", "bare gc cycles (cpu)", "p99/bare over 2 runs"} {
 		if !strings.Contains(out, want) || strings.Contains(out, "throughput") {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -23,6 +23,8 @@ type BareResult struct {
 	// Cores is the process's CPU time per second while the messages
 	// were sent and awaited.
 	Cores float64
+	// GC is what the collector did meanwhile.
+	GC GCWork
 }
 
 // BareGossipSub is the floor of the chat benchmark: n plain go-libp2p
@@ -173,10 +175,10 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		defer mu.Unlock()
 		return missingDeliveries(got)
 	})
-	cores := meter.cores()
+	cores, gc := meter.cores(), meter.gcSince()
 	rcancel()
 	wg.Wait()
-	res := BareResult{Cores: cores}
+	res := BareResult{Cores: cores, GC: gc}
 	res.Latencies, _, res.Missing = tallyDeliveries(got, sent)
 	return res, nil
 }

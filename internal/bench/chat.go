@@ -425,6 +425,8 @@ type RateResult struct {
 	// were sent and awaited: the room's load when its nodes run in
 	// process.
 	Cores float64
+	// GC is what the collector did meanwhile.
+	GC GCWork
 }
 
 // Rate sends messages chat messages of size bytes at rate per second, from
@@ -482,13 +484,13 @@ func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, si
 		defer c.recMu.Unlock()
 		return missingDeliveries(rec.got)
 	})
-	cores := meter.cores()
+	cores, gc := meter.cores(), meter.gcSince()
 	if err := ctx.Err(); err != nil {
 		return RateResult{}, err
 	}
 	c.recMu.Lock()
 	defer c.recMu.Unlock()
-	res := RateResult{Cores: cores}
+	res := RateResult{Cores: cores, GC: gc}
 	res.Latencies, res.ByMember, res.Missing = tallyDeliveries(rec.got, sent)
 	return res, nil
 }

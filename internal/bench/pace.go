@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"runtime/metrics"
 	"syscall"
 	"time"
 )
@@ -81,11 +82,13 @@ func tallyDeliveries(got [][]time.Time, sent []time.Time) (lat []time.Duration, 
 	return lat, byMember, missing
 }
 
-// cpuMeter measures this process's CPU time (user and system) per second
-// of wall time from its start: the cores the in-process nodes used.
+// cpuMeter measures the process's CPU time per second of wall time from
+// its start (the cores the in-process nodes used), and the Go collector's
+// cycles and CPU time meanwhile.
 type cpuMeter struct {
 	cpu  time.Duration
 	wall time.Time
+	gc   gcSample
 }
 
 func processCPU() time.Duration {
@@ -96,9 +99,53 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func startCPU() cpuMeter { return cpuMeter{cpu: processCPU(), wall: time.Now()} }
+// gcSample is the collector's totals so far: completed cycles, and the
+// runtime's CPU estimates (seconds) for the collector, idle and in all.
+type gcSample struct {
+	cycles          uint64
+	gc, idle, total float64
+}
+
+func readGC() gcSample {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/idle:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	f := func(x metrics.Sample) float64 {
+		if x.Value.Kind() == metrics.KindFloat64 {
+			return x.Value.Float64()
+		}
+		return 0
+	}
+	g := gcSample{gc: f(s[1]), idle: f(s[2]), total: f(s[3])}
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		g.cycles = s[0].Value.Uint64()
+	}
+	return g
+}
+
+func startCPU() cpuMeter { return cpuMeter{cpu: processCPU(), wall: time.Now(), gc: readGC()} }
 
 // cores is the CPU time used since start divided by the wall time.
 func (m cpuMeter) cores() float64 {
 	return float64(processCPU()-m.cpu) / float64(max(time.Since(m.wall), 1))
+}
+
+// gcSince is the collector's work since start.
+func (m cpuMeter) gcSince() GCWork {
+	g := readGC()
+	w := GCWork{Cycles: int(g.cycles - m.gc.cycles)}
+	if busy := (g.total - m.gc.total) - (g.idle - m.gc.idle); busy > 0 {
+		w.Share = (g.gc - m.gc.gc) / busy
+	}
+	return w
+}
+
+// GCWork is what the Go collector did in this process during a
+// measurement: the cycles that completed, and its share of the CPU the
+// process used (the runtime's estimate: marking, assists, pauses). With
+// the nodes in the process a cycle marks every node's heap at once, and
+// every member's deliveries wait while it does.
+type GCWork struct {
+	Cycles int
+	Share  float64
 }
