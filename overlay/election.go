@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -70,18 +71,23 @@ type roomElection struct {
 	m       *election.Machine
 	reports map[peer.ID]CapReport
 
-	aliveMu  sync.Mutex
-	aliveAt  time.Time
-	aliveSet map[peer.ID]bool // read only once made
+	aliveMu    sync.Mutex
+	aliveAt    time.Time
+	aliveSet   map[peer.ID]bool // read only once made
+	aliveStale atomic.Bool      // something alive depends on changed
 }
 
-// aliveTTL is how long alive's answer is reused. The machine ticks every
-// 100 ms and a busy election brings more messages: asking every time took
-// a tenth of a core in an idle room of 50 in one process (pubsub's event
-// loop, which every chat message also waits for, answers each ListPeers,
-// and every member's connectedness is looked up); a member's arrival or
-// departure is seen at most this much later.
-const aliveTTL = 250 * time.Millisecond
+// aliveMaxAge is how long alive's answer is reused when nothing it depends
+// on was reported changed (invalidateAlive): a connection opened, closed or
+// limited, a peer joined or left the chat topic, a member went, left or
+// came back. The machine ticks every 100 ms and a busy election brings
+// more messages; computing the view each time (every connection and the
+// topic's peers, through pubsub's event loop) took a tenth of a core in an
+// idle room of 50 in one process, and every 250 ms still 0.03 cores.
+const aliveMaxAge = 5 * time.Second
+
+// invalidateAlive makes the next alive compute the view again.
+func (e *roomElection) invalidateAlive() { e.aliveStale.Store(true) }
 
 func newRoomElection(r *room) (*roomElection, error) {
 	e := &roomElection{r: r, reports: map[peer.ID]CapReport{}}
@@ -107,11 +113,15 @@ func (e *roomElection) nick(p peer.ID) string {
 
 // alive returns the members the node counts for the election: itself and
 // every member that is connected, subscribed to the room and not gone (as
-// of at most aliveTTL ago). The map must not be modified.
+// of the last change reported, see aliveMaxAge). The map must not be
+// modified.
 func (e *roomElection) alive() map[peer.ID]bool {
 	e.aliveMu.Lock()
 	defer e.aliveMu.Unlock()
-	if e.aliveSet == nil || time.Since(e.aliveAt) >= aliveTTL {
+	// Swapped before computing: a change while it runs counts for the
+	// next call.
+	stale := e.aliveStale.Swap(false)
+	if e.aliveSet == nil || stale || time.Since(e.aliveAt) >= aliveMaxAge {
 		e.aliveSet, e.aliveAt = e.aliveNow(), time.Now()
 	}
 	return e.aliveSet
@@ -214,6 +224,7 @@ func (e *roomElection) fromMember(p peer.ID) bool {
 
 // forget drops what the election keeps of a departed member.
 func (e *roomElection) forget(p peer.ID) {
+	e.invalidateAlive()
 	e.mu.Lock()
 	delete(e.reports, p)
 	e.m.Forget(p)

@@ -697,6 +697,9 @@ func (r *room) seen(env *Envelope, body []byte) {
 	}
 	nick := m.nick
 	r.mu.Unlock()
+	if fresh && (leaving || wasAway) {
+		r.el.invalidateAlive()
+	}
 	switch {
 	case leaving && fresh:
 		r.s.events(EventMemberLeft, map[string]string{"room": r.hash, "peer": env.Author.String(), "nick": nick})
@@ -754,6 +757,7 @@ func (r *room) peerEventLoop() {
 		if err != nil {
 			return
 		}
+		r.el.invalidateAlive() // the topic's peers changed
 		if ev.Type == pubsub.PeerLeave {
 			// Unsubscribed or disconnected: the proof ends; a member
 			// that comes back proves the key again.
@@ -1121,6 +1125,9 @@ func (r *room) markGone() {
 		}
 	}
 	r.mu.Unlock()
+	if len(gone) > 0 {
+		r.el.invalidateAlive()
+	}
 	for _, id := range gone {
 		r.s.events(EventMemberGone, map[string]string{"room": r.hash, "peer": id.String(), "nick": r.nickOf(id)})
 	}

@@ -13,9 +13,11 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 
 	"github.com/fluttershy/face2face/overlay/election"
 )
@@ -431,11 +433,33 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 	if err := s.loadFileRooms(context.Background()); err != nil {
 		s.log.Warn("load shared files", "err", err)
 	}
+	// Connections opening, closing or turning limited change who the
+	// rooms' elections count as alive.
+	conns, err := h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.BufSize(64))
+	if err != nil {
+		return nil, fmt.Errorf("overlay: %w", err)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.ingestLoop()
+	}()
+	go func() {
+		defer s.wg.Done()
+		defer conns.Close()
+		for {
+			select {
+			case <-conns.Out():
+				s.mu.Lock()
+				for _, r := range s.rooms {
+					r.el.invalidateAlive()
+				}
+				s.mu.Unlock()
+			case <-s.ctx.Done():
+				return
+			}
+		}
 	}()
 	h.SetStreamHandler(AuthProtocol, s.handleAuth)
 	h.SetStreamHandler(HistoryProtocol, s.handleHistory)
