@@ -763,8 +763,10 @@ func TestIdleRoomAnnouncesThroughTelemetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
 	defer cancel()
 	p := overlay.DefaultParams()
-	p.Room.PresenceInterval = 600 * time.Millisecond
-	p.Room.GoneAfter = 2400 * time.Millisecond
+	// Telemetry every 150-250 ms; an announcement would follow 1.5 s
+	// without any (on the old code, one every 0.75-1.25 s).
+	p.Room.PresenceInterval = time.Second
+	p.Room.GoneAfter = 3 * time.Second
 	p.Caps.TelemetryInterval = 200 * time.Millisecond
 	net := newNet(t, 3, WithNodeOptionsFor(SimulatedUplinks(nil, p)))
 	info := makeRoom(t, ctx, net.Nodes, "quiet")
@@ -789,9 +791,9 @@ func TestIdleRoomAnnouncesThroughTelemetry(t *testing.T) {
 			}
 		}
 	}()
-	// 4 s: more than 6 announcement intervals, and longer than the time
-	// after which a silent member is marked gone.
-	deadline := time.Now().Add(4 * time.Second)
+	// 5 s: 5 announcement intervals, and longer than the time after
+	// which a silent member is marked gone.
+	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for i, nd := range net.Nodes {
 			ps, err := nd.Rooms().Peers(ctx, info.Key)
@@ -813,6 +815,6 @@ func TestIdleRoomAnnouncesThroughTelemetry(t *testing.T) {
 	rcancel()
 	<-done
 	if n := presence.Load(); n > 0 {
-		t.Errorf("%d presence announcements in 4 s from members that published telemetry; want none", n)
+		t.Errorf("%d presence announcements in 5 s from members that published telemetry; want none", n)
 	}
 }
