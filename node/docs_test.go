@@ -3,6 +3,7 @@ package node
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,15 +40,24 @@ func TestDocSyncWebSocket(t *testing.T) {
 	defer ws.Close()
 	doc := automerge.New()
 	ss := automerge.NewSyncState(doc)
-	flush := func() {
+	// mu orders the page's writes: after the first exchange a reader
+	// answers the daemon's messages, as the page does, while the test
+	// writes too.
+	var mu sync.Mutex
+	send := func() error {
 		for {
 			m, ok := ss.GenerateMessage()
 			if !ok {
-				return
+				return nil
 			}
 			if err := ws.WriteMessage(websocket.BinaryMessage, m.Bytes()); err != nil {
-				t.Fatal(err)
+				return err
 			}
+		}
+	}
+	flush := func() {
+		if err := send(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	flush()
@@ -81,22 +91,34 @@ func TestDocSyncWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	flush()
+	// The daemon's last answer may come after the text arrived and name
+	// what it still needs: answer it, or the edit is never sent whole.
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
 			typ, b, err := ws.ReadMessage()
 			if err != nil {
 				return
 			}
 			if typ == websocket.BinaryMessage {
-				_, _ = ss.ReceiveMessage(b)
+				mu.Lock()
+				if _, err := ss.ReceiveMessage(b); err == nil {
+					_ = send()
+				}
+				mu.Unlock()
 			}
 		}
 	}()
+	defer func() { _ = ws.Close(); <-done }()
 	waitFor(t, "the page's edit at the daemon", func() bool {
 		d, err := c.Doc(ctx, room.Key, "notes")
 		return err == nil && d.Text == "from the daemon\nfrom the page\n"
 	})
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"nonsense"}`)); err != nil {
+	mu.Lock()
+	err = ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"nonsense"}`))
+	mu.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the session ended", func() bool { return n.Docs().Stats().Sessions == 0 })
