@@ -10,7 +10,8 @@ all: build
 
 # `make build`: the one build, with every feature: cgo for Automerge (the
 # collaborative documents; its static Rust library ships in the Go module)
-# and libopus (audio mixing: apt-get install libopus-dev pkg-config gcc).
+# libopus (audio mixing) and libvpx (video composition on the mixer):
+# apt-get install libopus-dev libvpx-dev pkg-config gcc.
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -o bin/f2f ./cmd/f2f
 
@@ -34,6 +35,7 @@ staticcheck: $(STATICCHECK)
 
 unit:
 	@pkg-config --exists opus 2>/dev/null || { echo "audio mixing builds with libopus: apt-get install libopus-dev pkg-config"; exit 1; }
+	@pkg-config --exists vpx 2>/dev/null || { echo "video composition builds with libvpx: apt-get install libvpx-dev pkg-config"; exit 1; }
 	@command -v ffmpeg >/dev/null || { echo "the media tests decode recordings with ffmpeg: apt-get install ffmpeg"; exit 1; }
 	@command -v chromium >/dev/null || { echo "the browser UI's tests drive Chromium: apt-get install chromium"; exit 1; }
 	$(GO) test -race -timeout 15m ./...

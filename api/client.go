@@ -472,10 +472,11 @@ func (c *Client) MediaStop(ctx context.Context, room string) (StopResult, error)
 	return v, c.Do(ctx, http.MethodPost, RoomPath(PathMediaStop, room), nil, &v)
 }
 
-// MediaMix asks the room's mixer for one mixed audio stream (or not).
-func (c *Client) MediaMix(ctx context.Context, room string, on bool) (MediaStats, error) {
+// MediaMix asks the room's mixer for one mixed audio stream (and with
+// Video one composed picture), or not.
+func (c *Client) MediaMix(ctx context.Context, room string, req MixRequest) (MediaStats, error) {
 	var v MediaStats
-	return v, c.Do(ctx, http.MethodPost, RoomPath(PathMediaMix, room), MixRequest{On: on}, &v)
+	return v, c.Do(ctx, http.MethodPost, RoomPath(PathMediaMix, room), req, &v)
 }
 
 // MediaStats returns a room's media statistics.

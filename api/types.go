@@ -466,6 +466,9 @@ type RecordRequest struct {
 // MixRequest is the body of POST /api/v1/rooms/{room}/media/mix.
 type MixRequest struct {
 	On bool `json:"on"`
+	// Video (with On) also asks for one composed picture of the others'
+	// video instead of one video track per publisher.
+	Video bool `json:"video,omitempty"`
 }
 
 // EdgeTrack is one track on a media connection.
@@ -577,6 +580,37 @@ type MediaStats struct {
 	MixedBy      string         `json:"mixed_by,omitempty"`
 	MixRefused   string         `json:"mix_refused,omitempty"`
 	MixAvailable string         `json:"mix_unavailable,omitempty"`
+	// Compose is the composed video this node makes as the mixer.
+	Compose *ComposeStats `json:"compose,omitempty"`
+	// VideoWanted: this node asked for composed video; ComposedBy: the
+	// mixer that composes for it; VideoRefused: why the mixer does not;
+	// GridGaps: the pauses in composed video when the mixer changed.
+	VideoWanted  bool   `json:"video_wanted,omitempty"`
+	ComposedBy   string `json:"composed_by,omitempty"`
+	VideoRefused string `json:"video_refused,omitempty"`
+	GridGaps     []Gap  `json:"grid_gaps,omitempty"`
+}
+
+// ComposeStats is the mixer's video composition: receivers and inputs,
+// output frames and decoded input frames, the picture's size and rate,
+// the CPU of one output frame (recent) and the means of its parts, the
+// latency from an input frame decoded to the first composed frame
+// showing it sent, the CPU budget a second, and the active speaker.
+type ComposeStats struct {
+	Receivers    int     `json:"receivers"`
+	Inputs       int     `json:"inputs"`
+	Frames       uint64  `json:"frames"`
+	Decoded      uint64  `json:"decoded"`
+	Size         string  `json:"size"`
+	FPS          int     `json:"fps"`
+	FrameMS      float64 `json:"frame_ms"`
+	ComposeMS    float64 `json:"compose_ms"`
+	EncodeMS     float64 `json:"encode_ms"`
+	DecodeMS     float64 `json:"decode_ms"`
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	LatencyP99MS float64 `json:"latency_p99_ms"`
+	BudgetMS     float64 `json:"budget_ms"`
+	Speaker      string  `json:"speaker,omitempty"`
 }
 
 // StopResult answers POST /api/v1/rooms/{room}/media/stop.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -84,6 +85,7 @@ type liveSession struct {
 	frames  atomic.Uint64
 	packets atomic.Uint64
 	tap     atomic.Pointer[func([]byte)]
+	vtap    atomic.Pointer[func(id string, pkt *rtp.Packet)]
 
 	mu      sync.Mutex
 	want    []sendTrack
@@ -139,6 +141,19 @@ func (l *liveSession) sendTracks() []sendTrack {
 		out = append(out, sendTrack{key: trackKey{origin: l.s.self, kind: kind, id: id}, track: l.local[role]})
 	}
 	return out
+}
+
+// setVideoTap hands the page's camera and screen packets to f too (the
+// mixer composing its own video); nil stops it.
+func (l *liveSession) setVideoTap(f func(id string, pkt *rtp.Packet)) {
+	if l == nil {
+		return
+	}
+	if f == nil {
+		l.vtap.Store(nil)
+		return
+	}
+	l.vtap.Store(&f)
 }
 
 func (l *liveSession) setAudioTap(f func([]byte)) {
@@ -503,7 +518,7 @@ func (l *liveSession) applyTracks(pc *webrtc.PeerConnection, pool *txPool, sende
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.s.readRTCP(snd, l.room, key)
+			l.s.readRTCP(snd, l.room, "", key)
 		}()
 	}
 	for k, snd := range senders {
@@ -555,9 +570,15 @@ func (l *liveSession) receive(role string, tr *webrtc.TrackRemote) {
 			if tap := l.tap.Load(); tap != nil {
 				(*tap)(pkt.Payload)
 			}
-		} else if role == RoleCamera && pkt.Marker && pkt.Timestamp != lastTS {
-			lastTS = pkt.Timestamp
-			l.frames.Add(1)
+		} else {
+			if role == RoleCamera && pkt.Marker && pkt.Timestamp != lastTS {
+				lastTS = pkt.Timestamp
+				l.frames.Add(1)
+			}
+			if tap := l.vtap.Load(); tap != nil {
+				_, id := roleKey(role)
+				(*tap)(id, pkt)
+			}
 		}
 		_ = local.WriteRTP(pkt)
 	}

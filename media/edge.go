@@ -37,7 +37,12 @@ type outEdge struct {
 	mu      sync.Mutex
 	want    []sendTrack
 	mix     bool // the receiver asked for mixed audio
-	pc      *webrtc.PeerConnection
+	// video: the receiver asked for composed video and this node (its
+	// mixer) composes for it; videoErr: why it does not.
+	video    bool
+	videoErr string
+	conn     *sigConn
+	pc       *webrtc.PeerConnection
 	stats   stats.Getter
 	path    *pathWatch
 	senders map[trackKey]*webrtc.RTPSender
@@ -77,6 +82,12 @@ func (e *outEdge) wantsMix() bool {
 	return e.mix
 }
 
+func (e *outEdge) wantsVideo() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.video
+}
+
 func (e *outEdge) run() {
 	s := e.s
 	defer s.wg.Done()
@@ -98,6 +109,9 @@ func (e *outEdge) serve() error {
 	}
 	defer func() { _ = st.Reset() }()
 	conn := newSigConn(st, s.params)
+	e.mu.Lock()
+	e.conn = conn
+	e.mu.Unlock()
 	if err := conn.write(signalMsg{Type: sigHello, Room: e.room}); err != nil {
 		return err
 	}
@@ -207,7 +221,21 @@ func (e *outEdge) serve() error {
 					ok, reason = false, err.Error()
 				}
 				mixing := ok && *m.Mix
-				_ = conn.write(signalMsg{Type: sigMixed, Mix: &mixing, Reason: reason})
+				reply := signalMsg{Type: sigMixed, Mix: &mixing, Reason: reason}
+				// Composed video: the mixer of a star makes it, and only
+				// it answers for it.
+				t, tok := s.rooms.MediaTopology(e.room)
+				composing, why := false, ""
+				if m.Video != nil && *m.Video && *m.Mix {
+					composing, why = s.admitCompose(e.room, e.peer)
+				}
+				e.mu.Lock()
+				e.video, e.videoErr = composing, why
+				e.mu.Unlock()
+				if tok && t.Star && t.Mixer == s.self {
+					reply.Video, reply.VReason = &composing, why
+				}
+				_ = conn.write(reply)
 				s.kick()
 			case sigError:
 				return fmt.Errorf("receiver refused: %s", m.Reason)
@@ -255,7 +283,7 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.s.readRTCP(snd, e.room, key)
+			e.s.readRTCP(snd, e.room, e.peer, key)
 		}()
 	}
 	for k, snd := range e.senders {
@@ -276,8 +304,9 @@ func (e *outEdge) applyTracks(pc *webrtc.PeerConnection, wg *sync.WaitGroup) (bo
 
 // readRTCP drains a sender's RTCP (the interceptors need it read) until
 // the sender stops, and passes the receiver's keyframe requests for the
-// stream key of room upstream (to its publisher, or this node's page).
-func (s *Service) readRTCP(snd *webrtc.RTPSender, room string, key trackKey) {
+// stream key of room upstream (to its publisher, or this node's page), or
+// for a composed stream to receiver to's encoder.
+func (s *Service) readRTCP(snd *webrtc.RTPSender, room string, to peer.ID, key trackKey) {
 	for {
 		pkts, _, err := snd.ReadRTCP()
 		if err != nil {
@@ -286,7 +315,7 @@ func (s *Service) readRTCP(snd *webrtc.RTPSender, room string, key trackKey) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.keyframeRequested(room, key)
+				s.keyframeRequested(room, to, key)
 			}
 		}
 	}
@@ -301,9 +330,10 @@ type inEdge struct {
 	cancel context.CancelFunc
 	conn   *sigConn
 
-	mu      sync.Mutex
-	wantMix bool
-	pc      *webrtc.PeerConnection
+	mu        sync.Mutex
+	wantMix   bool
+	wantVideo bool
+	pc        *webrtc.PeerConnection
 	stats   stats.Getter
 	path    *pathWatch
 	remote  []*webrtc.TrackRemote
@@ -312,11 +342,11 @@ type inEdge struct {
 	state   webrtc.PeerConnectionState
 }
 
-func (e *inEdge) sendPrefs(on bool) {
+func (e *inEdge) sendPrefs(on, video bool) {
 	e.mu.Lock()
-	e.wantMix = on
+	e.wantMix, e.wantVideo = on, video
 	e.mu.Unlock()
-	_ = e.conn.write(signalMsg{Type: sigPrefs, Mix: &on})
+	_ = e.conn.write(signalMsg{Type: sigPrefs, Mix: &on, Video: &video})
 }
 
 // serveInbound runs one inbound edge until the sender or the service ends it.
@@ -357,10 +387,10 @@ func (s *Service) serveInbound(st network.Stream) error {
 	path := watchPath(pc)
 	e.mu.Lock()
 	e.pc, e.stats, e.path = pc, getter, path
-	wantMix := e.wantMix
+	wantMix, wantVideo := e.wantMix, e.wantVideo
 	e.mu.Unlock()
 	if wantMix {
-		e.sendPrefs(true)
+		e.sendPrefs(true, wantVideo)
 	}
 	conn.sendCandidates(pc)
 	// The sender has SignalTimeout from its hello to make the connection
@@ -440,7 +470,7 @@ func (s *Service) serveInbound(st network.Stream) error {
 					return err
 				}
 			case sigMixed:
-				s.mixedReply(e.room, e.peer, *m.Mix, m.Reason)
+				s.mixedReply(e.room, e.peer, *m.Mix, m.Reason, m.Video, m.VReason)
 			case sigError:
 				return fmt.Errorf("sender: %s", m.Reason)
 			default:

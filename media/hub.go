@@ -70,6 +70,7 @@ type hub struct {
 	lastAt    time.Time
 	sink      sink
 	mixIn     func(*rtp.Packet)
+	compIn    func(*rtp.Packet) // the composition (video, or audio levels)
 	sources   int
 	packets   uint64
 	bytes     uint64
@@ -141,6 +142,12 @@ func (h *hub) setMixIn(f func(*rtp.Packet)) {
 	h.mu.Unlock()
 }
 
+func (h *hub) setComposeIn(f func(*rtp.Packet)) {
+	h.mu.Lock()
+	h.compIn = f
+	h.mu.Unlock()
+}
+
 // push takes one packet from src. A packet from a path other than the
 // active one is dropped unless the active path has been silent for
 // SourceSwitch, which makes that path the active one.
@@ -169,7 +176,9 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 	h.packets++
 	h.bytes += uint64(len(pkt.Payload))
 	var gap *Gap
+	gridFrame := false
 	if h.key.kind == kindVideo && pkt.Marker && (h.frames == 0 || newer(pkt.Timestamp, h.lastTS, 90000)) {
+		gridFrame = h.key.id == trackGrid
 		h.lastTS = pkt.Timestamp
 		if !h.lastFrame.IsZero() {
 			d := now.Sub(h.lastFrame)
@@ -188,7 +197,7 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.lastFrame = now
 		h.rerouted = false
 	}
-	local, sk, mixIn := h.local, h.sink, h.mixIn
+	local, sk, mixIn, compIn := h.local, h.sink, h.mixIn, h.compIn
 	h.mu.Unlock()
 
 	// Forward with our own header extensions (the receiving connection
@@ -200,6 +209,12 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 	}
 	if mixIn != nil {
 		mixIn(pkt)
+	}
+	if compIn != nil {
+		compIn(pkt)
+	}
+	if gridFrame {
+		h.s.gridFrame(h.room, h.key.origin, now)
 	}
 	if sk != nil {
 		sk.writeRTP(pkt)
@@ -243,7 +258,25 @@ func (h *hub) requestKeyframe() {
 // upstream, and for the node's own track to the page that sends it. A PLI
 // for a file's track is only counted by the stats interceptor: files
 // cannot make a keyframe on demand.
-func (s *Service) keyframeRequested(room string, key trackKey) {
+func (s *Service) keyframeRequested(room string, to peer.ID, key trackKey) {
+	if key.origin == s.self && key.id == trackGrid {
+		s.mu.Lock()
+		var c *composeSession
+		if rm := s.media[room]; rm != nil {
+			c = rm.compose
+		}
+		s.mu.Unlock()
+		if c != nil {
+			c.keyframe(to)
+		}
+		return
+	}
+	s.requestUpstreamKeyframe(room, key)
+}
+
+// requestUpstreamKeyframe asks the source of a stream for a keyframe: its
+// path's sender (a PLI) or this node's page.
+func (s *Service) requestUpstreamKeyframe(room string, key trackKey) {
 	s.mu.Lock()
 	var (
 		hb   *hub
@@ -275,9 +308,10 @@ func (s *Service) receiveTrack(e *inEdge, pc *webrtc.PeerConnection, tr *webrtc.
 		key.kind = kindAudio
 	}
 	valid := err == nil && key.kind != "" &&
-		((key.kind == kindVideo && (key.id == kindVideo || key.id == trackScreen)) || (key.kind == kindAudio && (key.id == "audio" || key.id == trackMix))) &&
+		((key.kind == kindVideo && (key.id == kindVideo || key.id == trackScreen || key.id == trackGrid)) ||
+			(key.kind == kindAudio && (key.id == "audio" || key.id == trackMix))) &&
 		origin != s.self && (origin == e.peer || s.rooms.IsMember(e.room, origin)) &&
-		(key.id != trackMix || origin == e.peer)
+		(key.id != trackMix && key.id != trackGrid || origin == e.peer)
 	if !valid {
 		s.log.Debug("media: ignoring track", "from", e.peer, "stream", tr.StreamID(), "id", tr.ID())
 		drain(tr)

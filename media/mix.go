@@ -279,7 +279,8 @@ func (s *Service) reconcileMixLocked(rm *roomMedia, want map[peer.ID][]sendTrack
 			for _, hb := range rm.hubs {
 				hb.setMixIn(nil)
 			}
-			rm.setOwnAudioTap(nil)
+			rm.mixTap = nil
+			rm.applyOwnAudioTap()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -302,7 +303,10 @@ func (s *Service) reconcileMixLocked(rm *roomMedia, want map[peer.ID][]sendTrack
 	if rm.pub != nil || rm.live != nil {
 		origins[s.self] = true
 		self := s.self
-		rm.setOwnAudioTap(func(b []byte) { mix.feed(self, b) })
+		rm.mixTap = func(b []byte) { mix.feed(self, b) }
+	} else {
+		rm.mixTap = nil
 	}
+	rm.applyOwnAudioTap()
 	mix.dropInputs(origins)
 }

@@ -18,7 +18,7 @@ func TestMixedAudio(t *testing.T) {
 	}
 	rooms.set(Topology{Star: true, Mixer: ids[0], Members: ids})
 	dir := t.TempDir()
-	if err := nodes[3].svc.SetMix("room1", true); err != nil {
+	if err := nodes[3].svc.SetMix("room1", true, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := nodes[3].svc.Record("room1", dir); err != nil {

@@ -95,6 +95,22 @@ type Params struct {
 	// DTLSRetransmit is how soon an unanswered DTLS handshake flight is
 	// sent again (pion's default: 1 s).
 	DTLSRetransmit time.Duration
+	// Compose is the composed video the mixer makes for members that ask
+	// for it (`f2f media mix ROOM on --video`).
+	Compose ComposeParams
+}
+
+// ComposeParams are the composed video's size, rate and the mixer's
+// budget for making it.
+type ComposeParams struct {
+	// Width and Height of the composed picture (even), FPS its frames per
+	// second, Kbps each stream's VP8 bitrate.
+	Width, Height, FPS, Kbps int
+	// Budget is the CPU the mixer may spend composing, in cores: decoding
+	// the inputs and composing and encoding every output. A member whose
+	// stream would take the measured cost over it is refused, and outputs
+	// are shed (the newest first) while the measured cost stays above it.
+	Budget float64
 }
 
 // DefaultParams returns the defaults.
@@ -116,6 +132,7 @@ func DefaultParams() Params {
 		ICEDisconnected: 3 * time.Second,
 		ICEFailed:       8 * time.Second,
 		DTLSRetransmit:  250 * time.Millisecond,
+		Compose:         ComposeParams{Width: 640, Height: 360, FPS: 15, Kbps: 600, Budget: 0.75},
 	}
 }
 
@@ -127,6 +144,11 @@ func (p Params) validate() error {
 	case p.MaxSignalMsg < 4<<10, p.SignalRate <= 0, p.SignalBurst < 1, p.MaxCandidates < 1,
 		p.MaxInbound < 1, p.MaxTracks < 2, p.MaxPacketRate <= 0:
 		return errors.New("media: limits must be positive")
+	case p.Compose.Width < 64 || p.Compose.Width > 1920 || p.Compose.Width%2 != 0 ||
+		p.Compose.Height < 64 || p.Compose.Height > 1080 || p.Compose.Height%2 != 0:
+		return errors.New("media: the composed picture must be 64x64 to 1920x1080, even sizes")
+	case p.Compose.FPS < 1 || p.Compose.FPS > 30, p.Compose.Kbps < 100 || p.Compose.Kbps > 8000, p.Compose.Budget <= 0:
+		return errors.New("media: composed video wants 1-30 fps, 100-8000 kbit/s and a positive CPU budget")
 	}
 	return nil
 }
@@ -153,6 +175,8 @@ type config struct {
 	events func(Event)
 	ice    ICEConfig
 	mixer  AudioMixer
+	// names returns a member's name to draw under its tile.
+	names func(hash string, p peer.ID) string
 	// roomICE returns a room's own ICE servers (its public members' STUN
 	// and TURN), added to ice's for that room's connections.
 	roomICE func(hash string) []webrtc.ICEServer
@@ -160,6 +184,12 @@ type config struct {
 
 // Option configures the service.
 type Option func(*config) error
+
+// WithNames sets how a member's name is found (drawn under its tile in
+// composed video); by default a short form of its peer ID.
+func WithNames(f func(hash string, p peer.ID) string) Option {
+	return func(c *config) error { c.names = f; return nil }
+}
 
 // WithParams sets the tunables.
 func WithParams(p Params) Option { return func(c *config) error { c.params = p; return nil } }

@@ -53,6 +53,7 @@ type publisher struct {
 	started      time.Time
 	done         atomic.Bool
 	tap          atomic.Pointer[func([]byte)]
+	vtap         atomic.Pointer[func([]byte)]
 }
 
 func readMediaFile(path string) ([]byte, error) {
@@ -243,6 +244,9 @@ func (p *publisher) playVideo() {
 				return
 			}
 			p.videoFrames.Add(1)
+			if tap := p.vtap.Load(); tap != nil {
+				(*tap)(f.data)
+			}
 			if !pc.wait(d) {
 				return
 			}
@@ -273,6 +277,19 @@ func (p *publisher) playAudio() {
 			return
 		}
 	}
+}
+
+// setVideoTap hands every sent video frame to f too (the mixer composing
+// its own video); nil stops it.
+func (p *publisher) setVideoTap(f func([]byte)) {
+	if p == nil {
+		return
+	}
+	if f == nil {
+		p.vtap.Store(nil)
+		return
+	}
+	p.vtap.Store(&f)
 }
 
 // setAudioTap hands every sent audio packet to f too (the mixer mixing its

@@ -49,6 +49,7 @@ type Service struct {
 	ice     ICEConfig
 	roomICE func(hash string) []webrtc.ICEServer
 	mixer   AudioMixer
+	names   func(hash string, p peer.ID) string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -75,6 +76,21 @@ type roomMedia struct {
 	mix     *mixSession
 	mixErr  string // why the mixer refused to mix for this node, if it did
 	mixedBy peer.ID
+	// mixTap and levelTap take the node's own audio (mixing, speaker).
+	mixTap, levelTap func([]byte)
+
+	// Composed video: wantVideo, this node asked for it; videoErr, why
+	// the mixer refused; composedBy, who composes for it; compose, the
+	// composition this node makes as the mixer; gridFrom and gridAt, the
+	// mixer and time of the last composed frame received; gridGaps, the
+	// pauses at mixer changes.
+	wantVideo  bool
+	videoErr   string
+	composedBy peer.ID
+	compose    *composeSession
+	gridFrom   peer.ID
+	gridAt     time.Time
+	gridGaps   []Gap
 }
 
 // New builds the media service on h and registers /f2f/signal/1.
@@ -96,7 +112,7 @@ func New(h host.Host, rooms Rooms, opts ...Option) (*Service, error) {
 	}
 	s := &Service{
 		h: h, self: h.ID(), params: c.params, log: c.log, rooms: c.rooms, events: c.events,
-		ice: c.ice, roomICE: c.roomICE, mixer: c.mixer, kickCh: make(chan struct{}, 1), media: map[string]*roomMedia{},
+		ice: c.ice, roomICE: c.roomICE, mixer: c.mixer, names: c.names, kickCh: make(chan struct{}, 1), media: map[string]*roomMedia{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	h.SetStreamHandler(protocol.ID(ID), s.handleSignal)
@@ -239,6 +255,9 @@ func (s *Service) publishReady(hash string, own []sendTrack) bool {
 			if isMixer && tr.key.kind == kindAudio && e != nil && e.wantsMix() && s.mixer.Available() == nil {
 				continue // mixed into r's audio instead
 			}
+			if isMixer && tr.key.kind == kindVideo && e != nil && e.wantsVideo() {
+				continue // composed into r's picture instead
+			}
 			if e == nil || !e.ready(tr.key) {
 				return false
 			}
@@ -255,21 +274,25 @@ func (s *Service) wantLocked(rm *roomMedia) map[peer.ID][]sendTrack {
 	isMixer := t.Star && t.Mixer == s.self
 	for _, r := range t.Receivers(s.self) {
 		var ts []sendTrack
-		mixFor := false
-		if e := rm.out[r]; isMixer && e != nil && e.wantsMix() && s.mixer.Available() == nil {
-			mixFor = true
+		mixFor, composeFor := false, false
+		if e := rm.out[r]; isMixer && e != nil {
+			mixFor = e.wantsMix() && s.mixer.Available() == nil
+			composeFor = e.wantsVideo()
 		}
 		for _, t := range own {
-			if !mixFor || t.key.kind != kindAudio {
-				ts = append(ts, t) // when mixing, the node's own audio is in the mix
+			switch {
+			case mixFor && t.key.kind == kindAudio: // the node's own audio is in the mix
+			case composeFor && t.key.kind == kindVideo: // and its video in the picture
+			default:
+				ts = append(ts, t)
 			}
 		}
 		if isMixer {
 			for _, hb := range sortedHubs(rm.hubs) {
-				if hb.key.origin == r || hb.key.origin == s.self || hb.key.id == trackMix || !hb.live() {
+				if hb.key.origin == r || hb.key.origin == s.self || hb.key.id == trackMix || hb.key.id == trackGrid || !hb.live() {
 					continue
 				}
-				if mixFor && hb.key.kind == kindAudio {
+				if mixFor && hb.key.kind == kindAudio || composeFor && hb.key.kind == kindVideo {
 					continue
 				}
 				if tl := hb.localTrack(); tl != nil {
@@ -279,6 +302,11 @@ func (s *Service) wantLocked(rm *roomMedia) map[peer.ID][]sendTrack {
 			if mixFor {
 				if tl := s.mixTrackLocked(rm, r); tl != nil {
 					ts = append(ts, sendTrack{key: trackKey{origin: s.self, kind: kindAudio, id: trackMix}, track: tl})
+				}
+			}
+			if composeFor {
+				if tl := s.composeTrackLocked(rm, r); tl != nil {
+					ts = append(ts, sendTrack{key: trackKey{origin: s.self, kind: kindVideo, id: trackGrid}, track: tl})
 				}
 			}
 		}
@@ -312,6 +340,7 @@ func (s *Service) reconcileRoomLocked(rm *roomMedia) {
 		e.update(ts)
 	}
 	s.reconcileMixLocked(rm, want)
+	s.reconcileComposeLocked(rm, want)
 	if rm.live != nil {
 		rm.live.update(pageTracksLocked(rm, s.self))
 	}
@@ -377,8 +406,8 @@ func (s *Service) teardown(rm *roomMedia) error {
 	for _, e := range rm.in {
 		ins = append(ins, e)
 	}
-	mix := rm.mix
-	rm.mix = nil
+	mix, comp := rm.mix, rm.compose
+	rm.mix, rm.compose = nil, nil
 	live := rm.live
 	rm.live = nil
 	hubs := make([]*hub, 0, len(rm.hubs))
@@ -394,6 +423,9 @@ func (s *Service) teardown(rm *roomMedia) error {
 	}
 	if mix != nil {
 		mix.stop()
+	}
+	if comp != nil {
+		comp.stop()
 	}
 	if live != nil {
 		live.cancel(ErrNotJoined)
@@ -504,8 +536,10 @@ func (s *Service) Stop(hash string) (StopResult, error) {
 }
 
 // SetMix asks the room's mixer to send this node one mixed audio stream
-// instead of one per publisher (star rooms only).
-func (s *Service) SetMix(hash string, on bool) error {
+// instead of one per publisher (star rooms only), and with video one
+// composed picture of the others' video instead of one track each.
+func (s *Service) SetMix(hash string, on, video bool) error {
+	video = video && on
 	if t, ok := s.rooms.MediaTopology(hash); ok && on {
 		if !t.Star {
 			return fmt.Errorf("%w: this room is a mesh of %d members, where every member sends its audio to every other (`f2f mixer ROOM --topology star` makes it a star)", ErrMixNeedsStar, len(t.Members))
@@ -520,14 +554,17 @@ func (s *Service) SetMix(hash string, on bool) error {
 		s.mu.Unlock()
 		return ErrNotJoined
 	}
-	rm.wantMix = on
+	rm.wantMix, rm.wantVideo = on, video
+	if !video {
+		rm.videoErr, rm.composedBy = "", ""
+	}
 	ins := make([]*inEdge, 0, len(rm.in))
 	for _, e := range rm.in {
 		ins = append(ins, e)
 	}
 	s.mu.Unlock()
 	for _, e := range ins {
-		e.sendPrefs(on)
+		e.sendPrefs(on, video)
 	}
 	return nil
 }
@@ -571,7 +608,7 @@ func (s *Service) registerInbound(e *inEdge) error {
 		return errTooManyInbound
 	}
 	rm.in[e.peer] = e
-	e.wantMix = rm.wantMix
+	e.wantMix, e.wantVideo = rm.wantMix, rm.wantVideo
 	return nil
 }
 
@@ -605,17 +642,31 @@ func (s *Service) hubFor(hash string, key trackKey, create func() *hub) *hub {
 	return hb
 }
 
-// mixedReply records what the mixer said about mixing for this node.
-func (s *Service) mixedReply(hash string, from peer.ID, mixing bool, reason string) {
+// mixedReply records what the mixer said about mixing (and composing
+// video, when video is not nil) for this node.
+func (s *Service) mixedReply(hash string, from peer.ID, mixing bool, reason string, video *bool, vreason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rm := s.media[hash]; rm != nil {
-		rm.mixErr = reason
-		if mixing {
-			rm.mixedBy = from
-		} else if rm.mixedBy == from {
-			rm.mixedBy = ""
-		}
+	rm := s.media[hash]
+	if rm == nil {
+		return
+	}
+	rm.mixErr = reason
+	if mixing {
+		rm.mixedBy = from
+	} else if rm.mixedBy == from {
+		rm.mixedBy = ""
+	}
+	if video == nil {
+		return
+	}
+	if rm.wantVideo {
+		rm.videoErr = vreason
+	}
+	if *video {
+		rm.composedBy = from
+	} else if rm.composedBy == from {
+		rm.composedBy = ""
 	}
 }
 

@@ -26,8 +26,8 @@ const (
 	sigOffer  = "offer"  // sender → receiver
 	sigAnswer = "answer" // receiver → sender
 	sigCand   = "cand"   // both ways: a trickled ICE candidate
-	sigPrefs  = "prefs"  // receiver → sender: what it wants (mixed audio)
-	sigMixed  = "mixed"  // sender → receiver: whether it mixes for it
+	sigPrefs  = "prefs"  // receiver → sender: what it wants (mixed audio, composed video)
+	sigMixed  = "mixed"  // sender → receiver: whether it mixes (and composes) for it
 	sigError  = "error"  // either way, then the stream closes
 )
 
@@ -39,6 +39,11 @@ type signalMsg struct {
 	Cand   *webrtc.ICECandidateInit `json:"cand,omitempty"`
 	Mix    *bool                    `json:"mix,omitempty"`
 	Reason string                   `json:"reason,omitempty"`
+	// Video: in prefs, whether the receiver wants composed video; in
+	// mixed (from the mixer only), whether it composes for it, VReason
+	// why not.
+	Video   *bool  `json:"video,omitempty"`
+	VReason string `json:"vreason,omitempty"`
 }
 
 func (m *signalMsg) validate() error {
@@ -58,6 +63,9 @@ func (m *signalMsg) validate() error {
 	case sigPrefs, sigMixed:
 		if m.Mix == nil {
 			return fmt.Errorf("%s without mix", m.Type)
+		}
+		if len(m.Reason) > 512 || len(m.VReason) > 512 {
+			return fmt.Errorf("%s with a reason over 512 bytes", m.Type)
 		}
 	case sigError:
 		if len(m.Reason) > 512 {

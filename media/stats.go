@@ -147,6 +147,15 @@ type RoomStats struct {
 	MixedBy      string `json:"mixed_by,omitempty"`
 	MixRefused   string `json:"mix_refused,omitempty"`
 	MixAvailable string `json:"mix_unavailable,omitempty"`
+	// Compose: the composed video this node makes (as the mixer).
+	Compose *ComposeStats `json:"compose,omitempty"`
+	// VideoWanted: this node asked for composed video; ComposedBy: who
+	// composes for it; VideoRefused: why the mixer does not; GridGaps:
+	// the pauses in the composed video when the mixer changed.
+	VideoWanted  bool   `json:"video_wanted,omitempty"`
+	ComposedBy   string `json:"composed_by,omitempty"`
+	VideoRefused string `json:"video_refused,omitempty"`
+	GridGaps     []Gap  `json:"grid_gaps,omitempty"`
 }
 
 // sampleRates updates every edge's bitrates.
@@ -335,10 +344,14 @@ func (s *Service) Stats(hash string) RoomStats {
 		s.mu.Unlock()
 		return rs
 	}
-	pub, live, rec, mix := rm.pub, rm.live, rm.rec, rm.mix
+	pub, live, rec, mix, comp := rm.pub, rm.live, rm.rec, rm.mix, rm.compose
 	rs.MixWanted, rs.MixRefused = rm.wantMix, rm.mixErr
 	if rm.mixedBy != "" {
 		rs.MixedBy = rm.mixedBy.String()
+	}
+	rs.VideoWanted, rs.VideoRefused, rs.GridGaps = rm.wantVideo, rm.videoErr, slices.Clone(rm.gridGaps)
+	if rm.composedBy != "" {
+		rs.ComposedBy = rm.composedBy.String()
 	}
 	type ev struct {
 		v    edgeView
@@ -416,6 +429,7 @@ func (s *Service) Stats(hash string) RoomStats {
 		}
 		rs.Mix = ms
 	}
+	rs.Compose = s.composeStats(comp)
 	return rs
 }
 

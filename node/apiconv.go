@@ -214,6 +214,14 @@ func apiMediaStats(s media.RoomStats) api.MediaStats {
 	if m := s.Mix; m != nil {
 		out.Mix = &api.MixStats{Receivers: m.Receivers, Inputs: m.Inputs, Frames: m.Frames, EncodeUS: m.EncodeUS, DecodeUS: m.DecodeUS}
 	}
+	if c := s.Compose; c != nil {
+		ac := api.ComposeStats(*c)
+		out.Compose = &ac
+	}
+	out.VideoWanted, out.ComposedBy, out.VideoRefused = s.VideoWanted, s.ComposedBy, s.VideoRefused
+	for _, g := range s.GridGaps {
+		out.GridGaps = append(out.GridGaps, api.Gap{At: g.At, MS: g.MS, Origin: g.Origin, Kind: g.Kind, Via: g.Via, Reroute: g.Reroute})
+	}
 	for _, e := range s.Edges {
 		es := api.EdgeStats{Peer: e.Peer, Direction: e.Direction, State: e.State, RTTMS: e.RTTMS, Path: e.Path, Tracks: make([]api.EdgeTrack, 0, len(e.Tracks))}
 		for _, t := range e.Tracks {

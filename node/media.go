@@ -140,7 +140,7 @@ func (s *apiServer) handleMediaMix(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.n.media.SetMix(hash, req.On); err != nil {
+	if err := s.n.media.SetMix(hash, req.On, req.Video); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -440,6 +440,7 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 		media.WithLogger(n.log.With("subsystem", "media")),
 		media.WithICE(mediaICE(n.cfg)),
 		media.WithRoomICE(n.roomICE),
+		media.WithNames(n.rooms.NickOf),
 		media.WithEvents(func(e media.Event) { n.events.Publish(e.Type, e.Data) })}, c.mediaOpts...)...)
 	if err != nil {
 		return nil, err

@@ -158,6 +158,22 @@ func (s *Service) MemberCount(hash string) (int, bool) {
 	return r.presentCount(), true
 }
 
+// NickOf returns p's nickname in a joined room (this node's own too), or
+// the short form of its ID every member shows.
+func (s *Service) NickOf(hash string, p peer.ID) string {
+	r := s.roomByHash(hash)
+	switch {
+	case r == nil:
+		return defaultNick(p)
+	case p == s.h.ID():
+		if n := r.nickname(); n != "" {
+			return n
+		}
+		return defaultNick(p)
+	}
+	return r.nickOf(p)
+}
+
 // JoinedHashes returns the hashes of the joined rooms.
 func (s *Service) JoinedHashes() []string {
 	s.mu.Lock()

@@ -160,14 +160,19 @@ func newMediaStopCmd(g *globals) *cobra.Command {
 }
 
 func newMediaMixCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "mix ROOM on|off",
-		Short: "Ask the room's mixer for one mixed audio stream instead of one per publisher",
+	var video bool
+	cmd := &cobra.Command{
+		Use:   "mix ROOM on|off [--video]",
+		Short: "Ask the room's mixer for one mixed audio stream (and with --video one composed picture)",
 		Long: `In a star room, ask the mixer to send this node one mixed audio stream (every
 other member's audio, decoded, mixed and encoded on the mixer) instead of one
-stream per publisher: less download for a weak member. The mixer needs a
-build with libopus (-tags opus); without it, f2f media stats says so and the
-audio keeps coming one stream per publisher.`,
+stream per publisher: less download for a weak member. With --video the mixer
+also composes the other members' video into one picture (a grid; the active
+speaker or a screen share large; names under the tiles) and sends that one VP8
+stream (640x360 at 15 fps by default, config.json media.compose_*) instead of
+one video track per publisher. The mixer refuses composition its CPU budget
+cannot sustain, with its reason. "off" goes back to one stream per publisher;
+neither needs rejoining.`,
 		Args: exactArgs(2, "a room key or name, and on or off"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var on bool
@@ -175,6 +180,9 @@ audio keeps coming one stream per publisher.`,
 			case "on":
 				on = true
 			case "off":
+				if video {
+					return errors.New("--video goes with on (off stops mixed audio and composed video)")
+				}
 			default:
 				return fmt.Errorf("want on or off, not %q", args[1])
 			}
@@ -183,7 +191,7 @@ audio keeps coming one stream per publisher.`,
 				return err
 			}
 			defer cancel()
-			st, err := c.MediaMix(ctx, args[0], on)
+			st, err := c.MediaMix(ctx, args[0], api.MixRequest{On: on, Video: video})
 			if err != nil {
 				return err
 			}
@@ -195,7 +203,10 @@ audio keeps coming one stream per publisher.`,
 				defer wcancel()
 				tick := time.NewTicker(100 * time.Millisecond)
 				defer tick.Stop()
-				for st.MixedBy == "" && st.MixRefused == "" && wctx.Err() == nil {
+				waiting := func() bool {
+					return st.MixedBy == "" && st.MixRefused == "" || video && st.ComposedBy == "" && st.VideoRefused == ""
+				}
+				for waiting() && wctx.Err() == nil {
 					select {
 					case <-wctx.Done():
 						continue
@@ -206,23 +217,38 @@ audio keeps coming one stream per publisher.`,
 					}
 				}
 				if st.MixRefused != "" {
-					if _, err := c.MediaMix(ctx, args[0], false); err != nil {
+					if _, err := c.MediaMix(ctx, args[0], api.MixRequest{}); err != nil {
 						return err
 					}
 					return fmt.Errorf("the mixer refused mixed audio: %s", textfmt.DisplayText(st.MixRefused))
 				}
+				if video && st.VideoRefused != "" {
+					if _, err := c.MediaMix(ctx, args[0], api.MixRequest{On: true}); err != nil {
+						return err
+					}
+					return fmt.Errorf("the mixer refused composed video (mixed audio stays on): %s", textfmt.DisplayText(st.VideoRefused))
+				}
 				answer = "; the mixer has not answered yet (it answers once it sends this node audio): see f2f media stats"
 				if st.MixedBy != "" {
 					answer = ", mixed by " + st.MixedBy
+					if video && st.ComposedBy != "" {
+						answer += ", video composed by " + st.ComposedBy
+					}
 				}
 			}
 			if g.json {
 				return g.printJSON(st)
 			}
-			fmt.Fprintf(g.out, "mixed audio %s for %s%s\n", args[1], args[0], answer)
+			what := "mixed audio"
+			if video {
+				what = "mixed audio and composed video"
+			}
+			fmt.Fprintf(g.out, "%s %s for %s%s\n", what, args[1], args[0], answer)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&video, "video", false, "also one composed picture of the others' video")
+	return cmd
 }
 
 func newMediaStatsCmd(g *globals) *cobra.Command {
@@ -289,6 +315,27 @@ func printMediaStats(g *globals, st api.MediaStats) {
 	if m := st.Mix; m != nil {
 		fmt.Fprintf(g.out, "mixing for %d members from %d inputs: %d frames, encode %.0f µs, decode %.0f µs per stream-frame\n",
 			m.Receivers, m.Inputs, m.Frames, m.EncodeUS, m.DecodeUS)
+	}
+	if st.VideoWanted {
+		switch {
+		case st.ComposedBy != "":
+			fmt.Fprintf(g.out, "composed video from %s\n", short(st.ComposedBy))
+		case st.VideoRefused != "":
+			fmt.Fprintf(g.out, "composed video refused by the mixer: %s\n", textfmt.DisplayText(st.VideoRefused))
+		default:
+			fmt.Fprintln(g.out, "composed video asked for")
+		}
+	}
+	for _, gp := range st.GridGaps {
+		fmt.Fprintf(g.out, "composed video paused %.0f ms when %s took over\n", gp.MS, short(gp.Via))
+	}
+	if c := st.Compose; c != nil {
+		speaker := ""
+		if c.Speaker != "" {
+			speaker = ", speaker " + short(c.Speaker)
+		}
+		fmt.Fprintf(g.out, "composing %s at %d fps for %d members from %d inputs: %d frames, %.1f ms a frame (compose %.1f, encode %.1f; decode %.1f per input frame), latency p50 %.0f / p99 %.0f ms, budget %.0f ms/s%s\n",
+			c.Size, c.FPS, c.Receivers, c.Inputs, c.Frames, c.FrameMS, c.ComposeMS, c.EncodeMS, c.DecodeMS, c.LatencyP50MS, c.LatencyP99MS, c.BudgetMS, speaker)
 	}
 	tw := tabwriter.NewWriter(g.out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EDGE\tPEER\tSTATE\tTRACK\tKBPS\tPACKETS\tLOST\tJITTER MS\tRTT MS\tNACK\tPLI")
