@@ -269,16 +269,21 @@ func (c *composeSession) feedRTP(key trackKey, pkt *rtp.Packet) {
 		return
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if in.dec == nil || in.dec.c == nil {
+		in.mu.Unlock()
 		return
 	}
 	in.sb.Push(pkt)
+	askKey := false
 	for s := in.sb.Pop(); s != nil; s = in.sb.Pop() {
 		if s.PrevDroppedPackets > 0 {
 			in.waitKey = true // a frame was lost: the next inter frames would decode wrong
 		}
-		c.decodeLocked(in, s.Data)
+		askKey = c.decodeLocked(in, s.Data) || askKey
+	}
+	in.mu.Unlock()
+	if askKey {
+		c.keyReq(key) // outside in.mu: it takes the service's lock
 	}
 }
 
@@ -289,16 +294,18 @@ func (c *composeSession) feedFrame(key trackKey, frame []byte) {
 		return
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.dec == nil || in.dec.c == nil {
-		return
+	askKey := in.dec != nil && in.dec.c != nil && c.decodeLocked(in, frame)
+	in.mu.Unlock()
+	if askKey {
+		c.keyReq(key)
 	}
-	c.decodeLocked(in, frame)
 }
 
-func (c *composeSession) decodeLocked(in *videoIn, frame []byte) {
+// decodeLocked decodes one frame of in and reports whether a keyframe
+// should be asked for (call keyReq without in.mu held).
+func (c *composeSession) decodeLocked(in *videoIn, frame []byte) bool {
 	if len(frame) < 3 {
-		return
+		return false
 	}
 	key := frame[0]&1 == 0
 	if key && len(frame) >= 10 {
@@ -307,15 +314,15 @@ func (c *composeSession) decodeLocked(in *videoIn, frame []byte) {
 		w, h := int(frame[6])|int(frame[7]&0x3f)<<8, int(frame[8])|int(frame[9]&0x3f)<<8
 		if w > maxComposeInputDim || h > maxComposeInputDim {
 			in.errs++
-			return
+			return false
 		}
 	}
 	if in.waitKey && !key {
 		if time.Since(in.lastKeyReq) > 500*time.Millisecond {
 			in.lastKeyReq = time.Now()
-			c.keyReq(in.key)
+			return true
 		}
-		return
+		return false
 	}
 	t0 := time.Now()
 	ok, err := in.dec.decode(frame, &in.pic)
@@ -325,7 +332,7 @@ func (c *composeSession) decodeLocked(in *videoIn, frame []byte) {
 	if err != nil {
 		in.errs++
 		in.waitKey = true
-		return
+		return false
 	}
 	in.waitKey = false
 	if ok {
@@ -333,6 +340,7 @@ func (c *composeSession) decodeLocked(in *videoIn, frame []byte) {
 		in.arrived = time.Now()
 		c.decoded.Add(1)
 	}
+	return false
 }
 
 // feedAudio takes one Opus packet of a member, for its level.

@@ -41,7 +41,11 @@ type outEdge struct {
 	// mixer) composes for it; videoErr: why it does not.
 	video    bool
 	videoErr string
-	conn     *sigConn
+	// videoAsked: the receiver asked for composed video; prefsSeen: it
+	// said what it wants; answered: this node answered as the mixer;
+	// answering: an answer is under way.
+	videoAsked, prefsSeen, answered, answering bool
+	conn                                       *sigConn
 	pc       *webrtc.PeerConnection
 	stats   stats.Getter
 	path    *pathWatch
@@ -80,6 +84,51 @@ func (e *outEdge) wantsMix() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.mix
+}
+
+// needsAnswer reports whether the receiver's wishes still wait for this
+// node's answer as the mixer, and marks the answer under way.
+func (e *outEdge) needsAnswer() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.prefsSeen || e.answered || e.answering {
+		return false
+	}
+	e.answering = true
+	return true
+}
+
+// answerPrefs tells the receiver of e whether this node mixes its audio
+// and composes its video. Only the mixer of a star answers; a member that
+// becomes the mixer later answers then (reconcile).
+func (s *Service) answerPrefs(e *outEdge) {
+	defer func() {
+		e.mu.Lock()
+		e.answering = false
+		e.mu.Unlock()
+	}()
+	t, ok := s.rooms.MediaTopology(e.room)
+	if !ok || !t.Star || t.Mixer != s.self {
+		return
+	}
+	e.mu.Lock()
+	mix, asked, conn := e.mix, e.videoAsked, e.conn
+	e.mu.Unlock()
+	mixing, reason := mix, ""
+	if err := s.mixer.Available(); err != nil {
+		mixing, reason = false, err.Error()
+	}
+	composing, why := false, ""
+	if asked {
+		composing, why = s.admitCompose(e.room, e.peer)
+	}
+	e.mu.Lock()
+	e.video, e.videoErr, e.answered = composing, why, true
+	e.mu.Unlock()
+	if conn != nil {
+		_ = conn.write(signalMsg{Type: sigMixed, Mix: &mixing, Reason: reason, Video: &composing, VReason: why})
+	}
+	s.kick()
 }
 
 func (e *outEdge) wantsVideo() bool {
@@ -215,27 +264,10 @@ func (e *outEdge) serve() error {
 			case sigPrefs:
 				e.mu.Lock()
 				e.mix = *m.Mix
+				e.videoAsked = m.Video != nil && *m.Video && *m.Mix
+				e.prefsSeen, e.answered = true, false
 				e.mu.Unlock()
-				ok, reason := true, ""
-				if err := s.mixer.Available(); err != nil {
-					ok, reason = false, err.Error()
-				}
-				mixing := ok && *m.Mix
-				reply := signalMsg{Type: sigMixed, Mix: &mixing, Reason: reason}
-				// Composed video: the mixer of a star makes it, and only
-				// it answers for it.
-				t, tok := s.rooms.MediaTopology(e.room)
-				composing, why := false, ""
-				if m.Video != nil && *m.Video && *m.Mix {
-					composing, why = s.admitCompose(e.room, e.peer)
-				}
-				e.mu.Lock()
-				e.video, e.videoErr = composing, why
-				e.mu.Unlock()
-				if tok && t.Star && t.Mixer == s.self {
-					reply.Video, reply.VReason = &composing, why
-				}
-				_ = conn.write(reply)
+				s.answerPrefs(e)
 				s.kick()
 			case sigError:
 				return fmt.Errorf("receiver refused: %s", m.Reason)

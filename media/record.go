@@ -85,14 +85,30 @@ func (r *recording) sink(k trackKey) sink {
 		name = "mix-audio"
 	}
 	fs := &fileSink{key: k, log: r.log}
+	ext := ".ogg"
 	if k.kind == kindVideo {
-		fs.path = filepath.Join(r.dir, name+".ivf")
+		ext = ".ivf"
 		fs.sb = samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
-	} else {
-		fs.path = filepath.Join(r.dir, name+".ogg")
+	}
+	// The mixed audio of the next mixer (after a failover) gets a file
+	// of its own, mix-audio-2.ogg: never the same path as another stream.
+	fs.path = filepath.Join(r.dir, name+ext)
+	for i := 2; r.pathTaken(fs.path); i++ {
+		fs.path = filepath.Join(r.dir, fmt.Sprintf("%s-%d%s", name, i, ext))
 	}
 	r.sinks[k] = fs
 	return fs
+}
+
+// pathTaken reports whether a stream already records into path. Call
+// with mu held.
+func (r *recording) pathTaken(path string) bool {
+	for _, fs := range r.sinks {
+		if fs.path == path {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *recording) files() []RecordedFile {
@@ -103,7 +119,9 @@ func (r *recording) files() []RecordedFile {
 	defer r.mu.Unlock()
 	var out []RecordedFile
 	for _, fs := range r.sinks {
-		out = append(out, fs.info())
+		if fs.written() {
+			out = append(out, fs.info())
+		}
 	}
 	slices.SortFunc(out, func(a, b RecordedFile) int { return strings.Compare(a.Path, b.Path) })
 	return out
@@ -145,6 +163,15 @@ type fileSink struct {
 	started bool
 	err     error
 	closed  bool
+}
+
+// written reports whether the sink made its file (or failed to): a video
+// stream that never brought a keyframe has none (a route change can
+// offer a stream for a moment that the receiver then no longer gets).
+func (fs *fileSink) written() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.f != nil || fs.ogg != nil || fs.err != nil
 }
 
 func (fs *fileSink) info() RecordedFile {

@@ -339,6 +339,19 @@ func (s *Service) reconcileRoomLocked(rm *roomMedia) {
 		}
 		e.update(ts)
 	}
+	if rm.topo.Star && rm.topo.Mixer == s.self {
+		// A member that became the mixer answers what its receivers
+		// asked for before.
+		for _, e := range rm.out {
+			if e.needsAnswer() {
+				s.wg.Add(1)
+				go func() {
+					defer s.wg.Done()
+					s.answerPrefs(e)
+				}()
+			}
+		}
+	}
 	s.reconcileMixLocked(rm, want)
 	s.reconcileComposeLocked(rm, want)
 	if rm.live != nil {
