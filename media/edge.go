@@ -34,9 +34,9 @@ type outEdge struct {
 	cancel context.CancelFunc
 	kickCh chan struct{}
 
-	mu      sync.Mutex
-	want    []sendTrack
-	mix     bool // the receiver asked for mixed audio
+	mu   sync.Mutex
+	want []sendTrack
+	mix  bool // the receiver asked for mixed audio
 	// video: the receiver asked for composed video and this node (its
 	// mixer) composes for it; videoErr: why it does not.
 	video    bool
@@ -46,14 +46,14 @@ type outEdge struct {
 	// answering: an answer is under way.
 	videoAsked, prefsSeen, answered, answering bool
 	conn                                       *sigConn
-	pc       *webrtc.PeerConnection
-	stats   stats.Getter
-	path    *pathWatch
-	senders map[trackKey]*webrtc.RTPSender
-	ssrcs   map[trackKey]uint32 // the senders' SSRCs, read once when added
-	bound   map[trackKey]bool   // the senders the receiver's last answer took
-	rs      rateSampler
-	state   webrtc.PeerConnectionState
+	pc                                         *webrtc.PeerConnection
+	stats                                      stats.Getter
+	path                                       *pathWatch
+	senders                                    map[trackKey]*webrtc.RTPSender
+	ssrcs                                      map[trackKey]uint32 // the senders' SSRCs, read once when added
+	bound                                      map[trackKey]bool   // the senders the receiver's last answer took
+	rs                                         rateSampler
+	state                                      webrtc.PeerConnectionState
 }
 
 // ready reports whether the edge is connected and the receiver's answer
@@ -366,12 +366,12 @@ type inEdge struct {
 	wantMix   bool
 	wantVideo bool
 	pc        *webrtc.PeerConnection
-	stats   stats.Getter
-	path    *pathWatch
-	remote  []*webrtc.TrackRemote
-	jit     map[uint32]*jitter
-	rs      rateSampler
-	state   webrtc.PeerConnectionState
+	stats     stats.Getter
+	path      *pathWatch
+	remote    []*webrtc.TrackRemote
+	jit       map[uint32]*jitter
+	rs        rateSampler
+	state     webrtc.PeerConnectionState
 }
 
 func (e *inEdge) sendPrefs(on, video bool) {
