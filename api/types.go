@@ -250,6 +250,9 @@ type CapReport struct {
 	Probed            uint64       `json:"probed"`
 	MediaOutBps       uint64       `json:"media_out_bps,omitempty"`
 	MediaEncodeMicros uint64       `json:"media_encode_us,omitempty"`
+	// ComposeMicros is the member's CPU time to compose and encode one
+	// frame of composed video (measured while composing, else calibrated).
+	ComposeMicros uint64 `json:"compose_us,omitempty"`
 	// Relayed counts the members it reaches only through a relay (such a
 	// member is not elected while another can be); TURN lists its STUN and
 	// TURN server's addresses.

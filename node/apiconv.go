@@ -131,7 +131,7 @@ func apiCapReport(c *overlay.CapReport) *api.CapReport {
 	}
 	return &api.CapReport{UploadBps: c.UploadBps, RTTMicros: c.RTTMicros, Cores: c.Cores, EncodeMicros: c.EncodeMicros,
 		Reach: api.Reachability(c.Reach), UptimeSec: c.UptimeSec, Probed: c.Probed, MediaOutBps: c.MediaOutBps, Relayed: c.Relayed, TURN: c.TURN,
-		MediaEncodeMicros: c.MediaEncodeMicros}
+		MediaEncodeMicros: c.MediaEncodeMicros, ComposeMicros: c.ComposeMicros}
 }
 
 func apiMixerChange(c overlay.MixerChange) api.MixerChange {

@@ -409,6 +409,12 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 				}
 				return 0
 			},
+			ComposeCost: func() time.Duration {
+				if m := mediaSvc.Load(); m != nil {
+					return m.ComposeCost()
+				}
+				return 0
+			},
 		}),
 	}, c.overlayOpts...)
 	n.rooms, err = overlay.New(n.host, n.ps, n.dht, store, repo.Key, ovOpts...)

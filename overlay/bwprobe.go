@@ -290,6 +290,9 @@ func (r *room) report(uploads []float64) CapReport {
 			c.MediaEncodeMicros = min(uint64(a.MediaEncode(r.hash).Microseconds()), maxControlValue)
 		}
 	}
+	if a := s.activity; a.ComposeCost != nil {
+		c.ComposeMicros = min(uint64(max(a.ComposeCost().Microseconds(), 1)), maxControlValue)
+	}
 	return c
 }
 

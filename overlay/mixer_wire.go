@@ -48,7 +48,8 @@ func (r Reachability) String() string {
 // 4 encode µs per frame, 5 reachability, 6 uptime s, 7 peers probed, 8
 // media out bytes/s, 9 media encode µs, 10 members reached only through a
 // relay (all varints), 11 a TURN server "ip:port" (string, repeated up to
-// MaxTURNAddrs times); in field order, zero fields omitted.
+// MaxTURNAddrs times), 12 compose µs per frame (varint); in field order,
+// zero fields omitted.
 type CapReport struct {
 	// UploadBps is the measured upload throughput to room members, bytes/s
 	// (the median over the members probed; 0: not measured yet).
@@ -78,6 +79,10 @@ type CapReport struct {
 	// TURN are the UDP addresses ("ip:port") of the STUN and TURN server
 	// the member runs for the room (publicly reachable members only).
 	TURN []string `json:"turn,omitempty"`
+	// ComposeMicros is the member's measured CPU time to compose and
+	// encode one frame of composed video (640x360 by default): while it
+	// composes, the running figure; else a calibration at start.
+	ComposeMicros uint64 `json:"compose_us,omitempty"`
 }
 
 // Limits of a report's TURN addresses.
@@ -108,8 +113,16 @@ func (c CapReport) Marshal() []byte {
 		b = protowire.AppendTag(b, capFields+1, protowire.BytesType)
 		b = protowire.AppendString(b, a)
 	}
+	if c.ComposeMicros != 0 {
+		b = protowire.AppendTag(b, capFieldCompose, protowire.VarintType)
+		b = protowire.AppendVarint(b, c.ComposeMicros)
+	}
 	return b
 }
+
+// capFieldCompose is the field of the composition cost, after the TURN
+// addresses.
+const capFieldCompose = capFields + 2
 
 // UnmarshalCapReport decodes and validates a report; errors wrap
 // ErrMalformed or ErrTooLarge.
@@ -119,9 +132,18 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 	}
 	var v [capFields]uint64
 	var turn []string
+	var compose uint64
 	last := protowire.Number(0)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
+		if n > 0 && num == capFieldCompose && typ == protowire.VarintType && num > last {
+			x, m := protowire.ConsumeVarint(b[n:])
+			if m < 0 || x > maxControlValue {
+				return CapReport{}, fmt.Errorf("%w: capability report: bad compose time", ErrMalformed)
+			}
+			compose, last, b = x, num, b[n+m:]
+			continue
+		}
 		if n > 0 && num == capFields+1 && typ == protowire.BytesType && num >= last {
 			a, m := protowire.ConsumeString(b[n:])
 			if m < 0 || len(a) > maxTURNAddrBytes || len(turn) >= MaxTURNAddrs {
@@ -149,12 +171,13 @@ func UnmarshalCapReport(b []byte) (CapReport, error) {
 	}
 	return CapReport{UploadBps: v[0], RTTMicros: v[1], Cores: v[2], EncodeMicros: v[3],
 		Reach: Reachability(v[4]), UptimeSec: v[5], Probed: v[6], MediaOutBps: v[7], MediaEncodeMicros: v[8],
-		Relayed: v[9], TURN: turn}, nil
+		Relayed: v[9], TURN: turn, ComposeMicros: compose}, nil
 }
 
 // Score is the election's one deterministic score of a report: upload
-// throughput first, weighed by CPU (cores, codec benchmark), reachability
-// and RTT. A member that reaches some members only through a relay scores
+// throughput first, weighed by CPU (cores, codec benchmark, the cost of
+// composing video: a member that takes 20 ms a composed frame scores half
+// of one that takes next to nothing), reachability and RTT. A member that reaches some members only through a relay scores
 // at most 1: it is elected only when every member is in that state (a
 // mixer's media would take the relay's detour). Integer arithmetic, so
 // every member computes the same number.
@@ -162,6 +185,7 @@ func Score(c CapReport) uint64 {
 	s := min(c.UploadBps, 10_000_000_000) / 1000 // kB/s
 	s = s * (8 + min(c.Cores, 8)) / 16
 	s = s * 40_000 / (40_000 + min(c.EncodeMicros, 10_000_000))
+	s = s * 20_000 / (20_000 + min(c.ComposeMicros, 10_000_000))
 	s = s * 1_000 / (1_000 + min(c.RTTMicros/1000, 10_000))
 	if c.Reach == ReachPublic {
 		s = s * 5 / 4

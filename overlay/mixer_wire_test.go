@@ -33,6 +33,8 @@ func TestCapReportRoundTrip(t *testing.T) {
 		{Cores: 2, Reach: ReachPrivate},
 		{Cores: 2, Reach: ReachPrivate, Relayed: 3},
 		{Reach: ReachPublic, TURN: []string{"11.0.0.1:4181", "[2001:db8::1]:4181"}},
+		{Cores: 2, ComposeMicros: 6800},
+		{Reach: ReachPublic, TURN: []string{"11.0.0.1:4181"}, ComposeMicros: 1},
 	} {
 		got, err := UnmarshalCapReport(c.Marshal())
 		if err != nil || !reflect.DeepEqual(got, c) {
@@ -46,7 +48,10 @@ func TestCapReportMalformed(t *testing.T) {
 		return protowire.AppendVarint(protowire.AppendTag(nil, n, protowire.VarintType), x)
 	}
 	for name, b := range map[string][]byte{
-		"unknown field":       v(12, 1),
+		"unknown field":       v(13, 1),
+		"compose twice":       append(v(12, 1), v(12, 2)...),
+		"compose huge":        v(12, 1<<60),
+		"compose bytes":       protowire.AppendBytes(protowire.AppendTag(nil, 12, protowire.BytesType), []byte("x")),
 		"TURN not an address": protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), "turn.example:1"),
 		"TURN too long":       protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), strings.Repeat("1", 65)),
 		"five TURN":           bytes.Repeat(protowire.AppendString(protowire.AppendTag(nil, 11, protowire.BytesType), "11.0.0.1:1"), 5),
@@ -77,6 +82,13 @@ func TestScore(t *testing.T) {
 	if Score(slow) >= s {
 		t.Error("a slower encoder does not score lower")
 	}
+	// Composing video costs the mixer: a member that composes slowly
+	// scores lower than one that composes fast.
+	fast, heavy := base, base
+	fast.ComposeMicros, heavy.ComposeMicros = 5_000, 60_000
+	if Score(heavy) >= Score(fast) || Score(fast) >= s {
+		t.Errorf("compose cost: %d (5 ms), %d (60 ms), %d (none)", Score(fast), Score(heavy), s)
+	}
 	pub := base
 	pub.Reach = ReachPublic
 	if Score(pub) <= s {
@@ -92,7 +104,8 @@ func TestScore(t *testing.T) {
 	}
 	// The largest values a report may carry do not overflow: the score
 	// stays below that of the same upload with ideal CPU and RTT.
-	huge := CapReport{UploadBps: maxControlValue, Cores: maxControlValue, EncodeMicros: maxControlValue, RTTMicros: maxControlValue, Reach: ReachPublic}
+	huge := CapReport{UploadBps: maxControlValue, Cores: maxControlValue, EncodeMicros: maxControlValue, RTTMicros: maxControlValue, Reach: ReachPublic,
+		ComposeMicros: maxControlValue}
 	ideal := CapReport{UploadBps: maxControlValue, Cores: 8, Reach: ReachPublic}
 	if Score(huge) > Score(ideal) {
 		t.Errorf("Score(huge) = %d > Score(ideal) = %d", Score(huge), Score(ideal))

@@ -229,6 +229,9 @@ type Activity struct {
 	// MediaEncode returns the measured time to encode one media frame
 	// where the node encodes (0: it encodes nothing).
 	MediaEncode func(hash string) time.Duration
+	// ComposeCost returns the node's CPU time to compose and encode one
+	// frame of composed video (measured, or calibrated once).
+	ComposeCost func() time.Duration
 }
 
 // MediaLink is one media edge the node sends on.

@@ -228,14 +228,15 @@ export class Call {
   }
 
   // tiles groups the other members' live tracks by origin: {origin,
-  // video, audio, screen}.
+  // video, audio, screen, and from the mixer mix (mixed audio) and grid
+  // (composed video)}.
   tiles() {
     const by = {};
     for (const [mid, t] of Object.entries(this.tracks)) {
       const track = this.remote[mid];
       if (t.send || !track || track.readyState !== 'live') continue;
       const tile = by[t.origin] || (by[t.origin] = { origin: t.origin, mids: {} });
-      const k = t.kind === 'video' ? 'video' : t.kind === 'screen' ? 'screen' : 'audio';
+      const k = t.kind === 'video' ? 'video' : t.kind === 'screen' ? 'screen' : t.kind === 'grid' ? 'grid' : 'audio';
       if (t.kind === 'mix') tile.mix = track; else tile[k] = track;
       tile.mids[k] = mid;
     }

@@ -70,13 +70,41 @@ function CallView({ roomRef, members, mixer, me }) {
     </section>`;
   }
   // A member gone from the room leaves no tile behind.
-  const tiles = c.tiles().filter((t) => !members.some((m) => m.id === t.origin && m.gone));
+  const all = c.tiles().filter((t) => !members.some((m) => m.id === t.origin && m.gone));
+  // The mixer's composed picture (low bandwidth) is one large tile; a
+  // member whose tracks come only through it has no tile of its own.
+  const grids = all.filter((t) => t.grid);
+  const tiles = all.filter((t) => t.video || t.audio || t.screen);
   const screens = tiles.filter((t) => t.screen);
+  const lowBandwidth = async () => {
+    const on = !c.lowBandwidth;
+    c.lowBandwidth = on;
+    c.lowNote = on ? 'asking the mixer…' : '';
+    setTick((t) => t + 1);
+    try {
+      let st = await call('POST', room(`${P}/rooms/{room}/media/mix`, roomRef), { on, video: on });
+      // The mixer answers once it sends to this node: wait up to 10 s.
+      for (let i = 0; on && i < 20 && !st.composed_by && !st.video_refused && !st.mix_refused; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        st = await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef));
+      }
+      if (!on) c.lowNote = '';
+      else if (st.video_refused || st.mix_refused) c.lowNote = 'refused by the mixer: ' + (st.video_refused || st.mix_refused);
+      else if (st.composed_by) c.lowNote = 'one composed picture from ' + nickOf(members, st.composed_by);
+      else c.lowNote = 'the mixer has not answered yet';
+    } catch (e) {
+      c.lowNote = e.message;
+    }
+    setTick((t) => t + 1);
+  };
   return html`<section class="call">
     ${c.mediaError && html`<div class="banner warn" data-testid="media-error">${c.mediaError} <button class="ghost" onClick=${() => c.openDevices()}>Retry devices</button></div>`}
     ${c.reason && html`<div class="banner warn" data-testid="call-closed">${c.reason}
       ${c.state === 'closed' && html` <button onClick=${() => { c.reason = ''; c.start(); }} data-testid="take-back">Continue the call here</button>`}</div>`}
     ${c.state === 'down' && html`<div class="banner err" data-testid="call-down">Media connection lost; reconnecting…</div>`}
+    ${c.lowNote && html`<div class="banner" data-testid="low-bandwidth-state">Low bandwidth: ${c.lowNote}</div>`}
+    ${grids.length > 0 && html`<div class="screens">${grids.map((t) => html`<${Tile} key=${t.origin + 'g'} kind="grid" origin=${t.origin}
+        name=${'Everyone, composed by ' + nickOf(members, t.origin)} video=${t.grid} />`)}</div>`}
     ${screens.length > 0 && html`<div class="screens">${screens.map((t) => html`<${Tile} key=${t.origin + 's'} kind="screen" origin=${t.origin}
         name=${nickOf(members, t.origin)} video=${t.screen} stalled=${c.stalled[t.mids.screen]} />`)}</div>`}
     <div class=${'tiles n' + Math.min(tiles.length + 1, 9)} data-testid="tiles">
@@ -84,11 +112,13 @@ function CallView({ roomRef, members, mixer, me }) {
         note=${c.muted ? 'muted' : c.local.screen ? 'sharing screen' : ''} mixer=${mixer === me.id} />
       ${tiles.map((t) => html`<${Tile} key=${t.origin} kind="video" origin=${t.origin} name=${nickOf(members, t.origin)}
         video=${t.video} audio=${t.audio} level=${c.levels[t.origin] || 0} stalled=${t.mids.video && c.stalled[t.mids.video]} mixer=${mixer === t.origin} />`)}
-      ${tiles.filter((t) => t.mix).map((t) => html`<${Audio} key=${t.origin + 'm'} track=${t.mix} />`)}
+      ${all.filter((t) => t.mix).map((t) => html`<${Audio} key=${t.origin + 'm'} track=${t.mix} />`)}
     </div>
     <div class="controls" data-testid="controls" data-state=${c.state}>
       <button onClick=${() => c.setMuted(!c.muted)} data-testid="mute" class=${c.muted ? 'on' : ''}>${c.muted ? 'Unmute' : 'Mute'}</button>
       <button onClick=${() => c.setCameraOff(!c.cameraOff)} data-testid="camera" class=${c.cameraOff ? 'on' : ''}>${c.cameraOff ? 'Camera on' : 'Camera off'}</button>
+      <button onClick=${lowBandwidth} data-testid="low-bandwidth" class=${c.lowBandwidth ? 'on' : ''}
+        title="one composed picture and one mixed sound from the mixer instead of a stream per member">${c.lowBandwidth ? 'All streams' : 'Low bandwidth'}</button>
       ${c.local.screen
         ? html`<button onClick=${() => c.stopScreen()} data-testid="stop-screen" class="on">Stop sharing</button>`
         : html`<button onClick=${() => c.shareScreen().catch((e) => { c.reason = 'screen sharing: ' + e.message; setTick((t) => t + 1); })} data-testid="share-screen">Share screen</button>`}

@@ -76,7 +76,7 @@ func printMixer(g *globals, in api.MixerInfo) {
 	}
 	fmt.Fprintf(g.out, "topology: %s (mesh up to %d members); pin: %s\n\n", in.Topology, in.MeshMax, pin)
 	tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tSCORE\tUPLOAD\tRTT\tCORES\tENCODE\tREACH\tMEDIA OUT\tROLE")
+	fmt.Fprintln(tw, "MEMBER\tSCORE\tUPLOAD\tRTT\tCORES\tENCODE\tCOMPOSE\tREACH\tMEDIA OUT\tROLE")
 	for _, m := range in.Members {
 		role := ""
 		switch {
@@ -98,10 +98,14 @@ func printMixer(g *globals, in api.MixerInfo) {
 			if r.MediaOutBps > 0 {
 				media = rateText(float64(r.MediaOutBps))
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f ms\t%d\t%.1f ms\t%s\t%s\t%s\n", m.Nick, m.Score, up, float64(r.RTTMicros)/1000,
-				r.Cores, float64(r.EncodeMicros)/1000, r.Reach, media, role)
+			compose := "-"
+			if r.ComposeMicros > 0 {
+				compose = fmt.Sprintf("%.1f ms", float64(r.ComposeMicros)/1000)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f ms\t%d\t%.1f ms\t%s\t%s\t%s\t%s\n", m.Nick, m.Score, up, float64(r.RTTMicros)/1000,
+				r.Cores, float64(r.EncodeMicros)/1000, compose, r.Reach, media, role)
 		} else {
-			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t%s\n", m.Nick, m.Score, role)
+			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t%s\n", m.Nick, m.Score, role)
 		}
 	}
 	_ = tw.Flush()

@@ -166,6 +166,11 @@ const tilesJS = `Array.from(document.querySelectorAll('figure[data-tile=video], 
     frames: v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0};
 })`
 
+// gridFramesJS is the frames the composed picture's tile has shown (0:
+// none).
+const gridFramesJS = `(() => { const v = document.querySelector('figure[data-tile=grid] video');
+  return v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0; })()`
+
 func (p *page) tiles() []tileInfo {
 	p.t.Helper()
 	v, err := eval[[]tileInfo](p, tilesJS)
@@ -436,6 +441,21 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	if st, err := ds[0].Client.MediaStats(ctx, info.Key); err != nil || st.Mode != "star" || st.Mixer != ids[4] {
 		t.Fatalf("mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, ids[4])
 	}
+	// Page 0 switches to low bandwidth: one composed picture from the
+	// mixer, no video of its own per member, without rejoining.
+	gridAdvancing := func(pg *page, what string) {
+		t.Helper()
+		n, err := eval[int](pg, gridFramesJS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg.waitJS(what, fmt.Sprintf(`(%s) >= %d`, gridFramesJS, n+15))
+	}
+	pages[0].click(`[data-testid=low-bandwidth]`)
+	pages[0].waitJS("the mixer's answer", `(document.querySelector('[data-testid=low-bandwidth-state]')?.innerText || '').includes('one composed picture')`)
+	gridAdvancing(pages[0], "the composed picture")
+	pages[0].waitJS("no video per member", `document.querySelectorAll('figure[data-tile=video] video').length === 0`)
+	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-composed.png"))
 	pages[0].click(`[data-testid=tab-network]`)
 	pages[0].waitJS("the mixer in the graph", fmt.Sprintf(`document.querySelector('[data-testid=graph]')?.dataset.mixer === %q`, ids[4]))
 	pages[0].screenshot(filepath.Join(os.TempDir(), "f2f-star-before.png"))
@@ -443,9 +463,15 @@ func TestStarOfFiveSurvivesMixerKill(t *testing.T) {
 	// Kill the mixer's daemon (SIGKILL: no goodbye).
 	ds[4].Kill()
 	newMixer := agreedMixer(t, ctx, ds[:4], info.Key, func(m string) bool { return m != ids[4] })
-	for i, pg := range pages {
-		advancing(pg, others(i, 4), "every surviving member's video after the failover")
+	// The composed picture comes from the new mixer; the others keep
+	// every member's video.
+	gridAdvancing(pages[0], "the composed picture after the failover")
+	for i, pg := range pages[1:] {
+		advancing(pg, others(i+1, 4), "every surviving member's video after the failover")
 	}
+	// Back to all streams, again without rejoining.
+	pages[0].click(`[data-testid=low-bandwidth]`)
+	advancing(pages[0], others(0, 4), "every surviving member's video after low bandwidth")
 	if st, err := ds[0].Client.MediaStats(ctx, info.Key); err != nil || st.Mode != "star" || st.Mixer != newMixer {
 		t.Fatalf("after the kill: mode %s mixer %s, want a star around %s", st.Mode, st.Mixer, newMixer)
 	}
