@@ -132,7 +132,7 @@ func (s *Service) admitCompose(room string, r peer.ID) (bool, string) {
 	need := time.Duration(outs+1) * cost * time.Duration(p.FPS)
 	budget := time.Duration(p.Budget * float64(time.Second))
 	if need > budget {
-		return false, fmt.Sprintf("composing for %d members would take about %.0f ms of CPU a second (%.1f ms a frame at %d fps), over this node's budget of %.0f ms",
+		return false, fmt.Sprintf("composed video for %d member(s) would take about %.0f ms of CPU a second (%.1f ms a frame at %d fps), over this node's budget of %.1f ms",
 			outs+1, need.Seconds()*1000, cost.Seconds()*1000, p.FPS, budget.Seconds()*1000)
 	}
 	return true, ""

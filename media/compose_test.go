@@ -1,7 +1,10 @@
 package media
 
 import (
+	"errors"
 	"image"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,4 +191,103 @@ func lastFrame(t *testing.T, o *composeOut) []byte {
 		t.Fatal("no frame encoded")
 	}
 	return o.out[:n]
+}
+
+// A mixer whose CPU budget cannot take one more composed stream refuses
+// it with its reason (in the member's stats), and the member keeps
+// getting every publisher's video.
+func TestComposeRefusedOverBudget(t *testing.T) {
+	rooms := &staticRooms{hash: "room1"}
+	p := DefaultParams()
+	p.Compose.Budget = 0.0001 // 0.1 ms of CPU a second: no frame fits
+	nodes := newTestNodes(t, 3, func(int) Rooms { return rooms }, WithParams(p))
+	var ids []peer.ID
+	for _, n := range nodes {
+		ids = append(ids, n.h.ID())
+	}
+	rooms.set(Topology{Star: true, Mixer: ids[0], Members: ids})
+	if err := nodes[2].svc.SetMix("room1", true, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[1].svc.Publish("room1", PublishSpec{Video: "../testnet/testdata/test.ivf", Loop: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the mixer's refusal", func() bool { return nodes[2].svc.Stats("room1").VideoRefused != "" })
+	st := nodes[2].svc.Stats("room1")
+	if !strings.Contains(st.VideoRefused, "over this node's budget") || st.ComposedBy != "" {
+		t.Fatalf("refused %q, composed by %q", st.VideoRefused, st.ComposedBy)
+	}
+	t.Logf("refused: %s", st.VideoRefused)
+	waitFor(t, 30*time.Second, "the publisher's own video instead", func() bool {
+		for _, s := range nodes[2].svc.Stats("room1").Streams {
+			if s.Origin == ids[1].String() && s.ID == kindVideo && s.Frames > 30 {
+				return true
+			}
+		}
+		return false
+	})
+	if nodes[0].svc.Stats("room1").Compose != nil {
+		t.Fatal("the mixer composes anyway")
+	}
+	// On a mesh nobody composes: the node says so before asking.
+	rooms.set(Topology{Mixer: ids[0], Members: ids})
+	if err := nodes[2].svc.SetMix("room1", true, true); !errors.Is(err, ErrMixNeedsStar) {
+		t.Fatalf("mesh: %v", err)
+	}
+}
+
+// A composition whose measured work stays above its budget for three
+// seconds sheds its newest output, with the reason.
+func TestComposeShedsOverBudget(t *testing.T) {
+	p := DefaultParams().Compose
+	var shed []peer.ID
+	var why string
+	c := &composeSession{p: p, outs: map[peer.ID]*composeOut{}, order: []peer.ID{"a", "b"},
+		shed: func(r peer.ID, reason string) { shed, why = append(shed, r), reason }}
+	for range 2 {
+		c.loadNS.Store(uint64(time.Second))
+		c.checkLoad()
+	}
+	c.loadNS.Store(uint64(time.Millisecond)) // a good second starts over
+	c.checkLoad()
+	for range 2 {
+		c.loadNS.Store(uint64(time.Second))
+		c.checkLoad()
+	}
+	if len(shed) != 0 {
+		t.Fatalf("shed %v after two bad seconds", shed)
+	}
+	c.loadNS.Store(uint64(time.Second))
+	c.checkLoad()
+	if len(shed) != 1 || shed[0] != "b" || !strings.Contains(why, "over this node's budget of 750 ms") {
+		t.Fatalf("shed %v: %q", shed, why)
+	}
+}
+
+// Garbage from a publisher (random bytes, truncated frames, a keyframe
+// claiming 16000x16000) is dropped: no crash, no picture, keyframes asked.
+func TestComposeHostileFrames(t *testing.T) {
+	keyReqs := 0
+	c := &composeSession{p: DefaultParams().Compose, inputs: map[trackKey]*videoIn{}, keyReq: func(trackKey) { keyReqs++ }}
+	key := trackKey{origin: "x", kind: kindVideo, id: kindVideo}
+	rng := rand.New(rand.NewPCG(1, 2))
+	huge := []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x3e, 0x80, 0x3e, 0, 0, 0, 0}
+	c.feedFrame(key, huge)
+	for i := range 500 {
+		b := make([]byte, rng.IntN(2000))
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		if i%2 == 0 && len(b) > 10 {
+			b[0] &^= 1 // claims to be a keyframe
+			copy(b[3:], []byte{0x9d, 0x01, 0x2a})
+		}
+		c.feedFrame(key, b)
+	}
+	in := c.inputs[key]
+	defer in.dec.close()
+	if in.errs == 0 {
+		t.Fatal("no errors counted")
+	}
+	t.Logf("%d errors, %d pictures, %d keyframe requests", in.errs, in.seq, keyReqs)
 }

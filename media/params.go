@@ -144,11 +144,21 @@ func (p Params) validate() error {
 	case p.MaxSignalMsg < 4<<10, p.SignalRate <= 0, p.SignalBurst < 1, p.MaxCandidates < 1,
 		p.MaxInbound < 1, p.MaxTracks < 2, p.MaxPacketRate <= 0:
 		return errors.New("media: limits must be positive")
-	case p.Compose.Width < 64 || p.Compose.Width > 1920 || p.Compose.Width%2 != 0 ||
-		p.Compose.Height < 64 || p.Compose.Height > 1080 || p.Compose.Height%2 != 0:
-		return errors.New("media: the composed picture must be 64x64 to 1920x1080, even sizes")
-	case p.Compose.FPS < 1 || p.Compose.FPS > 30, p.Compose.Kbps < 100 || p.Compose.Kbps > 8000, p.Compose.Budget <= 0:
-		return errors.New("media: composed video wants 1-30 fps, 100-8000 kbit/s and a positive CPU budget")
+	}
+	return p.Compose.Validate()
+}
+
+// Validate checks the composed video's settings.
+func (c ComposeParams) Validate() error {
+	switch {
+	case c.Width < 64 || c.Width > 1920 || c.Width%2 != 0 || c.Height < 64 || c.Height > 1080 || c.Height%2 != 0:
+		return fmt.Errorf("media: the composed picture must be 64x64 to 1920x1080 in even sizes, not %dx%d", c.Width, c.Height)
+	case c.FPS < 1 || c.FPS > 30:
+		return fmt.Errorf("media: composed video at %d fps (want 1 to 30)", c.FPS)
+	case c.Kbps < 100 || c.Kbps > 8000:
+		return fmt.Errorf("media: composed video at %d kbit/s (want 100 to 8000)", c.Kbps)
+	case !(c.Budget > 0 && c.Budget <= 64):
+		return fmt.Errorf("media: a composition budget of %v cores (want more than 0, at most 64)", c.Budget)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/media"
 )
 
 // Profile names accepted by InitRepo.
@@ -93,6 +94,37 @@ type MediaConfig struct {
 	// server this node runs for its rooms' members while it is publicly
 	// reachable; empty: none.
 	TURNListen string `json:"turn_listen,omitempty"`
+	// Composed video (f2f media mix ROOM on --video) this node makes as
+	// the mixer: the picture's size, frames a second, kbit/s per member,
+	// and the CPU it may spend composing, in cores (0: the defaults,
+	// 640x360, 15 fps, 600 kbit/s, 0.75 cores).
+	ComposeWidth  int     `json:"compose_width,omitempty"`
+	ComposeHeight int     `json:"compose_height,omitempty"`
+	ComposeFPS    int     `json:"compose_fps,omitempty"`
+	ComposeKbps   int     `json:"compose_kbps,omitempty"`
+	ComposeBudget float64 `json:"compose_budget,omitempty"`
+}
+
+// composeParams are the composed video's settings: config.json's where
+// set, else the defaults.
+func (m MediaConfig) composeParams() media.ComposeParams {
+	p := media.DefaultParams().Compose
+	if m.ComposeWidth != 0 {
+		p.Width = m.ComposeWidth
+	}
+	if m.ComposeHeight != 0 {
+		p.Height = m.ComposeHeight
+	}
+	if m.ComposeFPS != 0 {
+		p.FPS = m.ComposeFPS
+	}
+	if m.ComposeKbps != 0 {
+		p.Kbps = m.ComposeKbps
+	}
+	if m.ComposeBudget != 0 {
+		p.Budget = m.ComposeBudget
+	}
+	return p
 }
 
 // AddressesConfig lists the swarm (libp2p) and local API addresses.
@@ -239,6 +271,9 @@ func (c *Config) Validate() error {
 		if _, err := net.ResolveUDPAddr("udp", c.Media.TURNListen); err != nil {
 			return fmt.Errorf("media.turn_listen: %q: %v", c.Media.TURNListen, err)
 		}
+	}
+	if err := c.Media.composeParams().Validate(); err != nil {
+		return fmt.Errorf("media.compose_*: %s", strings.TrimPrefix(err.Error(), "media: "))
 	}
 	r := c.Resources
 	for _, f := range []struct {

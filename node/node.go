@@ -442,7 +442,10 @@ func New(repoPath string, opts ...Option) (_ *Node, err error) {
 
 	// Live media: pion PeerConnections to the members the room's topology
 	// selects, signaled over libp2p streams.
+	mp := media.DefaultParams()
+	mp.Compose = n.cfg.Media.composeParams()
 	n.media, err = media.New(n.host, mediaRooms{n.rooms}, append([]media.Option{
+		media.WithParams(mp),
 		media.WithLogger(n.log.With("subsystem", "media")),
 		media.WithICE(mediaICE(n.cfg)),
 		media.WithRoomICE(n.roomICE),

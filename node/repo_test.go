@@ -604,3 +604,34 @@ func TestRepoPath(t *testing.T) {
 		})
 	}
 }
+
+// The composed video's settings in config.json: unset means the
+// defaults; out of range is refused with the key's name.
+func TestComposeConfig(t *testing.T) {
+	c, err := DefaultConfig(ProfileLocal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Media.composeParams(); p.Width != 640 || p.Height != 360 || p.FPS != 15 {
+		t.Fatalf("defaults %+v", p)
+	}
+	c.Media.ComposeWidth, c.Media.ComposeHeight, c.Media.ComposeFPS = 1280, 720, 10
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Media.composeParams(); p.Width != 1280 || p.Height != 720 || p.FPS != 10 || p.Kbps != 600 {
+		t.Fatalf("set %+v", p)
+	}
+	for _, bad := range []func(m *MediaConfig){
+		func(m *MediaConfig) { m.ComposeFPS = 60 },
+		func(m *MediaConfig) { m.ComposeWidth = 641 },
+		func(m *MediaConfig) { m.ComposeBudget = -1 },
+		func(m *MediaConfig) { m.ComposeKbps = 50 },
+	} {
+		c2 := c
+		bad(&c2.Media)
+		if err := c2.Validate(); err == nil || !strings.Contains(err.Error(), "media.compose_") {
+			t.Errorf("%+v: %v", c2.Media, err)
+		}
+	}
+}
