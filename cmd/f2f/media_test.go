@@ -56,6 +56,7 @@ func TestMediaCLI(t *testing.T) {
 		{[]string{"media", "record", "call"}, "give --dir"},
 		{[]string{"media", "stop", "call"}, "nothing is published or recorded"},
 		{[]string{"media", "mix", "call", "maybe"}, "want on or off"},
+		{[]string{"media", "mix", "call", "off", "--video"}, "--video goes with on"},
 	} {
 		r := cli(ctx, t, c, tc.args...)
 		if r.Code == 0 {
@@ -144,6 +145,17 @@ func TestMediaCLI(t *testing.T) {
 	// The one build mixes: a member's ask is taken, and taken back.
 	if out := cliOK(ctx, t, asker, "media", "mix", "call", "on"); !strings.Contains(out, "mixed audio on for call") {
 		t.Errorf("mix on: %q", out)
+	}
+	cliOK(ctx, t, asker, "media", "mix", "call", "off")
+	// Composed video: the mixer answers, stats say who composes, and off
+	// goes back to a stream per publisher.
+	if out := cliOK(ctx, t, asker, "media", "mix", "call", "on", "--video"); !strings.Contains(out, "mixed audio and composed video on for call") {
+		t.Errorf("mix on --video: %q", out)
+	}
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		return strings.Contains(cliOK(ctx, t, asker, "media", "stats", "call"), "composed video from"), nil
+	}); err != nil {
+		t.Errorf("stats never say who composes: %v", err)
 	}
 	cliOK(ctx, t, asker, "media", "mix", "call", "off")
 	var mixerRepo string
