@@ -3,45 +3,11 @@ package media
 import (
 	"fmt"
 	"image"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
-
-// cameraFrames encodes n frames of a moving pattern at w×h, 30 fps, as
-// a camera would send them (about 500 kbit/s).
-func cameraFrames(b testing.TB, w, h, n, seed int) [][]byte {
-	b.Helper()
-	enc, err := newVP8Encoder(w, h, 30, 500)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer enc.close()
-	var p picture
-	p.resize(w, h)
-	out := make([]byte, 512<<10)
-	var frames [][]byte
-	for i := range n {
-		for y := range h {
-			for x := range w {
-				p.Y[y*w+x] = byte((x+2*i+seed*40)^(y-i)) | byte((x*y+seed)>>9)
-			}
-		}
-		for j := range p.U {
-			p.U[j], p.V[j] = byte(j/w+seed*50+i), byte(200-j/w-seed*30)
-		}
-		k, _, err := enc.encode(&p, i == 0, out)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if k > 0 {
-			frames = append(frames, append([]byte(nil), out[:k]...))
-		}
-	}
-	return frames
-}
 
 // BenchmarkCompose is the mixer's work for one composed output frame at
 // 640x360/15 fps from N inputs of 640x360 at 30 fps: decoding two frames
@@ -57,7 +23,7 @@ func BenchmarkCompose(b *testing.B) {
 			streams := make([][][]byte, n)
 			keys := make([]trackKey, n)
 			for i := range n {
-				streams[i] = cameraFrames(b, 640, 360, 60, i)
+				streams[i] = mustFrames(b, 640, 360, 60, i)
 				keys[i] = trackKey{origin: peer.ID(rune('a' + i)), kind: kindVideo, id: kindVideo}
 			}
 			if _, err := c.output("r"); err != nil {
@@ -109,48 +75,26 @@ func BenchmarkCompose(b *testing.B) {
 // and one output, for b.N output frames, and reports the latency from an
 // input frame decoded to the first output frame showing it sent.
 func BenchmarkComposeLatency(b *testing.B) {
-	p := DefaultParams().Compose
-	c := newComposeSession(p, "mixer", nil, func(q peer.ID) string { return string(q) }, func(trackKey) {}, nil)
-	defer c.stop()
 	streams := make([][][]byte, 4)
 	for i := range streams {
-		streams[i] = cameraFrames(b, 640, 360, 60, i)
+		streams[i] = mustFrames(b, 640, 360, 60, i)
 	}
-	if _, err := c.output("r"); err != nil {
+	p := DefaultParams().Compose
+	b.ResetTimer()
+	lat, err := compositionLatency(p, streams, func(q peer.ID) string { return string(q) }, time.Duration(max(b.N, 2*p.FPS))*time.Second/time.Duration(p.FPS))
+	if err != nil {
 		b.Fatal(err)
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	b.ResetTimer()
-	for i := range streams {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			key := trackKey{origin: peer.ID(rune('a' + i)), kind: kindVideo, id: kindVideo}
-			t := time.NewTicker(time.Second / 30)
-			defer t.Stop()
-			for k := 0; ; k++ {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
-				c.feedFrame(key, streams[i][k%len(streams[i])])
-			}
-		}()
-	}
-	for c.frames.Load() < uint64(b.N) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	close(stop)
-	for range streams {
-		<-done
-	}
 	b.StopTimer()
-	lat := c.latencies()
-	if len(lat) == 0 {
-		b.Fatal("no latencies")
-	}
-	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func mustFrames(b testing.TB, w, h, n, seed int) [][]byte {
+	b.Helper()
+	fs, err := cameraFrames(w, h, n, seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fs
 }

@@ -84,7 +84,7 @@ shutdown takes. Nothing leaves the machine.`,
 	}
 	daemon.Flags().IntVar(&runs, "runs", 5, "how many daemon starts")
 	daemon.Flags().DurationVar(&idle, "idle", 5*time.Second, "how long the daemon idles before its RSS is read")
-	cmd.AddCommand(daemon, newBenchChatCmd(g), newBenchFilesCmd(g), newBenchElectionCmd(g), newBenchMediaCmd(g))
+	cmd.AddCommand(daemon, newBenchChatCmd(g), newBenchFilesCmd(g), newBenchElectionCmd(g), newBenchMediaCmd(g), newBenchComposeCmd(g))
 	return cmd
 }
 

@@ -133,3 +133,41 @@ func TestBenchMediaCLI(t *testing.T) {
 		oneErrLine(t, res.Stderr)
 	}
 }
+
+// f2f bench compose: figures for each count of inputs; bad flags are one
+// line each.
+func TestBenchComposeCLI(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	repo := filepath.Join(t.TempDir(), "unused")
+	out := cliOK(ctx, t, repo, "bench", "compose", "--inputs", "1,2", "--frames", "5", "--window", "2s", "--json")
+	var res struct {
+		Cores int `json:"cores"`
+		Runs  []struct {
+			Inputs         int     `json:"inputs"`
+			DecodeMS       float64 `json:"decode_ms"`
+			FrameMS        float64 `json:"frame_ms"`
+			OutputsPerCore float64 `json:"outputs_per_core"`
+			P50            float64 `json:"latency_ms_p50"`
+			P99            float64 `json:"latency_ms_p99"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	if res.Cores < 1 || len(res.Runs) != 2 || res.Runs[1].Inputs != 2 {
+		t.Fatalf("runs %+v", res)
+	}
+	for _, r := range res.Runs {
+		if r.DecodeMS <= 0 || r.FrameMS <= 0 || r.OutputsPerCore <= 0 || r.P50 <= 0 || r.P99 < r.P50 {
+			t.Errorf("implausible figures %+v", r)
+		}
+	}
+	for _, bad := range [][]string{{"--inputs", "0"}, {"--inputs", "four"}, {"--frames", "0"}, {"--window", "1ms"}} {
+		res := cli(ctx, t, repo, append([]string{"bench", "compose"}, bad...)...)
+		if res.Code == 0 || !strings.Contains(oneErrLine(t, res.Stderr), "--") {
+			t.Errorf("%v: %d %q", bad, res.Code, res.Stderr)
+		}
+	}
+}
