@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/sys/unix"
 )
 
 // Composed video: on the mixer of a star, every member that asks gets one
@@ -86,7 +88,8 @@ type composeSession struct {
 	// costNS is the recent cost of one output frame (compose and encode),
 	// an exponential average.
 	costNS atomic.Uint64
-	// loadNS is the CPU time of the last second (decode, compose, encode).
+	// loadNS is the CPU time of the last second (decode, compose, encode;
+	// the threads' CPU clocks).
 	loadNS   atomic.Uint64
 	overload int // seconds in a row above the budget (tick goroutine)
 	shed     func(r peer.ID, reason string)
@@ -324,9 +327,11 @@ func (c *composeSession) decodeLocked(in *videoIn, frame []byte) bool {
 		}
 		return false
 	}
-	t0 := time.Now()
+	runtime.LockOSThread() // the thread's CPU clock measures the decode
+	t0 := threadCPU()
 	ok, err := in.dec.decode(frame, &in.pic)
-	d := time.Since(t0)
+	d := threadCPU() - t0
+	runtime.UnlockOSThread()
 	c.decodeNS.Add(uint64(d))
 	c.loadNS.Add(uint64(d))
 	if err != nil {
@@ -548,8 +553,12 @@ func layout(w, h, n, feat int) []image.Rectangle {
 }
 
 // composeFor draws and encodes one frame of o and sends it.
+// Its costs are CPU time, on the thread's clock: a busy machine makes the
+// work take longer, not cost more.
 func (c *composeSession) composeFor(o *composeOut, tiles []*videoIn, speaker peer.ID) {
-	t0 := time.Now()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := threadCPU()
 	cv := &o.canvas
 	cv.fill(16, 128, 128)
 	rects := layout(cv.W, cv.H, len(tiles), featured(tiles, speaker))
@@ -577,12 +586,12 @@ func (c *composeSession) composeFor(o *composeOut, tiles []*videoIn, speaker pee
 	if len(tiles) == 0 {
 		c.drawLabel(cv, image.Rect(0, 0, cv.W, cv.H/2+labelH), "waiting for video")
 	}
-	t1 := time.Now()
+	t1 := threadCPU()
 	n, _, err := o.enc.encode(cv, o.forceKey.Swap(false), o.out)
-	t2 := time.Now()
-	c.composeNS.Add(uint64(t1.Sub(t0)))
-	c.encodeNS.Add(uint64(t2.Sub(t1)))
-	cost := uint64(t2.Sub(t0))
+	t2 := threadCPU()
+	c.composeNS.Add(uint64(t1 - t0))
+	c.encodeNS.Add(uint64(t2 - t1))
+	cost := uint64(t2 - t0)
 	c.loadNS.Add(cost)
 	if old := c.costNS.Load(); old == 0 {
 		c.costNS.Store(cost)
@@ -610,6 +619,16 @@ func (c *composeSession) composeFor(o *composeOut, tiles []*videoIn, speaker pee
 		}
 	}
 	c.latMu.Unlock()
+}
+
+// threadCPU is the calling thread's CPU time (callers lock their
+// goroutine to the thread around what they measure).
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // latencies returns the kept composition latencies: from an input frame

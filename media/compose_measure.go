@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"slices"
 	"time"
 
@@ -106,16 +107,19 @@ func MeasureComposition(inputs, frames int, d time.Duration) (CompositionCost, e
 	if len(tiles) != inputs {
 		return res, errors.New("measure composition: the inputs did not decode")
 	}
+	// CPU time, on this thread's clock.
+	runtime.LockOSThread()
 	var decode, work time.Duration
 	for range frames {
-		t0 := time.Now()
+		t0 := threadCPU()
 		feed()
 		feed()
-		t1 := time.Now()
+		t1 := threadCPU()
 		c.composeFor(o, tiles, "")
-		decode += t1.Sub(t0)
-		work += time.Since(t1)
+		decode += t1 - t0
+		work += threadCPU() - t1
 	}
+	runtime.UnlockOSThread()
 	res.Decode, res.Frame = decode/time.Duration(frames), work/time.Duration(frames)
 	res.OutputsPerCore = (float64(time.Second)/float64(p.FPS) - float64(res.Decode)) / float64(res.Frame)
 

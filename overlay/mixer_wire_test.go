@@ -153,7 +153,7 @@ func TestElectMalformed(t *testing.T) {
 		"bad utf8":      append(append(v(1, 4), v(5, 1)...), by(10, []byte{0xff})...),
 		"unknown field": append(append([]byte{}, good...), v(12, 1)...),
 		"out of order":  append(v(2, 1), v(1, 2)...),
-		"bad report":    append(append([]byte{}, good...), by(11, v(12, 1))...),
+		"bad report":    append(append([]byte{}, good...), by(11, v(13, 1))...),
 		"oversize":      make([]byte, MaxControlBody+1),
 	} {
 		if _, err := UnmarshalElect(b); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {

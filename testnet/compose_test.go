@@ -39,11 +39,11 @@ func writeColourIVF(t *testing.T, dir, colour string) string {
 }
 
 // gridFrames decodes a composed recording with ffmpeg, one frame a second
-// from the 2nd second on, as raw 4:2:0 pictures.
-func gridFrames(t *testing.T, path string, w, h int) [][]byte {
+// from the 2nd second to the upto-th, as raw 4:2:0 pictures.
+func gridFrames(t *testing.T, path string, w, h, upto int) [][]byte {
 	t.Helper()
 	raw := path + ".yuv"
-	out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", path, "-vf", "select='gte(t,2)',fps=1",
+	out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-i", path, "-vf", fmt.Sprintf("select='between(t,2,%d)',fps=1", upto),
 		"-f", "rawvideo", "-pix_fmt", "yuv420p", raw).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
@@ -87,9 +87,9 @@ func colourRegions(pic []byte, w, h int) (boxes [][4]int, counts []int) {
 
 // checkColours: in every sampled frame each wanted colour covers at least
 // 2% of the picture, and the colours' regions do not overlap.
-func checkColours(t *testing.T, path string, want []int) {
+func checkColours(t *testing.T, path string, want []int, upto int) {
 	t.Helper()
-	frames := gridFrames(t, path, 640, 360)
+	frames := gridFrames(t, path, 640, 360, upto)
 	if len(frames) < 3 {
 		t.Fatalf("%s: %d sampled frames", path, len(frames))
 	}
@@ -248,6 +248,28 @@ func TestComposedVideoStarOfFive(t *testing.T) {
 	if cs.Inputs != 4 || cs.Receivers != 1 {
 		t.Fatalf("mixer composes %d inputs for %d receivers", cs.Inputs, cs.Receivers)
 	}
+	// A publisher leaves and comes back: the composed stream goes on, never
+	// started over.
+	if _, err := pubs[3].Media().Stop(hash); err != nil {
+		t.Fatal(err)
+	}
+	waitGrid := func(what string, n uint64) {
+		t.Helper()
+		from := gridFrom(mixer)
+		if err := WaitFor(ctx, func() (bool, error) { return gridFrom(mixer) >= from+n, nil }); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	waitGrid("composed frames while a publisher is away", 45)
+	if err := pubs[3].Media().Publish(hash, media.PublishSpec{Video: writeColourIVF(t, media0, composeColours[3].name), Audio: ogg, Loop: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitGrid("composed frames after it came back", 45)
+	for _, s := range viewer.Media().Stats(hash).Streams {
+		if s.Origin == mixer.String() && s.ID == "grid" && (s.Restarts != 0 || s.MaxGap >= 1000) {
+			t.Fatalf("the composed stream started over (%d) or paused %.0f ms when a publisher left and came back", s.Restarts, s.MaxGap)
+		}
+	}
 	// Kill the mixer: the next one composes.
 	killed := time.Now()
 	var rest []*node.Node
@@ -297,6 +319,6 @@ func TestComposedVideoStarOfFive(t *testing.T) {
 			survivors = append(survivors, colourOf[nd.ID()])
 		}
 	}
-	checkColours(t, first.Path, all)
-	checkColours(t, second.Path, survivors)
+	checkColours(t, first.Path, all, 10)
+	checkColours(t, second.Path, survivors, 1000)
 }

@@ -49,6 +49,14 @@ function nickOf(members, id) {
   return m ? m.nick || short(id) : short(id);
 }
 
+// lowNoteOf says what the mixer answered to low bandwidth (null: nothing
+// yet).
+function lowNoteOf(st, members) {
+  if (st.video_refused || st.mix_refused) return 'refused by the mixer: ' + (st.video_refused || st.mix_refused);
+  if (st.composed_by) return 'one composed picture from ' + nickOf(members, st.composed_by);
+  return null;
+}
+
 function CallView({ roomRef, members, mixer, me }) {
   const [, setTick] = useState(0);
   const cref = useRef(null);
@@ -63,6 +71,18 @@ function CallView({ roomRef, members, mixer, me }) {
     } catch (e) { /* none */ }
   };
   const join = async () => { await c.start(); listDevices(); };
+  // In low bandwidth the mixer's answer can change (a new mixer, or it
+  // sheds the stream when it runs over its budget): follow it.
+  useEffect(() => {
+    if (!c.lowBandwidth) return undefined;
+    const id = setInterval(async () => {
+      try {
+        const note = lowNoteOf(await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef)), members);
+        if (note && note !== c.lowNote) { c.lowNote = note; setTick((t) => t + 1); }
+      } catch (e) { /* the next poll */ }
+    }, 2000);
+    return () => clearInterval(id);
+  }, [c.lowBandwidth]);
   if (c.state === 'idle') {
     return html`<section class="call idle">
       <p>Join the call to see and hear the others, with your camera and microphone.</p>
@@ -88,10 +108,7 @@ function CallView({ roomRef, members, mixer, me }) {
         await new Promise((r) => setTimeout(r, 500));
         st = await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef));
       }
-      if (!on) c.lowNote = '';
-      else if (st.video_refused || st.mix_refused) c.lowNote = 'refused by the mixer: ' + (st.video_refused || st.mix_refused);
-      else if (st.composed_by) c.lowNote = 'one composed picture from ' + nickOf(members, st.composed_by);
-      else c.lowNote = 'the mixer has not answered yet';
+      c.lowNote = on ? lowNoteOf(st, members) || 'the mixer has not answered yet' : '';
     } catch (e) {
       c.lowNote = e.message;
     }
