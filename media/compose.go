@@ -193,8 +193,19 @@ func (c *composeSession) output(r peer.ID) (*webrtc.TrackLocalStaticSample, erro
 	return tr, nil
 }
 
-// keepOutputs drops the outputs of receivers not in keep.
+// keepOutputs drops the outputs of receivers not in keep. The service
+// calls it on every reconcile: only a change takes the write lock (which
+// waits for a tick to finish and holds up the inputs meanwhile).
 func (c *composeSession) keepOutputs(keep map[peer.ID]bool) {
+	c.mu.RLock()
+	same := true
+	for r := range c.outs {
+		same = same && keep[r]
+	}
+	c.mu.RUnlock()
+	if same {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for r, o := range c.outs {
@@ -215,8 +226,21 @@ func (c *composeSession) keyframe(r peer.ID) {
 	}
 }
 
-// dropInputs removes the inputs and levels whose origin is not in keep.
+// dropInputs removes the inputs and levels whose origin is not in keep
+// (the write lock only when there is one).
 func (c *composeSession) dropInputs(keep map[trackKey]bool, speakers map[peer.ID]bool) {
+	c.mu.RLock()
+	same := true
+	for k := range c.inputs {
+		same = same && keep[k]
+	}
+	for p := range c.levels {
+		same = same && speakers[p]
+	}
+	c.mu.RUnlock()
+	if same {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, in := range c.inputs {
