@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fluttershy/face2face/api"
+	"github.com/fluttershy/face2face/node"
 	"github.com/fluttershy/face2face/testnet"
 )
 
@@ -187,4 +188,86 @@ func TestMediaCLI(t *testing.T) {
 	}
 	cliOK(ctx, t, a, "media", "stop", "call")
 	cliOK(ctx, t, b, "media", "stop", "call")
+}
+
+// A mixer whose CPU budget (config.json media.compose_budget) cannot take
+// a composed stream refuses it: `media mix ROOM on --video` fails with the
+// mixer's reason in one line and takes the ask back; mixed audio stays on.
+func TestComposeRefusedCLI(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 3*time.Minute)
+	a, b, c := newRepo(t), newRepo(t), newRepo(t)
+	for _, r := range []string{a, b, c} {
+		var cfg map[string]any
+		if err := json.Unmarshal(readFile(t, r, node.ConfigFile), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := cfg["media"].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m["compose_budget"] = 0.0001 // 0.1 ms of CPU a second
+		cfg["media"] = m
+		out, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, r, node.ConfigFile, string(out))
+	}
+	startDaemon(ctx, t, a)
+	boot := tcpAddr(t, idLines(ctx, t, a))
+	startDaemon(ctx, t, b, "--bootstrap", boot)
+	startDaemon(ctx, t, c, "--bootstrap", boot)
+	key := lastLine(cliOK(ctx, t, a, "room", "create", "call"))
+	cliOK(ctx, t, b, "room", "join", key)
+	cliOK(ctx, t, c, "room", "join", key)
+	cliOK(ctx, t, a, "mixer", "call", "--topology", "star")
+	// The mixer once every report is measured: the election's last word.
+	var mx string
+	if err := testnet.WaitFor(ctx, func() (bool, error) {
+		mx = ""
+		for _, r := range []string{a, b, c} {
+			m := mixerOf(ctx, t, r, "call")
+			if m.Topology != "star" || m.Mixer == "" || (mx != "" && m.Mixer != mx) || len(m.Members) != 3 {
+				return false, nil
+			}
+			for _, mem := range m.Members {
+				if mem.Report == nil || mem.Report.Probed == 0 {
+					return false, nil
+				}
+			}
+			mx = m.Mixer
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var asker, other string
+	for _, r := range []string{a, b, c} {
+		if idLines(ctx, t, r)[0] == mx {
+			continue
+		}
+		if asker == "" {
+			asker = r
+		} else {
+			other = r
+		}
+	}
+	ivf, _, err := testnet.WriteTestMedia(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliOK(ctx, t, other, "media", "publish", "call", "--video", ivf, "--loop")
+	r := cli(ctx, t, asker, "media", "mix", "call", "on", "--video")
+	if r.Code != 1 {
+		t.Fatalf("on --video over budget: exit %d, %q", r.Code, r.Stderr)
+	}
+	if line := oneErrLine(t, r.Stderr); !strings.Contains(line, "the mixer refused composed video (mixed audio stays on)") || !strings.Contains(line, "over this node's budget") {
+		t.Fatalf("refusal: %q", line)
+	}
+	// The refused ask is taken back; mixed audio stays.
+	out := cliOK(ctx, t, asker, "media", "stats", "call")
+	if strings.Contains(out, "composed video") || !strings.Contains(out, "mixed audio from") {
+		t.Fatalf("stats after the refusal:\n%s", out)
+	}
 }
