@@ -35,7 +35,7 @@ function Audio({ track }) {
 
 function Tile({ name, video, audio, level, stalled, mixer, origin, kind, self, note }) {
   const speaking = level > 0.05;
-  const cls = ['tile', kind === 'screen' ? 'screen' : '', speaking ? 'speaking' : '', stalled ? 'stalled' : ''].join(' ');
+  const cls = ['tile', kind === 'screen' ? 'screen' : kind === 'grid' ? 'grid' : '', speaking ? 'speaking' : '', stalled ? 'stalled' : ''].join(' ');
   return html`<figure class=${cls} data-tile=${kind} data-origin=${origin} data-level=${level ? level.toFixed(3) : '0'} data-stalled=${stalled ? '1' : '0'}>
     ${video ? html`<${Video} tracks=${[video]} muted=${true} testid=${kind + '-video'} />` : html`<div class="novideo">${(name || '?').slice(0, 1).toUpperCase()}</div>`}
     ${audio && !self && html`<${Audio} track=${audio} />`}
@@ -51,7 +51,8 @@ function nickOf(members, id) {
 
 // lowNoteOf says what the mixer answered to low bandwidth (null: nothing
 // yet).
-function lowNoteOf(st, members) {
+function lowNoteOf(st, members, me) {
+  if (me && st.mixer === me.id) return 'this node is the mixer now: it gets every stream';
   if (st.video_refused || st.mix_refused) return 'refused by the mixer: ' + (st.video_refused || st.mix_refused);
   if (st.composed_by) return 'one composed picture from ' + nickOf(members, st.composed_by);
   return null;
@@ -77,7 +78,7 @@ function CallView({ roomRef, members, mixer, me }) {
     if (!c.lowBandwidth) return undefined;
     const id = setInterval(async () => {
       try {
-        const note = lowNoteOf(await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef)), members);
+        const note = lowNoteOf(await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef)), members, me);
         if (note && note !== c.lowNote) { c.lowNote = note; setTick((t) => t + 1); }
       } catch (e) { /* the next poll */ }
     }, 2000);
@@ -108,7 +109,7 @@ function CallView({ roomRef, members, mixer, me }) {
         await new Promise((r) => setTimeout(r, 500));
         st = await call('GET', room(`${P}/rooms/{room}/media/stats`, roomRef));
       }
-      c.lowNote = on ? lowNoteOf(st, members) || 'the mixer has not answered yet' : '';
+      c.lowNote = on ? lowNoteOf(st, members, me) || 'the mixer has not answered yet' : '';
     } catch (e) {
       c.lowNote = e.message;
     }
