@@ -83,9 +83,6 @@ func calibrateCompose(p ComposeParams) time.Duration {
 	for i := range 4 {
 		in := &videoIn{key: trackKey{origin: peer.ID(rune('a' + i)), kind: kindVideo, id: kindVideo}, seq: 1}
 		in.pic.resize(640, 480)
-		for j := range in.pic.Y {
-			in.pic.Y[j] = byte(j*(i+3) + j/640)
-		}
 		in.pic.fill(0, byte(60*i), byte(200-40*i))
 		for j := range in.pic.Y {
 			in.pic.Y[j] = byte(j*(i+3) + j/640)
