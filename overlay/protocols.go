@@ -321,6 +321,10 @@ func (s *Service) handleHistory(st network.Stream) {
 		st.Reset()
 		return
 	}
+	if err := s.flushIngest(r.ctx); err != nil {
+		st.Reset()
+		return
+	}
 	err = s.store.MissingEach(r.ctx, r.hash, have, s.params.Room.MaxSyncMessages, s.params.Room.MaxSyncBytes, wr.WriteMsg)
 	if err != nil {
 		st.Reset()

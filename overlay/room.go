@@ -120,6 +120,9 @@ type room struct {
 const rejoinSyncWait = 5 * time.Second
 
 func (s *Service) startRoom(ctx context.Context, key RoomKey, sec *RoomSecrets, rec RoomRecord) (_ *room, err error) {
+	if err := s.flushIngest(ctx); err != nil { // what the room took in when it was joined before
+		return nil, err
+	}
 	seq, err := s.store.MaxSeq(ctx, rec.Hash, s.h.ID())
 	if err != nil {
 		return nil, err
@@ -206,7 +209,7 @@ func (r *room) run() {
 		// history: its store may lack its last own messages (a power loss
 		// between publishing one and its sync to disk, an old backup), and
 		// a join sent under a number the members hold would be dropped by
-		// them as a replay. History sync brings them back (storedNew) and
+		// them as a replay. History sync brings them back (takeIn) and
 		// the join follows them.
 		r.mu.Lock()
 		rejoin := r.seq > 0
@@ -286,7 +289,7 @@ func (r *room) setProven(p peer.ID) {
 	r.mu.Unlock()
 }
 
-// publishChat signs, stores and publishes one chat-topic envelope.
+// publishChat signs, publishes and stores one chat-topic envelope.
 func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMessage, error) {
 	body, err := r.sec.Seal(text, []byte(r.hash))
 	if err != nil {
@@ -301,6 +304,7 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	r.lamport++
 	env := &Envelope{Room: r.hash, Seq: r.seq, Lamport: r.lamport, Time: time.Now().UnixMilli(), Kind: kind, Body: body}
 	r.markKnownLocked(r.s.h.ID(), env.Seq)
+	addSeq(r.stored, r.s.h.ID(), env.Seq) // not taken in again if it comes back before its commit
 	r.lastSent = time.Now()
 	r.mu.Unlock()
 	if err := env.Sign(r.s.sk); err != nil {
@@ -310,27 +314,27 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	// Committed, published, then flushed to disk: the members' copies do
-	// not wait for this disk (an fsync takes 1-20 ms), the caller's
-	// answer does.
+	// Published, committed, then flushed to disk: the members' copies wait
+	// neither for this node's SQLite insert (which now and then waits for
+	// the writer's batch or a WAL checkpoint, milliseconds on a busy
+	// machine) nor for its fsync (1-20 ms); the caller's answer waits for
+	// both. A node that dies before its commit gets its message back from
+	// the members (the rejoin's history sync, see run).
+	if err := r.chat.Publish(ctx, raw); err != nil {
+		// Stored below and so acknowledged: history sync delivers it later.
+		r.s.log.Debug("publish", "room", r.hash, "err", err)
+	}
 	_, durable, err := r.s.store.PutUnsynced(ctx, env, raw)
 	if err != nil {
-		return ChatMessage{}, fmt.Errorf("store message: %w", err)
+		return ChatMessage{}, fmt.Errorf("sent, but not stored here: %w", err)
 	}
-	r.mu.Lock()
-	addSeq(r.stored, env.Author, env.Seq)
-	r.mu.Unlock()
 	cm := newChatMessage(env, r.nickname(), text)
 	if kind == KindFile {
 		r.s.noteFile(r, text)
 	}
 	r.s.events(EventChatMessage, cm)
-	if err := r.chat.Publish(ctx, raw); err != nil {
-		// Stored and so acknowledged: history sync delivers it later.
-		r.s.log.Debug("publish", "room", r.hash, "err", err)
-	}
 	if err := durable(); err != nil {
-		return ChatMessage{}, fmt.Errorf("store message: %w", err)
+		return ChatMessage{}, fmt.Errorf("sent, but not stored here: %w", err)
 	}
 	return cm, nil
 }
@@ -435,7 +439,11 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 		r.s.stats.replayed.Add(1)
 		return pubsub.ValidationIgnore
 	}
-	msg.ValidatorData = validated{env: env, body: body}
+	// Taken in here, where it is known good, rather than from the
+	// subscription: its chat event does not wait for pubsub's event loop
+	// and the room's reader to be scheduled behind the forwarding of the
+	// same message on a busy machine.
+	r.s.ingest(r.ctx, ingestItem{r: r, env: env, raw: msg.Data, body: body})
 	return pubsub.ValidationAccept
 }
 
@@ -632,16 +640,21 @@ func (r *room) covers(have map[peer.ID]uint64) bool {
 	return true
 }
 
-// storedNew updates the room's state after the writer stored a new envelope
-// (from gossip or history) and emits its chat event.
-func (r *room) storedNew(env *Envelope, body []byte) {
-	r.s.stats.accepted.Add(1)
+// takeIn takes in a received envelope (from gossip or history) unless this
+// node stored or took it in before: the room's state follows it and its
+// chat event is emitted; the writer stores it shortly after (ingestDelay).
+// It reports whether the envelope was new.
+func (r *room) takeIn(env *Envelope, body []byte) bool {
 	r.mu.Lock()
+	if !addSeq(r.stored, env.Author, env.Seq) {
+		r.mu.Unlock()
+		return false
+	}
+	r.s.stats.accepted.Add(1)
 	if env.Lamport > r.lamport {
 		r.lamport = env.Lamport
 	}
 	r.markKnownLocked(env.Author, env.Seq)
-	addSeq(r.stored, env.Author, env.Seq)
 	if env.Author == r.s.h.ID() && env.Seq > r.seq {
 		r.seq = env.Seq // its own, back from a member: go on after it
 	}
@@ -651,6 +664,7 @@ func (r *room) storedNew(env *Envelope, body []byte) {
 		r.s.noteFile(r, body)
 	}
 	r.s.events(EventChatMessage, newChatMessage(env, r.nickOf(env.Author), body))
+	return true
 }
 
 func (r *room) nickOf(p peer.ID) string {
@@ -708,17 +722,13 @@ func (r *room) seen(env *Envelope, body []byte) {
 	}
 }
 
+// chatLoop keeps the room's chat subscription drained: validateChat takes
+// in what arrives, publishChat the node's own messages.
 func (r *room) chatLoop() {
 	for {
-		msg, err := r.chatSub.Next(r.ctx)
-		if err != nil {
+		if _, err := r.chatSub.Next(r.ctx); err != nil {
 			return
 		}
-		v, ok := msg.ValidatorData.(validated)
-		if !ok { // our own message: stored by publishChat
-			continue
-		}
-		r.s.ingest(r.ctx, ingestItem{r: r, env: v.env, raw: msg.Data, body: v.body})
 	}
 }
 
@@ -1195,6 +1205,7 @@ func (r *room) presentCount() int {
 }
 
 func (r *room) info(ctx context.Context) RoomInfo {
+	_ = r.s.flushIngest(ctx)
 	n, _ := r.s.store.Count(ctx, r.hash)
 	members := r.presentCount()
 	return RoomInfo{Key: r.key.String(), Name: r.key.Name, Hash: r.hash, Password: r.sec.Encrypted(),

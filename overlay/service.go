@@ -357,6 +357,8 @@ type Service struct {
 
 	// ingestCh feeds ingestLoop, the single writer of received envelopes.
 	ingestCh chan *ingestJob
+	// ingestDone is closed when ingestLoop has returned.
+	ingestDone chan struct{}
 
 	mu    sync.Mutex
 	rooms map[string]*room // by hash
@@ -422,7 +424,7 @@ func New(h host.Host, ps *pubsub.PubSub, rv Rendezvous, store *Store, sk crypto.
 		return nil, errors.New("overlay: nil dependency")
 	}
 	s := &Service{h: h, ps: ps, rv: rv, store: store, sk: sk, params: c.params, log: c.log,
-		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch),
+		events: c.events, rooms: map[string]*room{}, ingestCh: make(chan *ingestJob, maxIngestBatch), ingestDone: make(chan struct{}),
 		started: time.Now(), reach: c.reach, turn: c.turn, dropFilter: c.dropFilter, activity: c.activity,
 		probeSem: make(chan struct{}, c.params.Caps.ProbeConcurrency), voteSem: make(chan struct{}, maxVoteHandlers), probeLimits: newPeerLimits(c.params.Caps.ProbeRate, c.params.Caps.ProbeBurst),
 		historyLimits:   newPeerLimits(c.params.Room.HistoryRate, c.params.Room.HistoryBurst),
@@ -673,6 +675,7 @@ func (s *Service) Rooms(ctx context.Context) ([]RoomInfo, error) {
 			out = append(out, r.info(ctx))
 			continue
 		}
+		_ = s.flushIngest(ctx)
 		n, _ := s.store.Count(ctx, rec.Hash)
 		out = append(out, RoomInfo{Key: rec.Key, Name: rec.Name, Hash: rec.Hash, Password: rec.Password != "",
 			Joined: false, Nick: rec.Nick, Messages: n})
@@ -726,6 +729,9 @@ func (s *Service) Forget(ctx context.Context, ref string) (RoomInfo, error) {
 		if err := s.Leave(ctx, rec.Hash); err != nil {
 			return RoomInfo{}, err
 		}
+	}
+	if err := s.flushIngest(ctx); err != nil { // nothing of the room written after it is deleted
+		return RoomInfo{}, err
 	}
 	var keep [][]byte
 	if rec.Password != "" {
@@ -904,6 +910,9 @@ func (s *Service) Log(ctx context.Context, ref string, since time.Time, limit in
 	// The page comes from SQL (--since, --limit); the nicknames its authors
 	// had at each message come from the nick and join messages, walked in
 	// the same order alongside it.
+	if err := s.flushIngest(ctx); err != nil {
+		return nil, err
+	}
 	msgs, err := s.store.Log(ctx, rec.Hash, since, limit)
 	if err != nil {
 		return nil, err

@@ -818,3 +818,65 @@ func TestIdleRoomAnnouncesThroughTelemetry(t *testing.T) {
 		t.Errorf("%d presence announcements in 5 s from members that published telemetry; want none", n)
 	}
 }
+
+// TestReceivedMessageStoredAtItsEvent: a node emits a received message's
+// chat event before its SQLite insert (the insert waits up to
+// overlay's ingestDelay to share a transaction). The log read at the event
+// has the message, and a node closed at once after the event still has
+// it when it starts again with no member left to sync it from.
+func TestReceivedMessageStoredAtItsEvent(t *testing.T) {
+	t.Parallel()
+	net := newNet(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), roomDeadline)
+	defer cancel()
+	makeRoom(t, ctx, net.Nodes, "quick")
+	waitMesh(t, ctx, net.Nodes, "quick")
+	receiver := net.Nodes[1]
+	events, stop := receiver.Subscribe(256)
+	defer stop()
+	await := func(text string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				if m, ok := ev.Data.(overlay.ChatMessage); ok && m.Text == text {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no chat event for %q: %v", text, ctx.Err())
+			}
+		}
+	}
+
+	send(t, ctx, net.Nodes[0], "quick", "read at once")
+	await("read at once")
+	msgs, err := chatOnly(ctx, receiver, "quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasTexts(msgs, "read at once") {
+		t.Fatalf("log read at the event = %q, want it to hold %q", texts(msgs), "read at once")
+	}
+
+	send(t, ctx, net.Nodes[0], "quick", "closed at once")
+	await("closed at once")
+	stop()
+	if err := receiver.Close(); err != nil {
+		t.Fatalf("close node1: %v", err)
+	}
+	if err := net.Nodes[0].Close(); err != nil { // nobody to sync from
+		t.Fatalf("close node0: %v", err)
+	}
+	nd, err := StartNode(filepath.Join(net.Dir, "node1"), nil, node.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatalf("restart node1: %v", err)
+	}
+	net.Nodes[1] = nd
+	msgs, err = chatOnly(ctx, nd, "quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasTexts(msgs, "read at once", "closed at once") {
+		t.Fatalf("restarted node's log = %q, want both messages", texts(msgs))
+	}
+}
