@@ -154,7 +154,7 @@ func (h *hub) setComposeIn(f func(*rtp.Packet)) {
 func (h *hub) push(src *source, pkt *rtp.Packet) {
 	now := time.Now()
 	h.mu.Lock()
-	switched := false
+	switched, restarted := false, false
 	if h.active != src {
 		if h.active != nil && now.Sub(h.lastAt) < h.s.params.SourceSwitch {
 			h.dropped++
@@ -169,6 +169,7 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.packets, h.bytes, h.frames, h.dropped, h.pliSent = 0, 0, 0, 0, 0
 		h.lastFrame, h.maxGap, h.gaps, h.rerouted = time.Time{}, 0, nil, false
 		h.restarts++
+		restarted = true
 	}
 	first := h.packets == 0
 	h.lastAt = now
@@ -217,6 +218,9 @@ func (h *hub) push(src *source, pkt *rtp.Packet) {
 		h.s.gridFrame(h.room, h.key.origin, now)
 	}
 	if sk != nil {
+		if restarted {
+			sk.restart()
+		}
 		sk.writeRTP(pkt)
 	}
 	if (switched || first) && h.key.kind == kindVideo {

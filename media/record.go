@@ -21,6 +21,9 @@ import (
 // sink receives a stream's packets for recording.
 type sink interface {
 	writeRTP(*rtp.Packet)
+	// restart says the stream started over (new sequence numbers and
+	// timestamps, e.g. a new mixer's composed video after a failover).
+	restart()
 }
 
 // RecordedFile is one file a recording wrote.
@@ -160,9 +163,13 @@ type fileSink struct {
 	firstTS uint32
 	lastTS  uint32
 	lastPTS uint64
+	step    uint64 // the last frame's time after the one before (ms)
 	started bool
-	err     error
-	closed  bool
+	// rebase: the stream started over; the next packet (audio) or
+	// keyframe (video) continues the file's time after what is written.
+	rebase bool
+	err    error
+	closed bool
 }
 
 // written reports whether the sink made its file (or failed to): a video
@@ -182,6 +189,17 @@ func (fs *fileSink) info() RecordedFile {
 		ri.Err = fs.err.Error()
 	}
 	return ri
+}
+
+// restart drops what the reassembly holds of the old stream; the file
+// goes on with the new one, its time continuing.
+func (fs *fileSink) restart() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.key.kind == kindVideo {
+		fs.sb = samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
+	}
+	fs.rebase = fs.started || fs.ogg != nil
 }
 
 func (fs *fileSink) writeRTP(pkt *rtp.Packet) {
@@ -205,6 +223,10 @@ func (fs *fileSink) writeRTP(pkt *rtp.Packet) {
 		}
 		fs.ogg = w
 		fs.lastTS = pkt.Timestamp - 960
+	}
+	if fs.rebase {
+		// Ogg's granule positions count packets, not RTP time.
+		fs.lastTS, fs.rebase = pkt.Timestamp-960, false
 	}
 	if !newer(pkt.Timestamp, fs.lastTS, 48000) {
 		return // late, or a path that joined behind the one before
@@ -238,6 +260,15 @@ func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
 			return
 		}
 	}
+	if fs.rebase {
+		if _, _, key := vp8KeyframeDims(frame); !key {
+			return // the new stream is decodable from its keyframe on
+		}
+		// Its first frame one frame time after the last one written (a
+		// player's constant frame rate gives every frame a slot of its own).
+		step := max(fs.step, 33)
+		fs.firstTS, fs.lastTS, fs.rebase = ts-uint32((fs.lastPTS+step)*90), ts-1, false
+	}
 	if !newer(ts, fs.lastTS, 90000) {
 		// After a route change the new path may start a few frames
 		// behind the old one: those frames are written already.
@@ -247,6 +278,9 @@ func (fs *fileSink) writeFrameLocked(frame []byte, ts uint32) {
 	pts := uint64(ts-fs.firstTS) / 90
 	if fs.frames > 0 && pts <= fs.lastPTS {
 		pts = fs.lastPTS + 1
+	}
+	if fs.frames > 0 {
+		fs.step = pts - fs.lastPTS
 	}
 	fs.lastPTS = pts
 	var hdr [12]byte

@@ -87,7 +87,11 @@ type room struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// takeInMu keeps the chat validator's take-ins of one room in one
+	// order (GossipSub validates concurrently): the order in which their
+	// checks passed, which is the order GossipSub then delivers in.
+	takeInMu sync.Mutex
 	nick     string
 	seq      uint64
 	lamport  uint64
@@ -443,7 +447,9 @@ func (r *room) validateChat(ctx context.Context, from peer.ID, msg *pubsub.Messa
 	// subscription: its chat event does not wait for pubsub's event loop
 	// and the room's reader to be scheduled behind the forwarding of the
 	// same message on a busy machine.
+	r.takeInMu.Lock()
 	r.s.ingest(r.ctx, ingestItem{r: r, env: env, raw: msg.Data, body: body})
+	r.takeInMu.Unlock()
 	return pubsub.ValidationAccept
 }
 

@@ -290,7 +290,12 @@ func TestComposedVideoStarOfFive(t *testing.T) {
 	}
 	if err := WaitFor(ctx, func() (bool, error) {
 		st := viewer.Media().Stats(hash)
-		return st.ComposedBy == next.String() && gridFrom(next) > 90 && len(st.GridGaps) > 0, nil
+		// The recording starts at the new stream's first keyframe, which
+		// on a loaded machine may come seconds after its first frames:
+		// wait for 6 s of it in the file (the colours are sampled from
+		// its third second on).
+		f, _ := gridFile(st.Files, next)
+		return st.ComposedBy == next.String() && gridFrom(next) > 90 && len(st.GridGaps) > 0 && f.Frames >= 90, nil
 	}); err != nil {
 		t.Fatalf("composition did not resume from %s: %v (%+v)", next, err, viewer.Media().Stats(hash))
 	}
