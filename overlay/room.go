@@ -87,11 +87,12 @@ type room struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu sync.Mutex
 	// takeInMu keeps the chat validator's take-ins of one room in one
 	// order (GossipSub validates concurrently): the order in which their
 	// checks passed, which is the order GossipSub then delivers in.
 	takeInMu sync.Mutex
+
+	mu       sync.Mutex
 	nick     string
 	seq      uint64
 	lamport  uint64
@@ -319,11 +320,10 @@ func (r *room) publishChat(ctx context.Context, kind Kind, text []byte) (ChatMes
 		return ChatMessage{}, err
 	}
 	// Published, committed, then flushed to disk: the members' copies wait
-	// neither for this node's SQLite insert (which now and then waits for
-	// the writer's batch or a WAL checkpoint, milliseconds on a busy
-	// machine) nor for its fsync (1-20 ms); the caller's answer waits for
-	// both. A node that dies before its commit gets its message back from
-	// the members (the rejoin's history sync, see run).
+	// neither for this node's SQLite insert (which now and then took
+	// 1-8 ms on a busy machine) nor for its fsync (1-20 ms); the caller's
+	// answer waits for both. A node that dies before its commit gets its
+	// message back from the members (the rejoin's history sync, see run).
 	if err := r.chat.Publish(ctx, raw); err != nil {
 		// Stored below and so acknowledged: history sync delivers it later.
 		r.s.log.Debug("publish", "room", r.hash, "err", err)
