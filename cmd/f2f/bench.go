@@ -106,11 +106,12 @@ func newBenchChatCmd(g *globals) *cobra.Command {
 		runs     int
 		burst    int
 		procs    bool
+		holdGC   bool
 		warm     time.Duration
 		grace    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "chat [--nodes N]... [--messages M] [--rate R] [--size B] [--runs K] [--burst B] [--warmup D] [--procs]",
+		Use:   "chat [--nodes N]... [--messages M] [--rate R] [--size B] [--runs K] [--burst B] [--warmup D] [--procs | --hold-gc]",
 		Short: "Measure chat publish-to-delivery latency against bare GossipSub, and the messages/s a room sustains",
 		Long: `For each --nodes size and each of --runs runs: first the floor, bare GossipSub
 (that many plain go-libp2p hosts on loopback, TCP and QUIC as the nodes
@@ -129,7 +130,14 @@ their share of that CPU (the room's only when it runs in process: a cycle
 marks every node's heap at once) and the goals (50 nodes: ratio <= 1.5, max <= 1 s, none missing; 10 nodes:
 ratio <= 1.2). Then --burst messages from all members as fast as Send
 returns: the messages per second until every member stored every one.
-Nothing leaves the machine.`,
+Nothing leaves the machine.
+
+--hold-gc is a diagnostic: the floor's and the room's measured windows
+(not the set-up) each start right after a full collection, with the Go
+collector held off until the last delivery (the heap may grow by 2 GiB
+meanwhile). It shows what the collection of the one shared heap adds: it
+marks every node's heap at once, which nodes in their own processes do not
+share. Its rows are not judged against the goals.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(sizes) == 0 {
@@ -155,6 +163,12 @@ Nothing leaves the machine.`,
 				return fmt.Errorf("--grace must be between 1s and 10m, got %s", grace)
 			case burst < 0 || burst > 10000:
 				return fmt.Errorf("--burst must be between 0 and 10000, got %d", burst)
+			case holdGC && procs:
+				return errors.New("--hold-gc needs the nodes in this process: it cannot go with --procs")
+			}
+			if holdGC {
+				bench.SetHoldGC(true)
+				defer bench.SetHoldGC(false)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -165,7 +179,7 @@ Nothing leaves the machine.`,
 					if err != nil {
 						return fmt.Errorf("%d nodes, run %d: %w", n, run, err)
 					}
-					r.Run = run
+					r.Run, r.GCHeld = run, holdGC
 					rows = append(rows, r)
 				}
 			}
@@ -213,6 +227,7 @@ Nothing leaves the machine.`,
 	cmd.Flags().DurationVar(&warm, "warmup", bench.DefaultChatWarmUp, "how long to send unmeasured messages first (start-up work settles)")
 	cmd.Flags().DurationVar(&grace, "grace", time.Minute, "how long to wait for late messages after the last one is sent")
 	cmd.Flags().BoolVar(&procs, "procs", false, "run each node as its own f2f daemon process, driven through its local API, instead of in this process")
+	cmd.Flags().BoolVar(&holdGC, "hold-gc", false, "diagnostic: hold the Go collector off in each measured window, floor and room alike (rows not judged)")
 	return cmd
 }
 
@@ -244,10 +259,15 @@ type chatRow struct {
 	BareGCShare  float64 `json:"bare_gc_share"`
 	Burst        int     `json:"burst,omitempty"`
 	Rate         float64 `json:"msgs_per_s,omitempty"`
+	// GCHeld: measured with --hold-gc (not judged against the goals).
+	GCHeld bool `json:"gc_held,omitempty"`
 }
 
 // chatGoal says the goal of a row's size and whether the row meets it.
 func chatGoal(r chatRow) (goal, met string) {
+	if r.GCHeld {
+		return "not judged: collector held", "-"
+	}
 	switch r.Nodes {
 	case 50:
 		return fmt.Sprintf("p99 <= %.1fx bare, max <= %s, none missing", goalChatRatio50, goalChatMax),

@@ -69,9 +69,30 @@ func TestBenchChatCLI(t *testing.T) {
 		}
 	}
 
+	// --hold-gc: no collection in either measured window, and the rows
+	// are not judged against the goals.
+	out = cliOK(ctx, t, repo, "bench", "chat", "--nodes", "2", "--messages", "3", "--warmup", "0s", "--hold-gc", "--json")
+	var held struct {
+		Results []struct {
+			Held       bool `json:"gc_held"`
+			Cycles     int  `json:"gc_cycles"`
+			BareCycles int  `json:"bare_gc_cycles"`
+			Missing    int  `json:"missing"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &held); err != nil || len(held.Results) != 1 {
+		t.Fatalf("--hold-gc: bad JSON %q: %v", out, err)
+	}
+	if r := held.Results[0]; !r.Held || r.Cycles != 0 || r.BareCycles != 0 || r.Missing != 0 {
+		t.Errorf("--hold-gc: %+v", r)
+	}
+	if out := cliOK(ctx, t, repo, "bench", "chat", "--nodes", "10", "--messages", "3", "--warmup", "0s", "--hold-gc"); !strings.Contains(out, "not judged: collector held") {
+		t.Errorf("--hold-gc table judges its row:\n%s", out)
+	}
+
 	for _, bad := range [][]string{
 		{"--nodes", "1"}, {"--nodes", "101"}, {"--messages", "0"}, {"--burst", "-1"}, {"--nodes", "x"}, {"--warmup", "-1s"},
-		{"--rate", "0"}, {"--size", "8"}, {"--runs", "0"}, {"--grace", "0s"},
+		{"--rate", "0"}, {"--size", "8"}, {"--runs", "0"}, {"--grace", "0s"}, {"--hold-gc", "--procs"},
 	} {
 		res := cli(ctx, t, repo, append([]string{"bench", "chat"}, bad...)...)
 		if res.Code != 1 {

@@ -154,6 +154,8 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	release := gcHold()
+	defer release()
 	meter := startCPU()
 	err := pace(ctx, messages, rate, func(k int) error {
 		body := make([]byte, size)

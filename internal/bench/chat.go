@@ -465,6 +465,8 @@ func (c *ChatBenchRoom) Rate(ctx context.Context, messages int, rate float64, si
 	sent := make([]time.Time, messages)
 	errs := make([]error, messages)
 	var wg sync.WaitGroup
+	release := gcHold()
+	defer release()
 	meter := startCPU()
 	err := pace(ctx, messages, rate, func(k int) error {
 		sent[k] = time.Now()

@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -148,4 +151,39 @@ func (m cpuMeter) gcSince() GCWork {
 type GCWork struct {
 	Cycles int
 	Share  float64
+}
+
+// holdGC is SetHoldGC's switch.
+var holdGC atomic.Bool
+
+// HoldGCHeadroom is how far the heap may grow past its size at the start of
+// a measured window while the collector is held (SetHoldGC): reaching it
+// runs a cycle after all.
+const HoldGCHeadroom = 2 << 30
+
+// SetHoldGC, when on, keeps the Go collector from starting a cycle while a
+// Rate or BareGossipSub run sends and awaits its messages (a diagnostic,
+// `f2f bench chat --hold-gc`): each such window then starts right after a
+// full collection, and the heap may grow by HoldGCHeadroom in it. With the
+// nodes in one process a cycle marks every node's heap at once and every
+// member's deliveries wait while it does; nodes in processes of their own
+// do not share that. The collector's setting is the process's, and so is
+// this switch.
+func SetHoldGC(on bool) { holdGC.Store(on) }
+
+// gcHold starts a measured window: with SetHoldGC on it collects, holds the
+// collector and returns what lets it go again; otherwise it does nothing.
+func gcHold() (release func()) {
+	if !holdGC.Load() {
+		return func() {}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := debug.SetMemoryLimit(int64(ms.HeapAlloc) + HoldGCHeadroom)
+	percent := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
 }
