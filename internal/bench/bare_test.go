@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -48,6 +49,49 @@ func BenchmarkBareGossipSub(b *testing.B) {
 			b.ReportMetric(float64(Percentile(all, 0.99).Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(Max(all).Microseconds())/1000, "max-ms")
 			b.ReportMetric(float64(missing), "missing")
+		})
+	}
+}
+
+// BenchmarkChatFloorAA is the A/A check of `f2f bench chat`'s goal: the
+// floor measured against itself, two BareGossipSub runs back to back (200
+// messages of 100 bytes at 20/s, as the chat benchmark's), b.N pairs per
+// size. It reports the spread of the second run's p99 over the first's and
+// how many pairs stay within the goal's ratio for that size (10 hosts:
+// 1.2x, 50: 1.5x):
+//
+//	go test -run '^$' -bench ChatFloorAA -benchtime 8x -timeout 60m ./internal/bench
+func BenchmarkChatFloorAA(b *testing.B) {
+	for _, size := range []struct {
+		n    int
+		goal float64
+	}{{10, 1.2}, {50, 1.5}} {
+		b.Run(fmt.Sprintf("nodes=%d", size.n), func(b *testing.B) {
+			var ratios []float64
+			within := 0
+			for range b.N {
+				var p99 [2]time.Duration
+				for i := range p99 {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+					res, err := BareGossipSub(ctx, size.n, 200, 20, 100, 30*time.Second)
+					cancel()
+					if err != nil {
+						b.Fatal(err)
+					}
+					p99[i] = Percentile(res.Latencies, 0.99)
+				}
+				r := float64(p99[1]) / float64(max(p99[0], 1))
+				ratios = append(ratios, r)
+				if r <= size.goal {
+					within++
+				}
+				b.Logf("pair %d: p99 %v then %v: %.2f", len(ratios), p99[0].Round(100*time.Microsecond), p99[1].Round(100*time.Microsecond), r)
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[0], "min-ratio")
+			b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+			b.ReportMetric(ratios[len(ratios)-1], "max-ratio")
+			b.ReportMetric(float64(within), "within-goal")
 		})
 	}
 }
