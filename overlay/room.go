@@ -1210,8 +1210,16 @@ func (r *room) presentCount() int {
 	return n
 }
 
+// info is the room's summary, its message count after what was taken in
+// is stored.
 func (r *room) info(ctx context.Context) RoomInfo {
 	_ = r.s.flushIngest(ctx)
+	return r.infoStored(ctx)
+}
+
+// infoStored is info without waiting for the writer: for a caller that
+// already did (Rooms, once for all rooms).
+func (r *room) infoStored(ctx context.Context) RoomInfo {
 	n, _ := r.s.store.Count(ctx, r.hash)
 	members := r.presentCount()
 	return RoomInfo{Key: r.key.String(), Name: r.key.Name, Hash: r.hash, Password: r.sec.Encrypted(),

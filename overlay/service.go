@@ -666,16 +666,16 @@ func (s *Service) Rooms(ctx context.Context) ([]RoomInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	_ = s.flushIngest(ctx) // the counts below include what was taken in
 	out := make([]RoomInfo, 0, len(recs))
 	for _, rec := range recs {
 		s.mu.Lock()
 		r := s.rooms[rec.Hash]
 		s.mu.Unlock()
 		if r != nil {
-			out = append(out, r.info(ctx))
+			out = append(out, r.infoStored(ctx))
 			continue
 		}
-		_ = s.flushIngest(ctx)
 		n, _ := s.store.Count(ctx, rec.Hash)
 		out = append(out, RoomInfo{Key: rec.Key, Name: rec.Name, Hash: rec.Hash, Password: rec.Password != "",
 			Joined: false, Nick: rec.Nick, Messages: n})
