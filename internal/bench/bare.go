@@ -40,58 +40,11 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hosts := make([]host.Host, 0, n)
-	defer func() {
-		for _, h := range hosts {
-			_ = h.Close()
-		}
-	}()
-	for range n {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"), libp2p.DisableRelay())
-		if err != nil {
-			return BareResult{}, fmt.Errorf("bare gossipsub: host: %w", err)
-		}
-		hosts = append(hosts, h)
+	hosts, topics, subs, closeHosts, err := bareTopic(ctx, n)
+	if err != nil {
+		return BareResult{}, err
 	}
-	for i, a := range hosts {
-		for _, b := range hosts[i+1:] {
-			if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-				return BareResult{}, fmt.Errorf("bare gossipsub: connect: %w", err)
-			}
-		}
-	}
-	topics := make([]*pubsub.Topic, n)
-	subs := make([]*pubsub.Subscription, n)
-	for i, h := range hosts {
-		ps, err := pubsub.NewGossipSub(ctx, h)
-		if err != nil {
-			return BareResult{}, fmt.Errorf("bare gossipsub: %w", err)
-		}
-		if topics[i], err = ps.Join("bench"); err != nil {
-			return BareResult{}, err
-		}
-		if subs[i], err = topics[i].Subscribe(); err != nil {
-			return BareResult{}, err
-		}
-	}
-	// The mesh is ready when every host sees every other in the topic.
-	for {
-		ready := true
-		for _, t := range topics {
-			if len(t.ListPeers()) < n-1 {
-				ready = false
-				break
-			}
-		}
-		if ready {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return BareResult{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	defer closeHosts()
 
 	sent := make([]time.Time, messages)
 	var mu sync.Mutex
@@ -157,7 +110,7 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 	release := gcHold()
 	defer release()
 	meter := startCPU()
-	err := pace(ctx, messages, rate, func(k int) error {
+	err = pace(ctx, messages, rate, func(k int) error {
 		body := make([]byte, size)
 		binary.BigEndian.PutUint64(body, uint64(k))
 		sent[k] = time.Now()
@@ -183,4 +136,96 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 	res := BareResult{Cores: cores, GC: gc}
 	res.Latencies, _, res.Missing = tallyDeliveries(got, sent)
 	return res, nil
+}
+
+// bareTopic starts the floor's n plain go-libp2p hosts on loopback (TCP
+// and QUIC, the library's defaults), connects them all to all, subscribes
+// each to one GossipSub topic with the library's default parameters and
+// returns once every host sees every other in the topic. closeHosts stops
+// them.
+func bareTopic(ctx context.Context, n int) (hosts []host.Host, topics []*pubsub.Topic, subs []*pubsub.Subscription, closeHosts func(), err error) {
+	closeHosts = func() {
+		for _, h := range hosts {
+			_ = h.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeHosts()
+		}
+	}()
+	for range n {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"), libp2p.DisableRelay())
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("bare gossipsub: host: %w", err)
+		}
+		hosts = append(hosts, h)
+	}
+	for i, a := range hosts {
+		for _, b := range hosts[i+1:] {
+			if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+				return nil, nil, nil, nil, fmt.Errorf("bare gossipsub: connect: %w", err)
+			}
+		}
+	}
+	topics = make([]*pubsub.Topic, n)
+	subs = make([]*pubsub.Subscription, n)
+	for i, h := range hosts {
+		ps, err := pubsub.NewGossipSub(ctx, h)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("bare gossipsub: %w", err)
+		}
+		if topics[i], err = ps.Join("bench"); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if subs[i], err = topics[i].Subscribe(); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	// The mesh is ready when every host sees every other in the topic.
+	for {
+		ready := true
+		for _, t := range topics {
+			if len(t.ListPeers()) < n-1 {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			return hosts, topics, subs, closeHosts, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil, nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// BareIdle is the floor of an idle room: n bare GossipSub hosts as
+// BareGossipSub sets them up, with nothing published; it returns the cores
+// this process used over d once the mesh formed.
+func BareIdle(ctx context.Context, n int, d time.Duration) (float64, error) {
+	if n < 2 {
+		return 0, errors.New("bare gossipsub: want n >= 2")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, _, _, closeHosts, err := bareTopic(ctx, n)
+	if err != nil {
+		return 0, err
+	}
+	defer closeHosts()
+	return idleCores(ctx, d)
+}
+
+// idleCores returns the cores this process uses over d.
+func idleCores(ctx context.Context, d time.Duration) (float64, error) {
+	meter := startCPU()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(d):
+	}
+	return meter.cores(), nil
 }

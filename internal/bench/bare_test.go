@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -22,6 +23,32 @@ func TestBareGossipSub(t *testing.T) {
 	}
 	if _, err := BareGossipSub(ctx, 1, 1, 1, 100, time.Second); err == nil {
 		t.Error("a room of one was accepted")
+	}
+}
+
+// TestBareIdle: the idle floor forms its mesh, measures for the window it
+// is given and no longer, and stops when its context ends.
+func TestBareIdle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := BareIdle(ctx, 1, time.Second); err == nil {
+		t.Error("a room of one was accepted")
+	}
+	cores, err := BareIdle(ctx, 3, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cores < 0 || cores > float64(runtime.NumCPU()) {
+		t.Errorf("idle floor used %.3f cores of %d", cores, runtime.NumCPU())
+	}
+	short, stop := context.WithTimeout(ctx, 3*time.Second)
+	defer stop()
+	start := time.Now()
+	if _, err := BareIdle(short, 3, time.Hour); err == nil {
+		t.Error("an hour's window ended without error in 3 s")
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("an ended context took %v to stop the idle floor", d)
 	}
 }
 

@@ -290,6 +290,14 @@ func (c *ChatBenchRoom) warmUp(ctx context.Context, warm time.Duration) error {
 	return nil
 }
 
+// Idle returns the cores this process uses over d while nobody in the
+// room sends a chat message: what the room's own traffic (presence,
+// telemetry, capability reports, the mixer's heartbeats and the election)
+// and timers cost. The room must run in this process.
+func (c *ChatBenchRoom) Idle(ctx context.Context, d time.Duration) (float64, error) {
+	return idleCores(ctx, d)
+}
+
 // Nodes returns the number of members.
 func (c *ChatBenchRoom) Nodes() int { return len(c.members) }
 

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,9 +106,58 @@ func BenchmarkChatRate(b *testing.B) {
 	}
 }
 
+// BenchmarkRoomIdle measures what a room costs when nobody talks: the
+// cores this process uses over 15 s of a formed and warmed-up room of n
+// real nodes, next to as many bare GossipSub hosts in one topic (b.N runs
+// each):
+//
+//	go test -run '^$' -bench RoomIdle -benchtime 3x ./internal/bench
+func BenchmarkRoomIdle(b *testing.B) {
+	const window = 15 * time.Second
+	for _, n := range []int{10, 50} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			var room, bare []float64
+			for range b.N {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				bc, err := BareIdle(ctx, n, window)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := chatBenchRoom(b, n)
+				ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+				rc, err := c.Idle(ctx, window)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = c.Close()
+				b.Logf("run %d: room %.3f cores, bare %.3f", len(room)+1, rc, bc)
+				room, bare = append(room, rc), append(bare, bc)
+			}
+			slices.Sort(room)
+			slices.Sort(bare)
+			b.ReportMetric(room[len(room)/2], "cores")
+			b.ReportMetric(bare[len(bare)/2], "bare-cores")
+		})
+	}
+}
+
 // heapProfile writes the live heap of the room after the measured part
-// to the file F2F_BENCH_HEAPPROFILE names, when set.
+// to the file F2F_BENCH_HEAPPROFILE names, and its goroutines (grouped by
+// stack) to the one F2F_BENCH_GOROUTINES names, when set.
 func heapProfile(b *testing.B) {
+	if p := os.Getenv("F2F_BENCH_GOROUTINES"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = pprof.Lookup("goroutine").WriteTo(f, 1)
+		_ = f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 	p := os.Getenv("F2F_BENCH_HEAPPROFILE")
 	if p == "" {
 		return
