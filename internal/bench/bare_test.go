@@ -52,6 +52,23 @@ func TestBareIdle(t *testing.T) {
 	}
 }
 
+// TestRoomIdleInProcess: an idle room is measured only when its nodes run
+// in this process; with daemons of their own the process's CPU says
+// nothing of them.
+func TestRoomIdleInProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := newChatBenchRoom(func() error { return nil })
+	defer c.Close()
+	if _, err := c.Idle(ctx, 50*time.Millisecond); err != nil {
+		t.Fatalf("in process: %v", err)
+	}
+	c.procs = true
+	if _, err := c.Idle(ctx, 50*time.Millisecond); err == nil {
+		t.Error("a room of daemon processes was measured in this process")
+	}
+}
+
 // BenchmarkBareGossipSub is the chat benchmark's floor: plain go-libp2p
 // hosts, GossipSub with default parameters, 200 messages of 100 bytes at
 // 20 per second (b.N runs each):

@@ -36,6 +36,8 @@ type ChatBenchRoom struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	close  func() error
+	// procs: the nodes are daemon processes (NewChatBenchProcs).
+	procs bool
 }
 
 // benchMember is one member as the benchmark sees it.
@@ -127,6 +129,7 @@ func NewChatBenchProcs(ctx context.Context, bin, dir string, n int, warm time.Du
 		}
 		return errors.Join(errs...)
 	})
+	c.procs = true
 	defer func() {
 		if err != nil {
 			_ = c.Close()
@@ -295,6 +298,9 @@ func (c *ChatBenchRoom) warmUp(ctx context.Context, warm time.Duration) error {
 // telemetry, capability reports, the mixer's heartbeats and the election)
 // and timers cost. The room must run in this process.
 func (c *ChatBenchRoom) Idle(ctx context.Context, d time.Duration) (float64, error) {
+	if c.procs {
+		return 0, errors.New("bench: an idle room is measured in this process; its nodes are daemons of their own")
+	}
 	return idleCores(ctx, d)
 }
 
