@@ -143,15 +143,18 @@ func BareGossipSub(ctx context.Context, n, messages int, rate float64, size int,
 // each to one GossipSub topic with the library's default parameters and
 // returns once every host sees every other in the topic. closeHosts stops
 // them.
-func bareTopic(ctx context.Context, n int) (hosts []host.Host, topics []*pubsub.Topic, subs []*pubsub.Subscription, closeHosts func(), err error) {
-	closeHosts = func() {
+func bareTopic(ctx context.Context, n int) (_ []host.Host, _ []*pubsub.Topic, _ []*pubsub.Subscription, closeHosts func(), err error) {
+	// The returns below set the named results, so the clean-up of a failed
+	// set-up keeps its own hold of the hosts.
+	hosts := make([]host.Host, 0, n)
+	closeAll := func() {
 		for _, h := range hosts {
 			_ = h.Close()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeHosts()
+			closeAll()
 		}
 	}()
 	for range n {
@@ -168,8 +171,8 @@ func bareTopic(ctx context.Context, n int) (hosts []host.Host, topics []*pubsub.
 			}
 		}
 	}
-	topics = make([]*pubsub.Topic, n)
-	subs = make([]*pubsub.Subscription, n)
+	topics := make([]*pubsub.Topic, n)
+	subs := make([]*pubsub.Subscription, n)
 	for i, h := range hosts {
 		ps, err := pubsub.NewGossipSub(ctx, h)
 		if err != nil {
@@ -192,7 +195,7 @@ func bareTopic(ctx context.Context, n int) (hosts []host.Host, topics []*pubsub.
 			}
 		}
 		if ready {
-			return hosts, topics, subs, closeHosts, nil
+			return hosts, topics, subs, closeAll, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -41,6 +41,13 @@ func TestBareIdle(t *testing.T) {
 	if cores < 0 || cores > float64(runtime.NumCPU()) {
 		t.Errorf("idle floor used %.3f cores of %d", cores, runtime.NumCPU())
 	}
+	// A set-up cut short closes the hosts it started (TestMain checks
+	// for leaked goroutines).
+	ended, end := context.WithCancel(ctx)
+	end()
+	if _, err := BareIdle(ended, 3, time.Second); err == nil {
+		t.Error("an ended context formed a mesh")
+	}
 	short, stop := context.WithTimeout(ctx, 3*time.Second)
 	defer stop()
 	start := time.Now()
