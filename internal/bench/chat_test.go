@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,10 +134,8 @@ func BenchmarkRoomIdle(b *testing.B) {
 				b.Logf("run %d: room %.3f cores, bare %.3f", len(room)+1, rc, bc)
 				room, bare = append(room, rc), append(bare, bc)
 			}
-			slices.Sort(room)
-			slices.Sort(bare)
-			b.ReportMetric(room[len(room)/2], "cores")
-			b.ReportMetric(bare[len(bare)/2], "bare-cores")
+			b.ReportMetric(Median(room), "cores")
+			b.ReportMetric(Median(bare), "bare-cores")
 		})
 	}
 }

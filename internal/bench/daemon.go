@@ -88,7 +88,7 @@ func ProcRSS(pid int) (int64, error) {
 }
 
 // Median returns the median of ds (0 for none).
-func Median[T int64 | time.Duration](xs []T) T {
+func Median[T int64 | time.Duration | float64](xs []T) T {
 	if len(xs) == 0 {
 		return 0
 	}
